@@ -1,0 +1,24 @@
+# ccrdt: everything runs from a virtualenv that this Makefile builds itself.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
+
+.PHONY: setup test bench clean
+
+$(STAMP): requirements.txt
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+setup: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/pytest -q host_tests
+
+bench: $(STAMP)
+	$(BIN)/python tools/bench.py
+
+clean:
+	rm -rf $(VENV) build

@@ -1,0 +1,49 @@
+"""What MicroPython has built in, given to CPython so the same firmware runs on both.
+
+On MicroPython this module only re-exports the real ``time`` tick functions.
+On CPython it installs a ``micropython`` module (``const``, and ``viper`` /
+``native`` as plain decorators) and the viper cast names ``ptr8``, ``ptr32``
+and ``uint`` as builtins, so viper functions run as ordinary Python.  Viper
+code in this package masks its arithmetic to 32 bits explicitly, which makes
+the two interpreters compute the same values.
+"""
+import sys
+
+IS_MICROPYTHON = sys.implementation.name == "micropython"
+
+if IS_MICROPYTHON:
+    from time import ticks_ms, ticks_diff, ticks_add, sleep_ms  # noqa: F401
+else:
+    import builtins
+    import time as _time
+    import types
+
+    def _same(x):
+        return x
+
+    if "micropython" not in sys.modules:
+        _mp = types.ModuleType("micropython")
+        _mp.const = _same
+        _mp.viper = _same
+        _mp.native = _same
+        sys.modules["micropython"] = _mp
+    # Viper pointer casts index the same buffer (a str by its UTF-8 bytes,
+    # as MicroPython's buffer protocol gives it); uint() is a 32-bit cast.
+    builtins.ptr8 = lambda b: b.encode() if isinstance(b, str) else b
+    builtins.ptr32 = _same
+    builtins.uint = lambda x: x & 0xFFFFFFFF
+
+    _TICKS_PERIOD = 1 << 30
+    _TICKS_HALF = _TICKS_PERIOD >> 1
+
+    def ticks_ms():
+        return int(_time.monotonic() * 1000) & (_TICKS_PERIOD - 1)
+
+    def ticks_add(t, delta):
+        return (t + delta) & (_TICKS_PERIOD - 1)
+
+    def ticks_diff(a, b):
+        return ((a - b + _TICKS_HALF) & (_TICKS_PERIOD - 1)) - _TICKS_HALF
+
+    def sleep_ms(ms):
+        _time.sleep(ms / 1000)

@@ -1,0 +1,530 @@
+"""Delta parts: the one binary form of state, used by merge, the wire and snapshots.
+
+A *part* is the projection of one slice of a state onto a subset of origin
+nodes, plus some metric rows and (slice 0) the position register.  Each part
+is itself a valid state (the join-decomposition of delta-state CRDTs,
+Almeida, Shoker & Baquero), so a receiver joins it on its own: nothing needs
+reassembly, and a lost part only delays its own piece.  A slice is cut into
+as many parts of at most ``PART_MAX`` bytes as it needs.
+
+Part layout (little-endian)::
+
+    u8 slice
+    u8 origins        then per origin: u32 tag, u32 context counter
+    u8 elements       then per element: u8 len, id, u8 dots,
+                                        per dot: u8 origin index, u32 counter
+    u8 rows           then per row: u32 tag, u64 satisfied, u64 violations
+    u8 has_position   then if 1: i32 a, i32 b, u32 clock, u32 writer tag
+
+Join of a part into a state, per (element, origin) cell, with local dot dA,
+part dot dB, local context cA and part context cS (ORSWOT merge):
+  * equal dots stay;
+  * dA stays only if the part has not seen it (dA > cS): otherwise the part's
+    side removed it;
+  * dB is taken only if this side has not seen it (dB > cA).
+Elements of the slice that the part does not list count as dB = 0.
+
+``apply_part`` validates the whole part before changing anything: a
+malformed part raises ValueError, one that does not fit the tables raises
+CapacityError, and in both cases the state is untouched.
+"""
+from array import array
+from struct import pack_into
+from micropython import const
+
+from ccrdt import CapacityError, fnv, raw
+from ccrdt.state import SLICES, ID_MAX, SLICE_ORIGIN_MAX, ConstraintState
+
+PART_MAX = const(224)
+_PART_ORIGINS = const(32)  # more origins than this cannot fit PART_MAX anyway
+_PART_ELEMENTS = const(32)
+_ROW = const(20)
+_POS = const(16)
+_FREE = const(0xFF)
+_STRIDE = const(17)
+
+
+class PartWriter:
+    """Cuts one slice of a state into parts; allocates nothing once built."""
+
+    def __init__(self, state):
+        self.st = state
+        self._inc = bytearray(state.max_constraints)
+        self._orig = bytearray(_PART_ORIGINS)
+        self.s = self.oc = self.rc = 0
+        self.pos_pending = False
+
+    def start(self, s):
+        st = self.st
+        self.s = s
+        self.oc = self.rc = 0
+        self.pos_pending = s == 0 and st.position.is_set
+
+    def _origin_cost(self, n, mark):
+        st, s, nn = self.st, self.s, self.st.max_nodes
+        es, dots, ids, inc = st._eslice, st._dots, st._eid, self._inc
+        add = 8
+        for e in range(st.max_constraints):
+            if es[e] == s and dots[e * nn + n]:
+                add += 5 if inc[e] else 7 + ids[e * _STRIDE]
+                if mark:
+                    inc[e] = 1
+        return add
+
+    def next(self, buf, off):
+        """Write the next part of the slice at buf[off:]; its length, 0 when done."""
+        st, s, nn = self.st, self.s, self.st.max_nodes
+        ctx, dots, tags, inc, orig = st._ctx, st._dots, st._ntag, self._inc, self._orig
+        for e in range(st.max_constraints):
+            inc[e] = 0
+        size = 5
+        k = 0
+        n = self.oc
+        while n < st._nn and k < _PART_ORIGINS:
+            if ctx[s * nn + n]:
+                add = self._origin_cost(n, False)
+                if size + add > PART_MAX:
+                    if k == 0:  # SLICE_ORIGIN_MAX and ID_MAX make this impossible
+                        raise CapacityError("slice %d of one origin exceeds a part" % s)
+                    break
+                self._origin_cost(n, True)
+                orig[k] = n
+                k += 1
+                size += add
+            n += 1
+        self.oc = n
+        r = self.rc
+        nr = 0
+        while r < st._nn:
+            if tags[r] % SLICES == s and (st._sat[r] or st._vio[r]):
+                if size + _ROW > PART_MAX:
+                    break
+                size += _ROW
+                nr += 1
+            r += 1
+        pos = self.pos_pending and size + _POS <= PART_MAX
+        if k == 0 and nr == 0 and not pos:
+            return 0
+        o = off
+        buf[o] = s
+        buf[o + 1] = k
+        o += 2
+        for j in range(k):
+            n = orig[j]
+            pack_into("<II", buf, o, tags[n], ctx[s * nn + n])
+            o += 8
+        count_at = o
+        o += 1
+        ne = 0
+        ids = st._eid
+        for e in range(st.max_constraints):
+            if inc[e]:
+                L = ids[e * _STRIDE]
+                buf[o] = L
+                raw.copy(buf, o + 1, ids, e * _STRIDE + 1, L)
+                o += 1 + L
+                nd_at = o
+                o += 1
+                nd = 0
+                for j in range(k):
+                    d = dots[e * nn + orig[j]]
+                    if d:
+                        buf[o] = j
+                        pack_into("<I", buf, o + 1, d)
+                        o += 5
+                        nd += 1
+                buf[nd_at] = nd
+                ne += 1
+        buf[count_at] = ne
+        buf[o] = nr
+        o += 1
+        for i in range(self.rc, r):
+            if tags[i] % SLICES == s and (st._sat[i] or st._vio[i]):
+                pack_into("<IQQ", buf, o, tags[i], st._sat[i], st._vio[i])
+                o += _ROW
+        self.rc = r
+        buf[o] = 1 if pos else 0
+        o += 1
+        if pos:
+            p = st.position
+            pack_into("<iiII", buf, o, p.a, p.b, p.clock, p.writer)
+            o += _POS
+            self.pos_pending = False
+        return o - off
+
+
+def _i32(buf, off):
+    v = raw.u32(buf, off)
+    return v - 0x100000000 if v & 0x80000000 else v
+
+
+def _u64(buf, off):
+    return raw.u32(buf, off) | (raw.u32(buf, off + 4) << 32)
+
+
+class PartReader:
+    """Validates and joins parts into one state, with preallocated scratch."""
+
+    def __init__(self, state):
+        self.st = state
+        self._omap = array("h", bytes(2 * _PART_ORIGINS))
+        self._otag = array("I", bytes(4 * _PART_ORIGINS))
+        self._octx = array("I", bytes(4 * _PART_ORIGINS))
+        self._db = array("I", bytes(4 * _PART_ORIGINS))
+        self._per = bytearray(_PART_ORIGINS)
+        self._seen = bytearray(_PART_ORIGINS)
+        self._eoff = array("H", bytes(2 * _PART_ELEMENTS))
+        self._ehash = array("I", bytes(4 * _PART_ELEMENTS))
+        self._unknown = array("I", bytes(4 * (2 * _PART_ORIGINS + 1)))
+        self._touched = bytearray(state.max_constraints)
+        self._hst = array("I", [0])
+        self.nu = 0
+
+    def _note_unknown(self, tag):
+        if self.st._find_node(tag) >= 0:
+            return
+        u = self._unknown
+        for i in range(self.nu):
+            if u[i] == tag:
+                return
+        u[self.nu] = tag
+        self.nu += 1
+
+    def _check(self, buf, off, n):
+        """Raise ValueError if the part is malformed, CapacityError if it cannot fit."""
+        st = self.st
+        nn, ctx = st.max_nodes, st._ctx
+        end = off + n
+        if n < 5 or n > PART_MAX:
+            raise ValueError("part length %d" % n)
+        s = buf[off]
+        k = buf[off + 1]
+        o = off + 2
+        if s >= SLICES or k > _PART_ORIGINS or o + 8 * k + 3 > end:
+            raise ValueError("part header")
+        self.nu = 0
+        otag, octx, omap, per = self._otag, self._octx, self._omap, self._per
+        for j in range(k):
+            tag = raw.u32(buf, o)
+            c = raw.u32(buf, o + 4)
+            o += 8
+            if tag >> 30 or c == 0:
+                raise ValueError("origin entry")
+            for i in range(j):
+                if otag[i] == tag:
+                    raise ValueError("origin listed twice")
+            otag[j] = tag
+            octx[j] = c
+            omap[j] = st._find_node(tag)
+            per[j] = 0
+            self._note_unknown(tag)
+        ne = buf[o]
+        o += 1
+        if ne > _PART_ELEMENTS:
+            raise ValueError("element count")
+        new = 0
+        st_h, eoff, ehash, seen = self._hst, self._eoff, self._ehash, self._seen
+        for i in range(ne):
+            if o >= end:
+                raise ValueError("truncated element")
+            L = buf[o]
+            o += 1
+            if L == 0 or L > ID_MAX or o + L + 1 > end:
+                raise ValueError("element id length")
+            fnv.reset(st_h, 0)
+            fnv.update(st_h, 0, buf, o, L)
+            h = fnv.fold30(st_h, 0)
+            if h % SLICES != s:
+                raise ValueError("element in the wrong slice")
+            for q in range(i):
+                if ehash[q] == h and buf[eoff[q] - 1] == L and raw.equal(buf, eoff[q], buf, o, L):
+                    raise ValueError("element listed twice")
+            eoff[i] = o
+            ehash[i] = h
+            idoff = o
+            o += L
+            nd = buf[o]
+            o += 1
+            if nd == 0 or nd > k or o + 5 * nd > end:
+                raise ValueError("dot count")
+            for j in range(k):
+                seen[j] = 0
+            survives = False
+            for _ in range(nd):
+                j = buf[o]
+                if j >= k or seen[j]:
+                    raise ValueError("dot origin index")
+                d = raw.u32(buf, o + 1)
+                o += 5
+                if d == 0 or d > octx[j]:
+                    raise ValueError("dot outside its context")
+                seen[j] = 1
+                per[j] += 1
+                if per[j] > SLICE_ORIGIN_MAX:
+                    raise ValueError("too many constraints of one origin in a slice")
+                slot = omap[j]
+                if slot < 0 or d > ctx[s * nn + slot]:
+                    survives = True
+            if survives and st._find_id(buf, idoff, L, h) < 0:
+                new += 1
+        if o >= end:
+            raise ValueError("truncated rows")
+        nr = buf[o]
+        o += 1
+        if o + _ROW * nr + 1 > end:
+            raise ValueError("row count")
+        for _ in range(nr):
+            tag = raw.u32(buf, o)
+            if tag >> 30 or tag % SLICES != s:
+                raise ValueError("row tag")
+            self._note_unknown(tag)
+            o += _ROW
+        flag = buf[o]
+        o += 1
+        if flag > 1 or (flag and s != 0):
+            raise ValueError("position flag")
+        if flag:
+            if o + _POS > end:
+                raise ValueError("truncated position")
+            tag = raw.u32(buf, o + 12)
+            if tag >> 30:
+                raise ValueError("position writer tag")
+            self._note_unknown(tag)
+            o += _POS
+        if o != end:
+            raise ValueError("part has %d trailing bytes" % (end - o))
+        if st._nn + self.nu > nn:
+            raise CapacityError("node table full: part needs %d more of %d" % (self.nu, nn))
+        if st._live + new > st.max_constraints:
+            raise CapacityError("constraint table full: part needs %d more of %d"
+                                % (new, st.max_constraints))
+
+    def apply(self, buf, off, n):
+        """Join the part buf[off:off+n]; True if the state changed."""
+        self._check(buf, off, n)
+        st = self.st
+        nn, ne_cap = st.max_nodes, st.max_constraints
+        ctx, dots, es = st._ctx, st._dots, st._eslice
+        omap, octx, db, touched = self._omap, self._octx, self._db, self._touched
+        s = buf[off]
+        k = buf[off + 1]
+        changed = False
+        for j in range(k):
+            if omap[j] < 0:
+                omap[j] = st._add_node(self._otag[j])
+        for e in range(ne_cap):
+            touched[e] = 0
+        o = off + 2 + 8 * k
+        ne = buf[o]
+        o += 1
+        for i in range(ne):
+            L = buf[o]
+            idoff = o + 1
+            o = idoff + L
+            nd = buf[o]
+            o += 1
+            for j in range(k):
+                db[j] = 0
+            for _ in range(nd):
+                db[buf[o]] = raw.u32(buf, o + 1)
+                o += 5
+            h = self._ehash[i]
+            e = st._find_id(buf, idoff, L, h)
+            if e >= 0:
+                touched[e] = 1
+                for j in range(k):
+                    slot = omap[j]
+                    c = e * nn + slot
+                    dA, dB = dots[c], db[j]
+                    if dA != dB:
+                        keep = dA if dA > octx[j] else 0
+                        if dB > ctx[s * nn + slot] and dB > keep:
+                            keep = dB
+                        if keep != dA:
+                            dots[c] = keep
+                            changed = True
+            else:
+                for j in range(k):
+                    if db[j] > ctx[s * nn + omap[j]]:
+                        if e < 0:
+                            e = st._new_element(buf, idoff, L, h)
+                            for c in range(e * nn, e * nn + nn):
+                                dots[c] = 0
+                            touched[e] = 1
+                            changed = True
+                        dots[e * nn + omap[j]] = db[j]
+        for e in range(ne_cap):
+            if es[e] != s:
+                continue
+            if not touched[e]:
+                for j in range(k):
+                    c = e * nn + omap[j]
+                    if dots[c] and dots[c] <= octx[j]:
+                        dots[c] = 0
+                        changed = True
+            live = False
+            for c in range(e * nn, e * nn + nn):
+                if dots[c]:
+                    live = True
+                    break
+            if not live:
+                st._free_element(e)
+                changed = True
+        for j in range(k):
+            c = s * nn + omap[j]
+            if octx[j] > ctx[c]:
+                ctx[c] = octx[j]
+                changed = True
+        nr = buf[o]
+        o += 1
+        for _ in range(nr):
+            tag = raw.u32(buf, o)
+            slot = st._find_node(tag)
+            if slot < 0:
+                slot = st._add_node(tag)
+            v = _u64(buf, o + 4)
+            if v > st._sat[slot]:
+                st._sat[slot] = v
+                changed = True
+            v = _u64(buf, o + 12)
+            if v > st._vio[slot]:
+                st._vio[slot] = v
+                changed = True
+            o += _ROW
+        if buf[o]:
+            o += 1
+            tag = raw.u32(buf, o + 12)
+            if st._find_node(tag) < 0:
+                st._add_node(tag)
+            if st.position.join(_i32(buf, o), _i32(buf, o + 4), raw.u32(buf, o + 8), tag):
+                changed = True
+        if changed:
+            st._touch(s)
+        return changed
+
+
+def reader(state):
+    r = getattr(state, "_reader", None)
+    if r is None:
+        r = state._reader = PartReader(state)
+    return r
+
+
+def writer(state):
+    w = getattr(state, "_writer", None)
+    if w is None:
+        w = state._writer = PartWriter(state)
+        state._partbuf = bytearray(PART_MAX)
+    return w
+
+
+def _merge_needs(st, other):
+    """New node and constraint slots a merge of other into st may need."""
+    nn, onn = st.max_nodes, other.max_nodes
+    new_nodes = 0
+    for m in range(other._nn):
+        if st._find_node(other._ntag[m]) < 0:
+            new_nodes += 1
+    new_el = 0
+    ids = other._eid
+    for e in range(other.max_constraints):
+        s = other._eslice[e]
+        if s == _FREE:
+            continue
+        o = e * _STRIDE
+        if st._find_id(ids, o + 1, ids[o], other._ehash[e]) >= 0:
+            continue
+        for m in range(other._nn):
+            d = other._dots[e * onn + m]
+            slot = st._find_node(other._ntag[m])
+            if d and (slot < 0 or d > st._ctx[s * nn + slot]):
+                new_el += 1
+                break
+    return new_nodes, new_el
+
+
+def merge_into(st, other):
+    """Join every part of other into st; all or nothing on capacity."""
+    new_nodes, new_el = _merge_needs(st, other)
+    if st._nn + new_nodes > st.max_nodes:
+        raise CapacityError("node table full: merge needs %d more of %d" % (new_nodes, st.max_nodes))
+    if st._live + new_el > st.max_constraints:
+        raise CapacityError("constraint table full: merge needs %d more of %d"
+                            % (new_el, st.max_constraints))
+    w, r = writer(other), reader(st)
+    buf = other._partbuf
+    changed = False
+    for s in range(SLICES):
+        w.start(s)
+        n = w.next(buf, 0)
+        while n:
+            if r.apply(buf, 0, n):
+                changed = True
+            n = w.next(buf, 0)
+    return changed
+
+
+# Snapshot: b"CCS" version, u8 max_nodes, u8 max_constraints, u8 names,
+# names (u32 tag, u8 len, bytes), u16 parts, parts (u8 len, part),
+# u32 FNV-1a 32 of everything before it.
+_MAGIC = b"CCS\x01"
+
+
+def encode_snapshot(st):
+    out = bytearray(_MAGIC)
+    out.append(st.max_nodes)
+    out.append(st.max_constraints)
+    names = [i for i in range(st._nn) if st._nname[i * _STRIDE]]
+    out.append(len(names))
+    for i in names:
+        o = i * _STRIDE
+        out += st._ntag[i].to_bytes(4, "little")
+        out += st._nname[o:o + 1 + st._nname[o]]
+    w = writer(st)
+    parts = bytearray()
+    count = 0
+    for s in range(SLICES):
+        w.start(s)
+        n = w.next(st._partbuf, 0)
+        while n:
+            parts.append(n)
+            parts += st._partbuf[:n]
+            count += 1
+            n = w.next(st._partbuf, 0)
+    out += count.to_bytes(2, "little")
+    out += parts
+    out += fnv.fnv1a32(out).to_bytes(4, "little")
+    return bytes(out)
+
+
+def decode_snapshot(data, node_id):
+    """A state for node_id from a snapshot; ValueError names what is wrong."""
+    if len(data) < 13 or bytes(data[:4]) != _MAGIC:
+        raise ValueError("not a ccrdt snapshot (bad magic or too short)")
+    body = memoryview(data)[:-4]
+    if fnv.fnv1a32(body) != raw.u32(data, len(data) - 4):
+        raise ValueError("snapshot checksum mismatch (corrupt or truncated)")
+    st = ConstraintState(node_id, max_nodes=data[4], max_constraints=data[5])
+    o = 7
+    names = []
+    for _ in range(data[6]):
+        if o + 5 > len(body) or o + 5 + data[o + 4] > len(body):
+            raise ValueError("snapshot names truncated")
+        names.append((o, data[o + 4]))
+        o += 5 + data[o + 4]
+    if o + 2 > len(body):
+        raise ValueError("snapshot parts truncated")
+    count = raw.u16(data, o)
+    o += 2
+    r = reader(st)
+    for _ in range(count):
+        n = data[o] if o < len(body) else 0
+        if n == 0 or o + 1 + n > len(body):
+            raise ValueError("snapshot part truncated")
+        r.apply(data, o + 1, n)
+        o += 1 + n
+    if o != len(body):
+        raise ValueError("snapshot has trailing bytes")
+    for no, n in names:
+        st.learn_name(raw.u32(data, no), data, no + 5, n)
+    return st

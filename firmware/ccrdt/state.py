@@ -1,0 +1,469 @@
+"""The replicated constraint state of one board.
+
+Three CRDTs make one state, each a join-semilattice, so their product is too:
+
+* ``constraints`` - an add-wins observed-remove set without tombstones
+  (ORSWOT, Bieniusa et al. 2012, the design of riak_dt_orswot).  Every add
+  creates a dot (origin node, counter); an element lives while it has a live
+  dot; a causal context records the dots seen, so a dot that is in the other
+  side's context but not in its element row was removed there.  Unlike the
+  textbook ORSWOT the set is cut into ``SLICES`` independent slices by the
+  hash of the id, each with its own context.  A slice projected onto any
+  subset of origins is itself a valid state, which is what lets a gossip
+  frame of 250 bytes carry a self-contained delta (``ccrdt.delta``).
+  Memory: one counter per (constraint, node) and per (slice, node).
+* ``metrics`` - per-node G-counters of satisfied checks and violations,
+  u64 like the Rust crate; an increment that would wrap raises.
+* ``position`` - an Eisenstein-integer register: the lowest norm
+  a*a - a*b + b*b wins; ties go to the higher logical clock, then the lower
+  writer tag, then (a, b), so every replica picks the same value without a
+  wall clock.
+
+Nodes are keyed by ``fnv.tag30(name)``: a small int on every port.  Tables
+are fixed-size arrays sized at construction; a full table raises
+``CapacityError`` before anything changes.
+"""
+from array import array
+from micropython import const
+
+from ccrdt import CapacityError, fnv, raw
+
+SLICES = const(32)
+ID_MAX = const(16)  # bytes of UTF-8, for constraint ids and node names
+# Live constraints one origin may hold dots for in one slice: bounds the size
+# of a single-origin delta part so that it always fits in one frame.
+SLICE_ORIGIN_MAX = const(8)
+_STRIDE = const(17)  # one length byte + ID_MAX bytes per name slot
+_FREE = const(0xFF)
+_U32_MAX = const(0xFFFFFFFF)
+_U64_MAX = 0xFFFFFFFFFFFFFFFF
+_I32_MIN = -(1 << 31)
+_I32_MAX = (1 << 31) - 1
+
+# Item kinds of the state hash (first u32 of each hashed item).
+_H_CTX = const(0x43)
+_H_DOT = const(0x44)
+_H_ROW = const(0x4D)
+_H_POS = const(0x50)
+
+
+def id_bytes(value, what):
+    """UTF-8 bytes of a constraint id or node name, checked."""
+    if not isinstance(value, str):
+        raise TypeError("%s must be str, not %s" % (what, type(value).__name__))
+    b = value.encode()
+    if not 0 < len(b) <= ID_MAX:
+        raise ValueError("%s must be 1..%d bytes of UTF-8: %r" % (what, ID_MAX, value))
+    return b
+
+
+def _count(n, what):
+    if not isinstance(n, int) or isinstance(n, bool):
+        raise TypeError("%s must be int" % what)
+    if n < 0:
+        raise ValueError("%s must be >= 0, got %d" % (what, n))
+    return n
+
+
+def norm(a, b):
+    return a * a - a * b + b * b
+
+
+class PositionRegister:
+    """Lowest-norm-wins register of an Eisenstein integer (a, b)."""
+
+    def __init__(self):
+        self.a = self.b = self.clock = self.writer = 0
+        self.is_set = False
+
+    @property
+    def position(self):
+        return (self.a, self.b) if self.is_set else None
+
+    @property
+    def norm(self):
+        return norm(self.a, self.b) if self.is_set else None
+
+    def beats(self, a, b, clock, writer):
+        """True if (a, b, clock, writer) is below the held value in the join order."""
+        if not self.is_set:
+            return True
+        n, m = norm(a, b), norm(self.a, self.b)
+        if n != m:
+            return n < m
+        if clock != self.clock:
+            return clock > self.clock
+        if writer != self.writer:
+            return writer < self.writer
+        return (a, b) < (self.a, self.b)
+
+    def join(self, a, b, clock, writer):
+        """Keep the winner; True if the held value changed."""
+        if not self.beats(a, b, clock, writer):
+            return False
+        self.a, self.b, self.clock, self.writer = a, b, clock, writer
+        self.is_set = True
+        return True
+
+    def __str__(self):
+        return "unset" if not self.is_set else "(%d, %d) norm %d" % (self.a, self.b, self.norm)
+
+
+class ConstraintSet:
+    """Read view of the add-wins constraint set."""
+
+    def __init__(self, state):
+        self._s = state
+
+    def contains(self, cid):
+        return self._s._find_id(id_bytes(cid, "constraint id")) >= 0
+
+    __contains__ = contains
+
+    def active_constraints(self):
+        """The live constraint ids, sorted."""
+        s = self._s
+        return sorted(s._id_str(e) for e in range(s.max_constraints) if s._eslice[e] != _FREE)
+
+    def __len__(self):
+        return self._s._live
+
+
+class Metrics:
+    """Read view of the per-node satisfied / violation G-counters."""
+
+    def __init__(self, state):
+        self._s = state
+
+    def total_satisfied(self):
+        s = self._s
+        return sum(s._sat[i] for i in range(s._nn))
+
+    def total_violations(self):
+        s = self._s
+        return sum(s._vio[i] for i in range(s._nn))
+
+    def _node(self, node):
+        return self._s._find_node(fnv.tag30(id_bytes(node, "node id")))
+
+    def node_satisfied(self, node):
+        i = self._node(node)
+        return self._s._sat[i] if i >= 0 else 0
+
+    def node_violations(self, node):
+        i = self._node(node)
+        return self._s._vio[i] if i >= 0 else 0
+
+
+class ConstraintState:
+    def __init__(self, node_id, max_nodes=32, max_constraints=64):
+        name = id_bytes(node_id, "node id")
+        if not 1 <= max_nodes <= 255 or not 1 <= max_constraints <= 254:
+            raise ValueError("capacities: 1..255 nodes, 1..254 constraints")
+        self.node_id = node_id
+        self.max_nodes = max_nodes
+        self.max_constraints = max_constraints
+        nn, ne = max_nodes, max_constraints
+        # Node table; slot 0 is this node.  Rows are never freed (G-counters).
+        self._ntag = array("I", bytes(4 * nn))
+        self._nname = bytearray(nn * _STRIDE)  # length 0: name not heard yet
+        self._sat = array("Q", bytes(8 * nn))
+        self._vio = array("Q", bytes(8 * nn))
+        self._nn = 0
+        # Constraint table: id bytes, id hash, slice (or _FREE), dot row.
+        self._eid = bytearray(ne * _STRIDE)
+        self._ehash = array("I", bytes(4 * ne))
+        self._eslice = bytearray(b"\xff" * ne)
+        self._live = 0
+        self._dots = array("I", bytes(4 * ne * nn))  # [element * nn + node]
+        self._ctx = array("I", bytes(4 * SLICES * nn))  # [slice * nn + node]
+        self.position = PositionRegister()
+        # Hash cache: one order-independent sum of item hashes per slice.
+        self._shash = array("I", bytes(4 * SLICES))
+        self._dirty = bytearray(b"\x01" * SLICES)
+        self._hst = array("I", [0, 0])
+        self._hash = 0
+        self._hash_ok = False
+        self.tag = fnv.tag30(name)
+        self._add_node(self.tag, name)
+        self.constraints = ConstraintSet(self)
+        self.metrics = Metrics(self)
+
+    # ---- tables -------------------------------------------------------
+    def _find_node(self, tag):
+        t = self._ntag
+        for i in range(self._nn):
+            if t[i] == tag:
+                return i
+        return -1
+
+    def _add_node(self, tag, name=None):
+        if self._nn == self.max_nodes:
+            raise CapacityError("node table full: %d nodes" % self.max_nodes)
+        i = self._nn
+        self._ntag[i] = tag
+        if name:
+            self._set_name(i, name, 0, len(name))
+        self._nn += 1
+        return i
+
+    def _set_name(self, i, buf, off, n):
+        o = i * _STRIDE
+        self._nname[o] = n
+        raw.copy(self._nname, o + 1, buf, off, n)
+
+    def learn_name(self, tag, buf, off, n):
+        """Remember the name of a node known by tag (names are not replicated)."""
+        i = self._find_node(tag)
+        if i >= 0 and self._nname[i * _STRIDE] == 0 and 0 < n <= ID_MAX:
+            self._set_name(i, buf, off, n)
+
+    def node_name(self, i):
+        o = i * _STRIDE
+        n = self._nname[o]
+        return bytes(self._nname[o + 1:o + 1 + n]).decode() if n else "#%08x" % self._ntag[i]
+
+    def nodes(self):
+        """Names of the nodes this state has heard of (tag in hex if no name yet)."""
+        return [self.node_name(i) for i in range(self._nn)]
+
+    def _find_id(self, buf, off=0, n=-1, h=-1):
+        """Slot of the constraint whose id is buf[off:off+n], or -1."""
+        if n < 0:
+            n = len(buf)
+        if h < 0:
+            st = self._hst
+            fnv.reset(st, 1)
+            fnv.update(st, 1, buf, off, n)
+            h = fnv.fold30(st, 1)
+        ids, eh, es = self._eid, self._ehash, self._eslice
+        for e in range(self.max_constraints):
+            if es[e] != _FREE and eh[e] == h:
+                o = e * _STRIDE
+                if ids[o] == n and raw.equal(ids, o + 1, buf, off, n):
+                    return e
+        return -1
+
+    def _new_element(self, buf, off, n, h):
+        es = self._eslice
+        for e in range(self.max_constraints):
+            if es[e] == _FREE:
+                o = e * _STRIDE
+                self._eid[o] = n
+                raw.copy(self._eid, o + 1, buf, off, n)
+                self._ehash[e] = h
+                es[e] = h % SLICES
+                self._live += 1
+                return e
+        raise CapacityError("constraint table full: %d constraints" % self.max_constraints)
+
+    def _free_element(self, e):
+        self._eslice[e] = _FREE
+        self._live -= 1
+
+    def _id_str(self, e):
+        o = e * _STRIDE
+        return bytes(self._eid[o + 1:o + 1 + self._eid[o]]).decode()
+
+    def _origin_count(self, s, node):
+        """Live constraints of slice s that hold a dot of node."""
+        nn, es, dots = self.max_nodes, self._eslice, self._dots
+        c = 0
+        for e in range(self.max_constraints):
+            if es[e] == s and dots[e * nn + node]:
+                c += 1
+        return c
+
+    def _touch(self, s):
+        self._dirty[s] = 1
+        self._hash_ok = False
+
+    # ---- local operations ----------------------------------------------
+    def add_constraint(self, cid):
+        """Add (or re-add) cid with a new dot of this node; it then wins over
+        any concurrent remove that has not seen this dot."""
+        b = id_bytes(cid, "constraint id")
+        h = fnv.tag30(b)
+        s = h % SLICES
+        e = self._find_id(b, 0, len(b), h)
+        nn = self.max_nodes
+        mine = self._origin_count(s, 0) - (1 if e >= 0 and self._dots[e * nn] else 0)
+        if mine >= SLICE_ORIGIN_MAX:
+            raise CapacityError("slice %d already holds %d constraints of this node" % (s, mine))
+        c = self._ctx[s * nn] + 1
+        if c > _U32_MAX:
+            raise OverflowError("dot counter of slice %d exhausted" % s)
+        if e < 0:
+            e = self._new_element(b, 0, len(b), h)
+        base = e * nn
+        for n in range(nn):
+            self._dots[base + n] = 0
+        self._dots[base] = c
+        self._ctx[s * nn] = c
+        self._touch(s)
+
+    def remove_constraint(self, cid):
+        """Remove cid as observed here; returns False if it was not present."""
+        e = self._find_id(id_bytes(cid, "constraint id"))
+        if e < 0:
+            return False
+        base, nn = e * self.max_nodes, self.max_nodes
+        for n in range(nn):
+            self._dots[base + n] = 0
+        self._touch(self._eslice[e])
+        self._free_element(e)
+        return True
+
+    def _bump(self, arr, n, what):
+        _count(n, what)
+        v = arr[0] + n
+        if v > _U64_MAX:
+            raise OverflowError("%s counter would pass 2**64-1" % what)
+        arr[0] = v
+        self._touch(self.tag % SLICES)
+
+    def record_satisfied(self, n=1):
+        self._bump(self._sat, n, "satisfied")
+
+    def record_violations(self, n=1):
+        self._bump(self._vio, n, "violations")
+
+    def update_position(self, pos):
+        """Propose (a, b); it is kept only if it wins the lowest-norm join.
+        Returns True if the register changed."""
+        a, b = pos
+        for v in (a, b):
+            if not isinstance(v, int) or not _I32_MIN <= v <= _I32_MAX:
+                raise ValueError("position coordinates must be 32-bit ints: %r" % (pos,))
+        p = self.position
+        if p.clock >= _U32_MAX:
+            raise OverflowError("position clock exhausted")
+        changed = p.join(a, b, p.clock + 1, self.tag)
+        if changed:
+            self._touch(0)
+        return changed
+
+    # ---- queries ------------------------------------------------------
+    def satisfaction_rate(self):
+        s, v = self.metrics.total_satisfied(), self.metrics.total_violations()
+        return 1.0 if s + v == 0 else s / (s + v)
+
+    def active_constraint_count(self):
+        return self._live
+
+    # ---- hashing ------------------------------------------------------
+    def _slice_hash(self, s):
+        """Sum over the slice's items of FNV-1a of each item's canonical
+        bytes: independent of slot order, so equal content hashes equal."""
+        st, acc, nn, tags = self._hst, self._shash, self.max_nodes, self._ntag
+        acc[s] = 0
+        for n in range(self._nn):
+            c = self._ctx[s * nn + n]
+            if c:
+                fnv.reset(st, 0)
+                fnv.update_u32(st, 0, _H_CTX | (s << 8))
+                fnv.update_u32(st, 0, tags[n])
+                fnv.update_u32(st, 0, c)
+                fnv.add_into(acc, s, st, 0)
+        ids, es = self._eid, self._eslice
+        for e in range(self.max_constraints):
+            if es[e] == s:
+                o = e * _STRIDE
+                for n in range(self._nn):
+                    d = self._dots[e * nn + n]
+                    if d:
+                        fnv.reset(st, 0)
+                        fnv.update_u32(st, 0, _H_DOT | (ids[o] << 8))
+                        fnv.update(st, 0, ids, o + 1, ids[o])
+                        fnv.update_u32(st, 0, tags[n])
+                        fnv.update_u32(st, 0, d)
+                        fnv.add_into(acc, s, st, 0)
+        for n in range(self._nn):
+            if tags[n] % SLICES == s and (self._sat[n] or self._vio[n]):
+                fnv.reset(st, 0)
+                fnv.update_u32(st, 0, _H_ROW)
+                fnv.update_u32(st, 0, tags[n])
+                self._hash_u64(self._sat[n])
+                self._hash_u64(self._vio[n])
+                fnv.add_into(acc, s, st, 0)
+        p = self.position
+        if s == 0 and p.is_set:
+            fnv.reset(st, 0)
+            fnv.update_u32(st, 0, _H_POS)
+            fnv.update_u32(st, 0, p.a & _U32_MAX)
+            fnv.update_u32(st, 0, p.b & _U32_MAX)
+            fnv.update_u32(st, 0, p.clock)
+            fnv.update_u32(st, 0, p.writer)
+            fnv.add_into(acc, s, st, 0)
+        self._dirty[s] = 0
+
+    def _hash_u64(self, v):
+        fnv.update_u32(self._hst, 0, v & _U32_MAX)
+        fnv.update_u32(self._hst, 0, v >> 32)
+
+    def slice_hashes(self):
+        """The per-slice hashes (array of SLICES u32), brought up to date."""
+        for s in range(SLICES):
+            if self._dirty[s]:
+                self._slice_hash(s)
+        return self._shash
+
+    def state_hash(self):
+        """30-bit FNV-1a digest of the whole replicated content."""
+        if not self._hash_ok:
+            sh, st = self.slice_hashes(), self._hst
+            fnv.reset(st, 0)
+            for s in range(SLICES):
+                fnv.update_u32(st, 0, sh[s])
+            self._hash = fnv.fold30(st, 0)
+            self._hash_ok = True
+        return self._hash
+
+    # ---- merge, equality, snapshots --------------------------------------
+    def merge(self, other):
+        """Join other into this state, in place.  Returns True if it changed.
+        Runs other's delta parts through the same code as the wire."""
+        from ccrdt.delta import merge_into
+        return merge_into(self, other)
+
+    def merged(self, other):
+        m = self.copy()
+        m.merge(other)
+        return m
+
+    def copy(self):
+        return ConstraintState.decode(self.encode(), self.node_id)
+
+    def encode(self):
+        from ccrdt.delta import encode_snapshot
+        return encode_snapshot(self)
+
+    @staticmethod
+    def decode(data, node_id):
+        """Rebuild a state from encode()'s bytes; ValueError if they are corrupt."""
+        from ccrdt.delta import decode_snapshot
+        return decode_snapshot(data, node_id)
+
+    def _canonical(self):
+        tags, nn = self._ntag, self.max_nodes
+        ctx = sorted((s, tags[n], self._ctx[s * nn + n])
+                     for s in range(SLICES) for n in range(self._nn) if self._ctx[s * nn + n])
+        dots = sorted((self._id_str(e), tags[n], self._dots[e * nn + n])
+                      for e in range(self.max_constraints) if self._eslice[e] != _FREE
+                      for n in range(self._nn) if self._dots[e * nn + n])
+        rows = sorted((tags[n], self._sat[n], self._vio[n])
+                      for n in range(self._nn) if self._sat[n] or self._vio[n])
+        p = self.position
+        pos = (p.a, p.b, p.clock, p.writer) if p.is_set else None
+        return ctx, dots, rows, pos
+
+    def __eq__(self, other):
+        return isinstance(other, ConstraintState) and self._canonical() == other._canonical()
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    def __str__(self):
+        return "ConstraintState(%s: %d constraints, %d nodes, satisfied %d, violations %d, rate %.3f, position %s, hash %08x)" % (
+            self.node_id, self._live, self._nn, self.metrics.total_satisfied(),
+            self.metrics.total_violations(), self.satisfaction_rate(), self.position, self.state_hash())
