@@ -201,3 +201,16 @@ def test_str_is_readable():
     a.add_constraint("c1")
     s = str(a)
     assert "forgemaster" in s and "1 constraints" in s
+
+
+def test_clock_counts_local_operations_and_merges():
+    from ccrdt.vclock import AFTER, CONCURRENT
+    a, b = small("a"), small("b")
+    a.add_constraint("c1")
+    a.record_satisfied(2)
+    b.record_violations(1)
+    assert a.clock().get("a") == 2 and a.clock().get("b") == 0
+    assert a.clock().compare(b.clock()) == CONCURRENT
+    m = a.merged(b)
+    assert m.clock().get("a") == 2 and m.clock().get("b") == 1
+    assert m.clock().compare(a.clock()) == AFTER

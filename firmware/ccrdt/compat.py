@@ -47,3 +47,23 @@ else:
 
     def sleep_ms(ms):
         _time.sleep(ms / 1000)
+
+    if "cryptolib" not in sys.modules:
+        # MicroPython's cryptolib.aes in ECB mode (1), backed by the
+        # `cryptography` package: a real AES, only the API is adapted.
+        class _Aes:
+            def __init__(self, key, mode):
+                from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+                if mode != 1:
+                    raise ValueError("only ECB (mode 1) is provided on CPython")
+                self._enc = Cipher(algorithms.AES(bytes(key)), modes.ECB()).encryptor()
+
+            def encrypt(self, src, dst=None):
+                out = self._enc.update(bytes(src))
+                if dst is None:
+                    return out
+                dst[:len(out)] = out
+
+        _cl = types.ModuleType("cryptolib")
+        _cl.aes = _Aes
+        sys.modules["cryptolib"] = _cl

@@ -13,7 +13,8 @@ Part layout (little-endian)::
     u8 origins        then per origin: u32 tag, u32 context counter
     u8 elements       then per element: u8 len, id, u8 dots,
                                         per dot: u8 origin index, u32 counter
-    u8 rows           then per row: u32 tag, u64 satisfied, u64 violations
+    u8 rows           then per row: u32 tag, u64 satisfied, u64 violations,
+                                    u32 version
     u8 has_position   then if 1: i32 a, i32 b, u32 clock, u32 writer tag
 
 Join of a part into a state, per (element, origin) cell, with local dot dA,
@@ -38,7 +39,7 @@ from ccrdt.state import SLICES, ID_MAX, SLICE_ORIGIN_MAX, ConstraintState
 PART_MAX = const(224)
 _PART_ORIGINS = const(32)  # more origins than this cannot fit PART_MAX anyway
 _PART_ELEMENTS = const(32)
-_ROW = const(20)
+_ROW = const(24)
 _POS = const(16)
 _FREE = const(0xFF)
 _STRIDE = const(17)
@@ -96,7 +97,7 @@ class PartWriter:
         r = self.rc
         nr = 0
         while r < st._nn:
-            if tags[r] % SLICES == s and (st._sat[r] or st._vio[r]):
+            if tags[r] % SLICES == s and st._row_live(r):
                 if size + _ROW > PART_MAX:
                     break
                 size += _ROW
@@ -139,8 +140,8 @@ class PartWriter:
         buf[o] = nr
         o += 1
         for i in range(self.rc, r):
-            if tags[i] % SLICES == s and (st._sat[i] or st._vio[i]):
-                pack_into("<IQQ", buf, o, tags[i], st._sat[i], st._vio[i])
+            if tags[i] % SLICES == s and st._row_live(i):
+                pack_into("<IQQI", buf, o, tags[i], st._sat[i], st._vio[i], st._ver[i])
                 o += _ROW
         self.rc = r
         buf[o] = 1 if pos else 0
@@ -389,6 +390,10 @@ class PartReader:
             v = _u64(buf, o + 12)
             if v > st._vio[slot]:
                 st._vio[slot] = v
+                changed = True
+            v = raw.u32(buf, o + 20)
+            if v > st._ver[slot]:
+                st._ver[slot] = v
                 changed = True
             o += _ROW
         if buf[o]:

@@ -27,3 +27,15 @@ def u32(buf: ptr8, off: int) -> int:
 @micropython.viper
 def u16(buf: ptr8, off: int) -> int:
     return buf[off] | (buf[off + 1] << 8)
+
+
+@micropython.viper
+def xor_into(dst: ptr8, doff: int, src: ptr8, soff: int, n: int):
+    for i in range(n):
+        dst[doff + i] ^= src[soff + i]
+
+
+@micropython.viper
+def fill(dst: ptr8, off: int, n: int, v: int):
+    for i in range(n):
+        dst[off + i] = v

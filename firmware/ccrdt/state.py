@@ -13,7 +13,8 @@ Three CRDTs make one state, each a join-semilattice, so their product is too:
   frame of 250 bytes carry a self-contained delta (``ccrdt.delta``).
   Memory: one counter per (constraint, node) and per (slice, node).
 * ``metrics`` - per-node G-counters of satisfied checks and violations,
-  u64 like the Rust crate; an increment that would wrap raises.
+  u64 like the Rust crate (an increment that would wrap raises), and of
+  local operations (``version``): the vector clock of the state.
 * ``position`` - an Eisenstein-integer register: the lowest norm
   a*a - a*b + b*b wins; ties go to the higher logical clock, then the lower
   writer tag, then (a, b), so every replica picks the same value without a
@@ -169,6 +170,7 @@ class ConstraintState:
         self._nname = bytearray(nn * _STRIDE)  # length 0: name not heard yet
         self._sat = array("Q", bytes(8 * nn))
         self._vio = array("Q", bytes(8 * nn))
+        self._ver = array("I", bytes(4 * nn))
         self._nn = 0
         # Constraint table: id bytes, id hash, slice (or _FREE), dot row.
         self._eid = bytearray(ne * _STRIDE)
@@ -278,6 +280,24 @@ class ConstraintState:
         self._dirty[s] = 1
         self._hash_ok = False
 
+    def _row_live(self, n):
+        return self._sat[n] or self._vio[n] or self._ver[n]
+
+    def _tick(self):
+        """Count one local operation of this node (its vector clock entry)."""
+        if self._ver[0] == _U32_MAX:
+            raise OverflowError("operation counter exhausted")
+        self._ver[0] += 1
+        self._touch(self.tag % SLICES)
+
+    def clock(self):
+        """The vector clock of this state: per node, its operations seen here."""
+        from ccrdt.vclock import VectorClock
+        c = VectorClock(self.max_nodes)
+        for n in range(self._nn):
+            c.observe(self._ntag[n], self._ver[n])
+        return c
+
     # ---- local operations ----------------------------------------------
     def add_constraint(self, cid):
         """Add (or re-add) cid with a new dot of this node; it then wins over
@@ -301,6 +321,7 @@ class ConstraintState:
         self._dots[base] = c
         self._ctx[s * nn] = c
         self._touch(s)
+        self._tick()
 
     def remove_constraint(self, cid):
         """Remove cid as observed here; returns False if it was not present."""
@@ -312,6 +333,7 @@ class ConstraintState:
             self._dots[base + n] = 0
         self._touch(self._eslice[e])
         self._free_element(e)
+        self._tick()
         return True
 
     def _bump(self, arr, n, what):
@@ -320,7 +342,7 @@ class ConstraintState:
         if v > _U64_MAX:
             raise OverflowError("%s counter would pass 2**64-1" % what)
         arr[0] = v
-        self._touch(self.tag % SLICES)
+        self._tick()
 
     def record_satisfied(self, n=1):
         self._bump(self._sat, n, "satisfied")
@@ -341,6 +363,7 @@ class ConstraintState:
         changed = p.join(a, b, p.clock + 1, self.tag)
         if changed:
             self._touch(0)
+            self._tick()
         return changed
 
     # ---- queries ------------------------------------------------------
@@ -379,12 +402,13 @@ class ConstraintState:
                         fnv.update_u32(st, 0, d)
                         fnv.add_into(acc, s, st, 0)
         for n in range(self._nn):
-            if tags[n] % SLICES == s and (self._sat[n] or self._vio[n]):
+            if tags[n] % SLICES == s and self._row_live(n):
                 fnv.reset(st, 0)
                 fnv.update_u32(st, 0, _H_ROW)
                 fnv.update_u32(st, 0, tags[n])
                 self._hash_u64(self._sat[n])
                 self._hash_u64(self._vio[n])
+                fnv.update_u32(st, 0, self._ver[n])
                 fnv.add_into(acc, s, st, 0)
         p = self.position
         if s == 0 and p.is_set:
@@ -451,8 +475,8 @@ class ConstraintState:
         dots = sorted((self._id_str(e), tags[n], self._dots[e * nn + n])
                       for e in range(self.max_constraints) if self._eslice[e] != _FREE
                       for n in range(self._nn) if self._dots[e * nn + n])
-        rows = sorted((tags[n], self._sat[n], self._vio[n])
-                      for n in range(self._nn) if self._sat[n] or self._vio[n])
+        rows = sorted((tags[n], self._sat[n], self._vio[n], self._ver[n])
+                      for n in range(self._nn) if self._row_live(n))
         p = self.position
         pos = (p.a, p.b, p.clock, p.writer) if p.is_set else None
         return ctx, dots, rows, pos

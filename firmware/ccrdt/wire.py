@@ -1,0 +1,131 @@
+"""Frames: at most 250 bytes (one ESP-NOW payload), the same on UDP.
+
+    offset size  field
+    0      1     magic 0xCC
+    1      1     version (high nibble, 1) | type (low nibble)
+    2      2     fleet id, u16 little-endian
+    4      4     sender node tag (30-bit FNV of its name), u32
+    8      2     sequence number, u16, per sender
+    10     n     payload (by type, see ccrdt.gossip)
+    10+n   8     AES-CMAC (RFC 4493) of bytes 0..10+n under the fleet key,
+                 truncated to 64 bits
+
+AES-CMAC rather than HMAC-SHA256: on MicroPython ``cryptolib.aes`` encrypts
+into a preallocated buffer and allocates nothing, while every
+``hashlib.sha256().digest()`` allocates (about 224 bytes measured on the unix
+port), and the receive path must not allocate.
+"""
+from struct import pack_into
+from micropython import const
+
+import cryptolib
+
+from ccrdt import raw
+
+FRAME_MAX = const(250)
+HEADER = const(10)
+MAC_LEN = const(8)
+MAGIC = const(0xCC)
+VERSION = const(1)
+
+# Reasons a frame is refused by check(); 0 means accepted.
+OK = const(0)
+BAD_SIZE = const(1)
+BAD_MAGIC = const(2)
+BAD_VERSION = const(3)
+OTHER_FLEET = const(4)
+BAD_MAC = const(5)
+
+
+class Cmac:
+    """AES-CMAC with preallocated buffers: tag_into allocates nothing."""
+
+    def __init__(self, key):
+        if len(key) != 16:
+            raise ValueError("fleet key must be 16 bytes, got %d" % len(key))
+        self._aes = cryptolib.aes(bytes(key), 1)
+        self._x = bytearray(16)
+        self._k1 = bytearray(16)
+        self._k2 = bytearray(16)
+        self._t = bytearray(16)
+        self._aes.encrypt(self._x, self._t)  # L = AES(K, 0^128)
+        self._double(self._t, self._k1)
+        self._double(self._k1, self._k2)
+
+    @staticmethod
+    def _double(src, dst):
+        carry = 0
+        for i in range(15, -1, -1):
+            v = (src[i] << 1) | carry
+            carry = v >> 8
+            dst[i] = v & 0xFF
+        if src[0] & 0x80:
+            dst[15] ^= 0x87
+
+    def tag_into(self, msg, n, out, ooff, tlen=16):
+        """Write the first tlen bytes of CMAC(msg[0:n]) at out[ooff:]."""
+        x, aes = self._x, self._aes
+        raw.fill(x, 0, 16, 0)
+        last = n - 16 if n and n % 16 == 0 else n - n % 16
+        for off in range(0, last, 16):
+            raw.xor_into(x, 0, msg, off, 16)
+            aes.encrypt(x, x)
+        if n and n % 16 == 0:
+            raw.xor_into(x, 0, msg, last, 16)
+            raw.xor_into(x, 0, self._k1, 0, 16)
+        else:
+            raw.xor_into(x, 0, msg, last, n - last)
+            x[n - last] ^= 0x80
+            raw.xor_into(x, 0, self._k2, 0, 16)
+        aes.encrypt(x, x)
+        raw.copy(out, ooff, x, 0, tlen)
+
+    def verify(self, msg, n, tag_off):
+        """True if msg[tag_off:tag_off+MAC_LEN] is the tag of msg[0:n]."""
+        self.tag_into(msg, n, self._t, 0, MAC_LEN)
+        return raw.equal(self._t, 0, msg, tag_off, MAC_LEN)
+
+
+class Framer:
+    """Writes and checks the frames of one node of one fleet."""
+
+    def __init__(self, key, fleet, tag):
+        if not 0 <= fleet <= 0xFFFF:
+            raise ValueError("fleet id must be 0..65535")
+        self.cmac = Cmac(key)
+        self.fleet = fleet
+        self.tag = tag
+        self.seq = 0
+
+    def begin(self, buf, kind):
+        """Write a header of the given type; returns the payload offset."""
+        self.seq = (self.seq + 1) & 0xFFFF
+        pack_into("<BBHIH", buf, 0, MAGIC, (VERSION << 4) | kind, self.fleet, self.tag, self.seq)
+        return HEADER
+
+    def seal(self, buf, end):
+        """Append the MAC after buf[0:end]; returns the frame length."""
+        self.cmac.tag_into(buf, end, buf, end, MAC_LEN)
+        return end + MAC_LEN
+
+    def check(self, buf, n):
+        """OK or the reason the frame n bytes long is refused."""
+        if n < HEADER + MAC_LEN or n > FRAME_MAX:
+            return BAD_SIZE
+        if buf[0] != MAGIC:
+            return BAD_MAGIC
+        if buf[1] >> 4 != VERSION:
+            return BAD_VERSION
+        if raw.u16(buf, 2) != self.fleet:
+            return OTHER_FLEET
+        if not self.cmac.verify(buf, n - MAC_LEN, n - MAC_LEN):
+            return BAD_MAC
+        return OK
+
+
+def kind(buf):
+    return buf[1] & 0x0F
+
+
+def sender(buf):
+    return raw.u32(buf, 4)
