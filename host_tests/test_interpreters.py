@@ -8,7 +8,7 @@ import pytest
 from interp import HEAP, ROOT, firmware_modules, tool
 
 # Test modules that need nothing but the firmware and host_tests helpers.
-SHARED = ["test_fnv", "test_vclock", "test_state", "test_laws", "test_wire"]
+SHARED = ["test_fnv", "test_vclock", "test_state", "test_laws", "test_wire", "test_gossip"]
 
 
 def count_tests(mod_names):

@@ -21,15 +21,42 @@ else:
     def _same(x):
         return x
 
+    from array import array as _array
+
+    def _ptr8(b):
+        # Viper's ptr8 sees any buffer as bytes: a str as its UTF-8, an
+        # array as its memory (little-endian, like the ESP32).
+        if isinstance(b, str):
+            return b.encode()
+        if isinstance(b, _array):
+            return memoryview(b).cast("B")
+        return b
+
+    def _viper(fn):
+        """Apply the ptr8 casts that viper applies to annotated arguments."""
+        code = fn.__code__
+        names = code.co_varnames[:code.co_argcount]
+        cast = [i for i, n in enumerate(names) if fn.__annotations__.get(n) is _ptr8]
+        if not cast:
+            return fn
+
+        def call(*args):
+            args = list(args)
+            for i in cast:
+                args[i] = _ptr8(args[i])
+            return fn(*args)
+        call.__name__ = fn.__name__
+        call.__doc__ = fn.__doc__
+        return call
+
+    builtins.ptr8 = _ptr8
     if "micropython" not in sys.modules:
         _mp = types.ModuleType("micropython")
         _mp.const = _same
-        _mp.viper = _same
+        _mp.viper = _viper
         _mp.native = _same
         sys.modules["micropython"] = _mp
-    # Viper pointer casts index the same buffer (a str by its UTF-8 bytes,
-    # as MicroPython's buffer protocol gives it); uint() is a 32-bit cast.
-    builtins.ptr8 = lambda b: b.encode() if isinstance(b, str) else b
+    # uint() is viper's 32-bit cast; ptr32 is only used on array('I').
     builtins.ptr32 = _same
     builtins.uint = lambda x: x & 0xFFFFFFFF
 

@@ -54,12 +54,23 @@ class PartWriter:
         self._orig = bytearray(_PART_ORIGINS)
         self.s = self.oc = self.rc = 0
         self.pos_pending = False
+        self.done = True
 
     def start(self, s):
         st = self.st
         self.s = s
         self.oc = self.rc = 0
         self.pos_pending = s == 0 and st.position.is_set
+        self._settle()
+
+    def _settle(self):
+        """Skip origins and rows with nothing to send; set self.done."""
+        st, s, nn = self.st, self.s, self.st.max_nodes
+        while self.oc < st._nn and not st._ctx[s * nn + self.oc]:
+            self.oc += 1
+        while self.rc < st._nn and not (st._ntag[self.rc] % SLICES == s and st._row_live(self.rc)):
+            self.rc += 1
+        self.done = self.oc >= st._nn and self.rc >= st._nn and not self.pos_pending
 
     def _origin_cost(self, n, mark):
         st, s, nn = self.st, self.s, self.st.max_nodes
@@ -72,8 +83,10 @@ class PartWriter:
                     inc[e] = 1
         return add
 
-    def next(self, buf, off):
-        """Write the next part of the slice at buf[off:]; its length, 0 when done."""
+    def next(self, buf, off, budget=PART_MAX):
+        """Write the next part of the slice, at most budget bytes, at buf[off:].
+        Returns its length; 0 if nothing more fits that budget (self.done
+        tells whether anything is left)."""
         st, s, nn = self.st, self.s, self.st.max_nodes
         ctx, dots, tags, inc, orig = st._ctx, st._dots, st._ntag, self._inc, self._orig
         for e in range(st.max_constraints):
@@ -84,8 +97,9 @@ class PartWriter:
         while n < st._nn and k < _PART_ORIGINS:
             if ctx[s * nn + n]:
                 add = self._origin_cost(n, False)
-                if size + add > PART_MAX:
-                    if k == 0:  # SLICE_ORIGIN_MAX and ID_MAX make this impossible
+                if size + add > budget:
+                    if k == 0 and budget >= PART_MAX:
+                        # SLICE_ORIGIN_MAX and ID_MAX make this impossible
                         raise CapacityError("slice %d of one origin exceeds a part" % s)
                     break
                 self._origin_cost(n, True)
@@ -98,12 +112,12 @@ class PartWriter:
         nr = 0
         while r < st._nn:
             if tags[r] % SLICES == s and st._row_live(r):
-                if size + _ROW > PART_MAX:
+                if size + _ROW > budget:
                     break
                 size += _ROW
                 nr += 1
             r += 1
-        pos = self.pos_pending and size + _POS <= PART_MAX
+        pos = self.pos_pending and size + _POS <= budget
         if k == 0 and nr == 0 and not pos:
             return 0
         o = off
@@ -151,6 +165,7 @@ class PartWriter:
             pack_into("<iiII", buf, o, p.a, p.b, p.clock, p.writer)
             o += _POS
             self.pos_pending = False
+        self._settle()
         return o - off
 
 
@@ -176,23 +191,55 @@ class PartReader:
         self._seen = bytearray(_PART_ORIGINS)
         self._eoff = array("H", bytes(2 * _PART_ELEMENTS))
         self._ehash = array("I", bytes(4 * _PART_ELEMENTS))
-        self._unknown = array("I", bytes(4 * (2 * _PART_ORIGINS + 1)))
+        # Nodes and constraints a batch of parts would add, each counted once.
+        self._unknown = array("I", bytes(4 * (state.max_nodes + 1)))
+        self._new_hash = array("I", bytes(4 * (state.max_constraints + 1)))
+        self._new_off = array("H", bytes(2 * (state.max_constraints + 1)))
+        self._nnew = 0
         self._touched = bytearray(state.max_constraints)
         self._hst = array("I", [0])
         self.nu = 0
+        self.need_nodes = self.need_elements = 0
+
+    def begin(self):
+        """Start a batch of parts (all in one buffer) checked together
+        against the tables' room."""
+        self.nu = self._nnew = 0
 
     def _note_unknown(self, tag):
-        if self.st._find_node(tag) >= 0:
+        st = self.st
+        if st._find_node(tag) >= 0:
             return
         u = self._unknown
         for i in range(self.nu):
             if u[i] == tag:
                 return
+        if st._nn + self.nu >= st.max_nodes:
+            raise CapacityError("node table full: %d nodes" % st.max_nodes)
         u[self.nu] = tag
         self.nu += 1
 
-    def _check(self, buf, off, n):
-        """Raise ValueError if the part is malformed, CapacityError if it cannot fit."""
+    def _note_new(self, buf, off, n, h):
+        """Count a constraint the batch would create, once per id."""
+        st = self.st
+        for i in range(self._nnew):
+            o = self._new_off[i]
+            if self._new_hash[i] == h and buf[o - 1] == n and raw.equal(buf, o, buf, off, n):
+                return
+        if st._live + self._nnew >= st.max_constraints:
+            raise CapacityError("constraint table full: %d constraints" % st.max_constraints)
+        self._new_hash[self._nnew] = h
+        self._new_off[self._nnew] = off
+        self._nnew += 1
+
+    def check(self, buf, off, n):
+        """Raise ValueError if the part is malformed, CapacityError if it and
+        the parts checked before it in this batch cannot fit together."""
+        self._parse(buf, off, n, True)
+
+    def _parse(self, buf, off, n, count=False):
+        """Validate the part and fill the scratch tables; with count, note
+        the nodes and constraints it would add to the batch."""
         st = self.st
         nn, ctx = st.max_nodes, st._ctx
         end = off + n
@@ -203,7 +250,6 @@ class PartReader:
         o = off + 2
         if s >= SLICES or k > _PART_ORIGINS or o + 8 * k + 3 > end:
             raise ValueError("part header")
-        self.nu = 0
         otag, octx, omap, per = self._otag, self._octx, self._omap, self._per
         for j in range(k):
             tag = raw.u32(buf, o)
@@ -218,12 +264,12 @@ class PartReader:
             octx[j] = c
             omap[j] = st._find_node(tag)
             per[j] = 0
-            self._note_unknown(tag)
+            if count:
+                self._note_unknown(tag)
         ne = buf[o]
         o += 1
         if ne > _PART_ELEMENTS:
             raise ValueError("element count")
-        new = 0
         st_h, eoff, ehash, seen = self._hst, self._eoff, self._ehash, self._seen
         for i in range(ne):
             if o >= end:
@@ -266,8 +312,8 @@ class PartReader:
                 slot = omap[j]
                 if slot < 0 or d > ctx[s * nn + slot]:
                     survives = True
-            if survives and st._find_id(buf, idoff, L, h) < 0:
-                new += 1
+            if count and survives and st._find_id(buf, idoff, L, h) < 0:
+                self._note_new(buf, idoff, L, h)
         if o >= end:
             raise ValueError("truncated rows")
         nr = buf[o]
@@ -278,7 +324,8 @@ class PartReader:
             tag = raw.u32(buf, o)
             if tag >> 30 or tag % SLICES != s:
                 raise ValueError("row tag")
-            self._note_unknown(tag)
+            if count:
+                self._note_unknown(tag)
             o += _ROW
         flag = buf[o]
         o += 1
@@ -290,19 +337,22 @@ class PartReader:
             tag = raw.u32(buf, o + 12)
             if tag >> 30:
                 raise ValueError("position writer tag")
-            self._note_unknown(tag)
+            if count:
+                self._note_unknown(tag)
             o += _POS
         if o != end:
             raise ValueError("part has %d trailing bytes" % (end - o))
-        if st._nn + self.nu > nn:
-            raise CapacityError("node table full: part needs %d more of %d" % (self.nu, nn))
-        if st._live + new > st.max_constraints:
-            raise CapacityError("constraint table full: part needs %d more of %d"
-                                % (new, st.max_constraints))
+
+    def join(self, buf, off, n):
+        """Check and apply one part on its own."""
+        self.begin()
+        self.check(buf, off, n)
+        return self.apply(buf, off, n)
 
     def apply(self, buf, off, n):
-        """Join the part buf[off:off+n]; True if the state changed."""
-        self._check(buf, off, n)
+        """Join the part buf[off:off+n], which check() has passed in this
+        batch; True if the state changed."""
+        self._parse(buf, off, n)
         st = self.st
         nn, ne_cap = st.max_nodes, st.max_constraints
         ctx, dots, es = st._ctx, st._dots, st._eslice
@@ -461,11 +511,9 @@ def merge_into(st, other):
     changed = False
     for s in range(SLICES):
         w.start(s)
-        n = w.next(buf, 0)
-        while n:
-            if r.apply(buf, 0, n):
+        while not w.done:
+            if r.join(buf, 0, w.next(buf, 0)):
                 changed = True
-            n = w.next(buf, 0)
     return changed
 
 
@@ -490,12 +538,11 @@ def encode_snapshot(st):
     count = 0
     for s in range(SLICES):
         w.start(s)
-        n = w.next(st._partbuf, 0)
-        while n:
+        while not w.done:
+            n = w.next(st._partbuf, 0)
             parts.append(n)
             parts += st._partbuf[:n]
             count += 1
-            n = w.next(st._partbuf, 0)
     out += count.to_bytes(2, "little")
     out += parts
     out += fnv.fnv1a32(out).to_bytes(4, "little")
@@ -526,7 +573,7 @@ def decode_snapshot(data, node_id):
         n = data[o] if o < len(body) else 0
         if n == 0 or o + 1 + n > len(body):
             raise ValueError("snapshot part truncated")
-        r.apply(data, o + 1, n)
+        r.join(data, o + 1, n)
         o += 1 + n
     if o != len(body):
         raise ValueError("snapshot has trailing bytes")

@@ -1,0 +1,334 @@
+"""Anti-entropy gossip: push-pull over digests, deltas of at most one frame.
+
+One exchange, started by ``ping()`` at node A towards node B:
+
+1. A -> B  PING: A's state hash and its 32 slice hashes (one frame even at
+   full capacity: 150 bytes of payload).
+2. B: equal state hash -> ACK with B's hash (true: it is B's own).  Else, for
+   every slice whose hash differs, B sends that slice as parts (each a
+   self-contained delta, see ``ccrdt.delta``) with B's slice hash, the last
+   part of a slice flagged LAST, all flagged REPLY.  Parts are packed
+   together into DELTA frames of at most 250 bytes.
+3. A joins each part.  After the LAST part of a slice, if A's slice hash
+   still differs from B's, A holds something B lacks, so A sends its slice
+   back (no REPLY).  B joins it and both sides are equal.
+
+So one exchange leaves both sides equal (the seed needed two, and sent the
+whole state as JSON each time), and only slices that differ travel.  A lost
+frame only delays its own piece: the next exchange finds that slice still
+differs.  Replayed or duplicated frames are harmless, because joins are
+idempotent.
+
+Payloads (after the 10-byte header of ``ccrdt.wire``):
+
+    PING   u8 flags (0), u32 state hash, 32 x u32 slice hashes,
+           u8 name length, name (the sender's, for display)
+    DELTA  one or more entries, each: u8 flags (1 LAST, 2 REPLY),
+           u32 sender's hash of the slice, u8 part length, part
+    ACK    u32 state hash
+
+``handle()`` never raises: a frame that is too short or long, of another
+version or fleet, with a bad MAC, malformed, or that cannot fit the tables is
+dropped, counted by reason, and leaves the state as it was.  It allocates
+nothing in steady state; ``receive()`` is the seed-style wrapper that
+returns a ``GossipResult`` with the responses as bytes.
+"""
+from array import array
+from struct import pack_into
+from micropython import const
+
+from ccrdt import CapacityError, raw, wire
+from ccrdt.delta import PART_MAX, reader, writer
+from ccrdt.state import SLICES, ConstraintState, id_bytes
+
+PING = const(1)
+DELTA = const(2)
+ACK = const(3)
+LAST = const(1)
+REPLY = const(2)
+
+_ENTRY = const(6)  # flags, slice hash, part length
+_PAYLOAD_END = const(242)  # FRAME_MAX - MAC_LEN
+_PING_LEN = const(134)  # flags, state hash, slice hashes (before the name)
+
+# Reasons counted by rejected(), after those of wire.check().
+MALFORMED = const(6)
+NO_ROOM = const(7)
+UNKNOWN_KIND = const(8)
+_REASONS = const(9)
+
+
+class GossipResult:
+    def __init__(self):
+        self.responses = []
+        self.state_changed = False
+        self.converged = False
+
+
+class GossipNode:
+    def __init__(self, node_id, key, fleet=1, max_nodes=32, max_constraints=64, burst=40):
+        self.node_id = node_id
+        self.state = ConstraintState(node_id, max_nodes, max_constraints)
+        self.framer = wire.Framer(key, fleet, self.state.tag)
+        self._name = id_bytes(node_id, "node id")
+        self._tx = bytearray(wire.FRAME_MAX)
+        self._want = bytearray(SLICES)  # slices to send in the current answer
+        self._peer_tag = array("I", bytes(4 * max_nodes))
+        self._peer_hash = array("I", bytes(4 * max_nodes))
+        self._np = 0
+        self._reasons = array("I", bytes(4 * _REASONS))
+        self._rounds = self._syncs = 0
+        self.burst = burst  # frames sent at most in answer to one PING
+        self.changed = self.converged = False
+        self._reader = reader(self.state)
+        self._writer = writer(self.state)
+
+    # ---- local operations, as on the seed's GossipNode ---------------------
+    def add_constraint(self, cid):
+        self.state.add_constraint(cid)
+
+    def remove_constraint(self, cid):
+        return self.state.remove_constraint(cid)
+
+    def record_satisfied(self, n=1):
+        self.state.record_satisfied(n)
+
+    def record_violations(self, n=1):
+        self.state.record_violations(n)
+
+    def update_position(self, pos):
+        return self.state.update_position(pos)
+
+    @property
+    def clock(self):
+        return self.state.clock()
+
+    def state_hash(self):
+        return self.state.state_hash()
+
+    # ---- counters -------------------------------------------------------
+    def rounds(self):
+        """Frames received (the seed counts a round per received message)."""
+        return self._rounds
+
+    def syncs(self):
+        """PINGs answered with deltas."""
+        return self._syncs
+
+    def peer_count(self):
+        return self._np
+
+    def rejected(self, reason=None):
+        """Frames dropped: in all, or for one reason code."""
+        if reason is not None:
+            return self._reasons[reason]
+        return sum(self._reasons)
+
+    def peer_hash(self, tag):
+        for i in range(self._np):
+            if self._peer_tag[i] == tag:
+                return self._peer_hash[i]
+        return None
+
+    def _note_peer(self, tag, h):
+        for i in range(self._np):
+            if self._peer_tag[i] == tag:
+                self._peer_hash[i] = h
+                return
+        if self._np < len(self._peer_tag):
+            self._peer_tag[self._np] = tag
+            self._peer_hash[self._np] = h
+            self._np += 1
+
+    # ---- frames out -----------------------------------------------------
+    def ping_into(self, buf):
+        st = self.state
+        sh = st.slice_hashes()
+        o = self.framer.begin(buf, PING)
+        buf[o] = 0
+        pack_into("<I", buf, o + 1, st.state_hash())
+        raw.copy(buf, o + 5, sh, 0, 4 * SLICES)
+        o += _PING_LEN
+        buf[o] = len(self._name)
+        raw.copy(buf, o + 1, self._name, 0, len(self._name))
+        return self.framer.seal(buf, o + 1 + len(self._name))
+
+    def ping(self):
+        n = self.ping_into(self._tx)
+        return bytes(self._tx[:n])
+
+    def _send_slices(self, flags, budget, emit):
+        """Emit the slices marked in self._want as DELTA frames, packing parts
+        together, at most budget frames; returns how many were sent."""
+        w, buf, want = self._writer, self._tx, self._want
+        sh = self.state.slice_hashes()
+        frames = 0
+        o = self.framer.begin(buf, DELTA)
+        start = o
+        for s in range(SLICES):
+            if not want[s]:
+                continue
+            want[s] = 0
+            w.start(s)
+            empty = w.done  # an empty slice still tells the peer our hash
+            while empty or not w.done:
+                if _PAYLOAD_END - o < _ENTRY + 5 + 24:  # no room for a useful part
+                    n = 0
+                elif empty:
+                    raw.fill(buf, o + _ENTRY, 5, 0)
+                    buf[o + _ENTRY] = s
+                    n = 5
+                else:
+                    n = w.next(buf, o + _ENTRY, _PAYLOAD_END - o - _ENTRY)
+                if n == 0:  # frame full: send it, continue in a new one
+                    if frames + 1 >= budget:  # the rest waits for the next exchange
+                        raw.fill(want, 0, SLICES, 0)
+                        return self._flush(buf, o, start, frames, emit)
+                    frames = self._flush(buf, o, start, frames, emit)
+                    o = self.framer.begin(buf, DELTA)
+                    continue
+                empty = False
+                buf[o] = flags | (LAST if w.done else 0)
+                raw.copy(buf, o + 1, sh, 4 * s, 4)
+                buf[o + 5] = n
+                o += _ENTRY + n
+        return self._flush(buf, o, start, frames, emit)
+
+    def _flush(self, buf, o, start, frames, emit):
+        if o > start:
+            emit(buf, self.framer.seal(buf, o))
+            frames += 1
+        return frames
+
+    def _send_ack(self, emit):
+        buf = self._tx
+        o = self.framer.begin(buf, ACK)
+        pack_into("<I", buf, o, self.state.state_hash())
+        emit(buf, self.framer.seal(buf, o + 4))
+
+    # ---- frames in ------------------------------------------------------
+    def handle(self, frame, n, emit):
+        """Process one received frame of n bytes; responses go to emit(buf, n).
+        Sets self.changed and self.converged.  Never raises."""
+        self._rounds += 1
+        self.changed = self.converged = False
+        try:
+            code = self.framer.check(frame, n)
+            if code:
+                self._reasons[code] += 1
+                return
+            tag = wire.sender(frame)
+            if tag == self.state.tag:
+                return  # our own broadcast, looped back
+            k = wire.kind(frame)
+            end = n - wire.MAC_LEN
+            if k == PING:
+                self._on_ping(frame, end, tag, emit)
+            elif k == DELTA:
+                self._on_delta(frame, end, emit)
+            elif k == ACK:
+                self._on_ack(frame, end, tag)
+            else:
+                self._reasons[UNKNOWN_KIND] += 1
+        except CapacityError:
+            self._reasons[NO_ROOM] += 1
+        except Exception:  # ValueError from a malformed payload, or worse
+            self._reasons[MALFORMED] += 1
+
+    def _on_ping(self, f, end, tag, emit):
+        o = wire.HEADER
+        if end < o + _PING_LEN + 1 or f[o] != 0:
+            self._reasons[MALFORMED] += 1
+            return
+        L = f[o + _PING_LEN]
+        if L > 16 or end != o + _PING_LEN + 1 + L:
+            self._reasons[MALFORMED] += 1
+            return
+        st = self.state
+        theirs = raw.u32(f, o + 1)
+        self._note_peer(tag, theirs)
+        st.learn_name(tag, f, o + _PING_LEN + 1, L)
+        if theirs == st.state_hash():
+            self.converged = True
+            self._send_ack(emit)
+            return
+        self._syncs += 1
+        sh = st.slice_hashes()
+        for s in range(SLICES):
+            self._want[s] = not raw.equal(f, o + 5 + 4 * s, sh, 4 * s, 4)
+        self._send_slices(REPLY, self.burst, emit)
+
+    def _on_delta(self, f, end, emit):
+        """Check every entry, then join them all; answer the slices that
+        still differ after their LAST part if the sender asked for it."""
+        r = self._reader
+        r.begin()
+        o = wire.HEADER
+        if o == end:
+            raise ValueError("empty delta")
+        while o < end:
+            if o + _ENTRY > end or f[o] & ~(LAST | REPLY):
+                raise ValueError("delta entry header")
+            n = f[o + 5]
+            if n < 5 or n > PART_MAX or o + _ENTRY + n > end:
+                raise ValueError("delta entry length")
+            r.check(f, o + _ENTRY, n)
+            o += _ENTRY + n
+        o = wire.HEADER
+        want, reply = self._want, False
+        while o < end:
+            n = f[o + 5]
+            if r.apply(f, o + _ENTRY, n):
+                self.changed = True
+            s = f[o + _ENTRY]
+            flags = f[o]
+            if flags & LAST and flags & REPLY:
+                if not raw.equal(f, o + 1, self.state.slice_hashes(), 4 * s, 4):
+                    want[s] = 1
+                    reply = True
+            o += _ENTRY + n
+        if reply:
+            self._send_slices(0, SLICES, emit)
+
+    def _on_ack(self, f, end, tag):
+        if end != wire.HEADER + 4:
+            self._reasons[MALFORMED] += 1
+            return
+        h = raw.u32(f, wire.HEADER)
+        self._note_peer(tag, h)
+        self.converged = h == self.state.state_hash()
+
+    def receive(self, frame):
+        """Seed-style: process a frame, return a GossipResult."""
+        res = GossipResult()
+
+        def emit(buf, n):
+            res.responses.append(bytes(buf[:n]))
+        self.handle(frame, len(frame), emit)
+        res.state_changed = self.changed
+        res.converged = self.converged
+        return res
+
+    def __str__(self):
+        return "GossipNode(%s, %d constraints, %d peers, %d rounds, hash=%08x)" % (
+            self.node_id, self.state.active_constraint_count(), self.peer_count(),
+            self._rounds, self.state_hash())
+
+
+def exchange(a, b, max_frames=10000):
+    """a pings b, then both answer each other until neither has anything to
+    send.  Returns True if either state changed."""
+    changed = False
+    queue = [(b, a.ping())]
+    sent = 0
+    while queue:
+        to, frame = queue.pop(0)
+        res = to.receive(frame)
+        changed = changed or res.state_changed
+        back = a if to is b else b
+        for f in res.responses:
+            queue.append((back, f))
+        sent += 1
+        if sent > max_frames:
+            raise RuntimeError("exchange did not settle in %d frames" % max_frames)
+    return changed

@@ -1,0 +1,216 @@
+"""The seed's gossip scenarios with push-pull, frame limits, and refusals."""
+from ccrdt import wire
+from ccrdt.gossip import ACK, DELTA, MALFORMED, NO_ROOM, GossipNode, exchange
+from check import Rng
+
+KEY = bytes(range(16))
+
+
+def node(name, **kw):
+    kw.setdefault("max_nodes", 8)
+    kw.setdefault("max_constraints", 16)
+    return GossipNode(name, KEY, **kw)
+
+
+def run_exchange(a, b):
+    """Like exchange(), but returns every frame that travelled."""
+    frames = []
+    queue = [(b, a.ping())]
+    while queue:
+        to, f = queue.pop(0)
+        frames.append(f)
+        back = a if to is b else b
+        for r in to.receive(f).responses:
+            queue.append((back, r))
+    return frames
+
+
+def test_empty_nodes_converge_immediately():
+    a, b = node("a"), node("b")
+    r = b.receive(a.ping())
+    assert r.converged and not r.state_changed
+    assert len(r.responses) == 1 and wire.kind(r.responses[0]) == ACK
+    ack = a.receive(r.responses[0])
+    assert ack.converged and a.peer_hash(b.state.tag) == b.state_hash()
+
+
+def test_one_exchange_syncs_both_ways():
+    a, b = node("a"), node("b")
+    a.add_constraint("c1")
+    a.record_satisfied(100)
+    b.add_constraint("c2")
+    assert exchange(a, b)
+    assert a.state == b.state and a.state_hash() == b.state_hash()
+    assert a.state.constraints.contains("c2") and b.state.constraints.contains("c1")
+    assert a.state.active_constraint_count() == 2
+    assert not exchange(b, a)  # nothing left to move
+
+
+def test_three_way_eventual_consistency():
+    a, b, c = node("a"), node("b"), node("c")
+    a.add_constraint("c1")
+    b.add_constraint("c2")
+    c.add_constraint("c3")
+    exchange(a, b)
+    exchange(b, c)
+    exchange(c, a)
+    for n in (a, b, c):
+        assert n.state.active_constraint_count() == 3
+    assert a.state == b.state == c.state
+
+
+def test_remove_and_counters_travel():
+    a, b = node("a"), node("b")
+    a.add_constraint("c1")
+    exchange(a, b)
+    b.remove_constraint("c1")
+    b.record_violations(4)
+    exchange(a, b)
+    assert not a.state.constraints.contains("c1")
+    assert a.state.metrics.node_violations("b") == 4
+
+
+def test_display():
+    s = str(node("forgemaster"))
+    assert "forgemaster" in s and "0 constraints" in s
+
+
+def test_one_changed_constraint_moves_at_most_three_frames():
+    nodes = [node("n%d" % i) for i in range(4)]
+    for i, n in enumerate(nodes):
+        n.add_constraint("own%d" % i)
+        n.record_satisfied(i + 1)
+    for _ in range(2):
+        for x in nodes:
+            for y in nodes:
+                if x is not y:
+                    exchange(x, y)
+    a, b = nodes[0], nodes[1]
+    assert a.state == b.state
+    a.add_constraint("new")
+    frames = run_exchange(a, b)  # a has it: ping, b's slice, a's slice
+    assert len(frames) <= 3 and b.state == a.state
+    b.add_constraint("newer")
+    frames = run_exchange(a, b)  # b has it: ping, b's slice
+    assert len(frames) <= 3 and b.state == a.state
+
+
+def full_node(name, nodes=32, constraints=64):
+    """A node whose state is full: every node added constraints and counted."""
+    n = GossipNode(name, KEY)
+    per = constraints // nodes
+    for i in range(nodes):
+        h = n if i == 0 else GossipNode("node-%02d-longname" % i, KEY, max_nodes=2, max_constraints=per)
+        for j in range(per):
+            h.add_constraint("c%02d-%d-0123456789" % (i, j))
+        h.record_satisfied(2 ** 63 + i)
+        h.record_violations(2 ** 40 + i)
+        if h is not n:
+            n.state.merge(h.state)
+    n.update_position((-2 ** 31, 2 ** 31 - 1))
+    return n
+
+
+def test_frames_fit_250_bytes_at_full_capacity():
+    full, empty = full_node("full"), GossipNode("empty", KEY, max_nodes=33)
+    assert full.state.active_constraint_count() == 64 and len(full.state.nodes()) == 32
+    frames = run_exchange(empty, full)
+    # The full state does not fit a few frames: it really was cut up.
+    assert sum(len(f) for f in frames) > len(full.state.encode())
+    assert max(len(f) for f in frames) <= wire.FRAME_MAX
+    assert empty.state == full.state
+    assert len(full.ping()) <= wire.FRAME_MAX
+
+
+def assert_refused(n, frame, reason=None):
+    before = n.state.encode()
+    rejected = n.rejected()
+    r = n.receive(frame)
+    assert r.responses == [] and not r.state_changed
+    assert n.rejected() == rejected + 1, frame
+    if reason is not None:
+        assert n.rejected(reason) > 0
+    assert n.state.encode() == before
+
+
+def test_forged_corrupted_truncated_and_foreign_frames_are_refused():
+    a, b = node("a"), node("b")
+    a.add_constraint("c1")
+    b.add_constraint("c2")
+    ping = a.ping()
+    delta = [f for f in b.receive(ping).responses if wire.kind(f) == DELTA][0]
+    forger = GossipNode("a", bytes(16), max_nodes=8, max_constraints=16)
+    forger.add_constraint("evil")
+    assert_refused(b, forger.ping(), wire.BAD_MAC)
+    assert_refused(a, GossipNode("x", KEY, fleet=2, max_nodes=8, max_constraints=16).ping(),
+                   wire.OTHER_FLEET)
+    for cut in (0, 1, 9, 17, len(delta) - 1):
+        assert_refused(a, delta[:cut])
+    assert_refused(a, delta + b"\x00")
+    assert_refused(a, bytes(300), wire.BAD_SIZE)
+    for i in range(len(delta)):
+        bad = bytearray(delta)
+        bad[i] ^= 0x10
+        assert_refused(a, bytes(bad))
+
+
+def sealed(payload, kind):
+    """A frame with a valid MAC around any payload: a fleet member gone wrong."""
+    n = node("m")
+    buf = bytearray(300)
+    o = n.framer.begin(buf, kind)
+    buf[o:o + len(payload)] = payload
+    end = n.framer.seal(buf, o + len(payload))
+    return bytes(buf[:end])
+
+
+def test_authenticated_but_malformed_payloads_are_refused():
+    a, b = node("a"), node("b")
+    a.add_constraint("c1")
+    good = [f for f in a.receive(b.ping()).responses if wire.kind(f) == DELTA][0]
+    payload = good[wire.HEADER:-wire.MAC_LEN]
+    rng = Rng(3)
+    for _ in range(200):
+        p = bytearray(payload)
+        p[rng.below(len(p))] = rng.below(256)
+        f = sealed(bytes(p), DELTA)
+        before = b.state.encode()
+        r = b.receive(f)
+        if not r.state_changed:  # some mutations still form a valid part
+            assert b.state.encode() == before
+    assert_refused(b, sealed(b"\x00\x01", DELTA), MALFORMED)
+    assert_refused(b, sealed(b"", 9))
+
+
+def test_frames_that_do_not_fit_the_tables_are_refused_whole():
+    full, small = full_node("full"), GossipNode("small", KEY)  # 32 + itself: no room
+    before = small.state.encode()
+    frames = full.receive(small.ping()).responses
+    for f in frames:
+        small.receive(f)
+    assert small.rejected(NO_ROOM) > 0
+    # Frames that fit were joined; the table never overflowed.
+    assert len(small.state.nodes()) <= 32 and small.state.encode() != before
+
+
+def test_random_frames_never_raise_or_change_state():
+    a = node("a")
+    a.add_constraint("c1")
+    before = a.state.encode()
+    rng = Rng(11)
+    for i in range(300):
+        n = rng.below(260)
+        f = bytes(rng.below(256) for _ in range(n))
+        a.receive(f)
+    assert a.state.encode() == before and a.rejected() == 300
+
+
+def test_replayed_and_duplicated_frames_are_harmless():
+    a, b = node("a"), node("b")
+    a.add_constraint("c1")
+    frames = run_exchange(a, b)
+    final = b.state.copy()
+    for f in frames * 2:
+        a.receive(f)
+        b.receive(f)
+    assert b.state == final and a.state == b.state
