@@ -31,10 +31,11 @@ CapacityError, and in both cases the state is untouched.
 """
 from array import array
 from struct import pack_into
+import micropython
 from micropython import const
 
 from ccrdt import CapacityError, fnv, raw
-from ccrdt.state import SLICES, ID_MAX, SLICE_ORIGIN_MAX, ConstraintState
+from ccrdt.state import SLICES, ID_MAX, SLICE_ORIGIN_MAX, ConstraintState, join64
 
 PART_MAX = const(224)
 _PART_ORIGINS = const(32)  # more origins than this cannot fit PART_MAX anyway
@@ -72,9 +73,11 @@ class PartWriter:
             self.rc += 1
         self.done = self.oc >= st._nn and self.rc >= st._nn and not self.pos_pending
 
+    @micropython.native
     def _origin_cost(self, n, mark):
         st, s, nn = self.st, self.s, self.st.max_nodes
-        es, dots, ids, inc = st._eslice, st._dots, st._eid, self._inc
+        es, dots = st._eslice, st._dots
+        ids, inc = st._eid, self._inc
         add = 8
         for e in range(st.max_constraints):
             if es[e] == s and dots[e * nn + n]:
@@ -83,12 +86,15 @@ class PartWriter:
                     inc[e] = 1
         return add
 
+    @micropython.native
     def next(self, buf, off, budget=PART_MAX):
         """Write the next part of the slice, at most budget bytes, at buf[off:].
         Returns its length; 0 if nothing more fits that budget (self.done
         tells whether anything is left)."""
         st, s, nn = self.st, self.s, self.st.max_nodes
-        ctx, dots, tags, inc, orig = st._ctx, st._dots, st._ntag, self._inc, self._orig
+        ctx, dots = st._ctx, st._dots
+        tags, inc = st._ntag, self._inc
+        orig = self._orig
         for e in range(st.max_constraints):
             inc[e] = 0
         size = 5
@@ -155,7 +161,8 @@ class PartWriter:
         o += 1
         for i in range(self.rc, r):
             if tags[i] % SLICES == s and st._row_live(i):
-                pack_into("<IQQI", buf, o, tags[i], st._sat[i], st._vio[i], st._ver[i])
+                pack_into("<IIIIII", buf, o, tags[i], st._sat[2 * i], st._sat[2 * i + 1],
+                          st._vio[2 * i], st._vio[2 * i + 1], st._ver[i])
                 o += _ROW
         self.rc = r
         buf[o] = 1 if pos else 0
@@ -172,10 +179,6 @@ class PartWriter:
 def _i32(buf, off):
     v = raw.u32(buf, off)
     return v - 0x100000000 if v & 0x80000000 else v
-
-
-def _u64(buf, off):
-    return raw.u32(buf, off) | (raw.u32(buf, off + 4) << 32)
 
 
 class PartReader:
@@ -237,6 +240,7 @@ class PartReader:
         the parts checked before it in this batch cannot fit together."""
         self._parse(buf, off, n, True)
 
+    @micropython.native
     def _parse(self, buf, off, n, count=False):
         """Validate the part and fill the scratch tables; with count, note
         the nodes and constraints it would add to the batch."""
@@ -250,7 +254,8 @@ class PartReader:
         o = off + 2
         if s >= SLICES or k > _PART_ORIGINS or o + 8 * k + 3 > end:
             raise ValueError("part header")
-        otag, octx, omap, per = self._otag, self._octx, self._omap, self._per
+        otag, octx = self._otag, self._octx
+        omap, per = self._omap, self._per
         for j in range(k):
             tag = raw.u32(buf, o)
             c = raw.u32(buf, o + 4)
@@ -270,7 +275,8 @@ class PartReader:
         o += 1
         if ne > _PART_ELEMENTS:
             raise ValueError("element count")
-        st_h, eoff, ehash, seen = self._hst, self._eoff, self._ehash, self._seen
+        st_h, eoff = self._hst, self._eoff
+        ehash, seen = self._ehash, self._seen
         for i in range(ne):
             if o >= end:
                 raise ValueError("truncated element")
@@ -349,6 +355,7 @@ class PartReader:
         self.check(buf, off, n)
         return self.apply(buf, off, n)
 
+    @micropython.native
     def apply(self, buf, off, n):
         """Join the part buf[off:off+n], which check() has passed in this
         batch; True if the state changed."""
@@ -356,15 +363,16 @@ class PartReader:
         st = self.st
         nn, ne_cap = st.max_nodes, st.max_constraints
         ctx, dots, es = st._ctx, st._dots, st._eslice
-        omap, octx, db, touched = self._omap, self._octx, self._db, self._touched
+        omap, octx = self._omap, self._octx
+        db, touched = self._db, self._touched
         s = buf[off]
         k = buf[off + 1]
         changed = False
         for j in range(k):
             if omap[j] < 0:
                 omap[j] = st._add_node(self._otag[j])
-        for e in range(ne_cap):
-            touched[e] = 0
+        if k:
+            raw.fill(touched, 0, ne_cap, 0)
         o = off + 2 + 8 * k
         ne = buf[o]
         o += 1
@@ -404,23 +412,18 @@ class PartReader:
                             touched[e] = 1
                             changed = True
                         dots[e * nn + omap[j]] = db[j]
-        for e in range(ne_cap):
-            if es[e] != s:
-                continue
+        e = raw.find8(es, ne_cap, s, 0) if k else -1  # without origins nothing is removed
+        while e >= 0:
             if not touched[e]:
                 for j in range(k):
                     c = e * nn + omap[j]
                     if dots[c] and dots[c] <= octx[j]:
                         dots[c] = 0
                         changed = True
-            live = False
-            for c in range(e * nn, e * nn + nn):
-                if dots[c]:
-                    live = True
-                    break
-            if not live:
+            if not raw.any32(dots, e * nn, nn):
                 st._free_element(e)
                 changed = True
+            e = raw.find8(es, ne_cap, s, e + 1)
         for j in range(k):
             c = s * nn + omap[j]
             if octx[j] > ctx[c]:
@@ -433,13 +436,9 @@ class PartReader:
             slot = st._find_node(tag)
             if slot < 0:
                 slot = st._add_node(tag)
-            v = _u64(buf, o + 4)
-            if v > st._sat[slot]:
-                st._sat[slot] = v
+            if join64(st._sat, slot, buf, o + 4):
                 changed = True
-            v = _u64(buf, o + 12)
-            if v > st._vio[slot]:
-                st._vio[slot] = v
+            if join64(st._vio, slot, buf, o + 12):
                 changed = True
             v = raw.u32(buf, o + 20)
             if v > st._ver[slot]:

@@ -35,6 +35,7 @@ returns a ``GossipResult`` with the responses as bytes.
 """
 from array import array
 from struct import pack_into
+import micropython
 from micropython import const
 
 from ccrdt import CapacityError, raw, wire
@@ -48,6 +49,7 @@ LAST = const(1)
 REPLY = const(2)
 
 _ENTRY = const(6)  # flags, slice hash, part length
+_ENTRIES_MAX = const(40)  # (250 - 18) // (6 + 5): no frame holds more
 _PAYLOAD_END = const(242)  # FRAME_MAX - MAC_LEN
 _PING_LEN = const(134)  # flags, state hash, slice hashes (before the name)
 
@@ -73,6 +75,7 @@ class GossipNode:
         self._name = id_bytes(node_id, "node id")
         self._tx = bytearray(wire.FRAME_MAX)
         self._want = bytearray(SLICES)  # slices to send in the current answer
+        self._same = bytearray(_ENTRIES_MAX)  # entries of a frame equal to ours
         self._peer_tag = array("I", bytes(4 * max_nodes))
         self._peer_hash = array("I", bytes(4 * max_nodes))
         self._np = 0
@@ -258,35 +261,48 @@ class GossipNode:
             self._want[s] = not raw.equal(f, o + 5 + 4 * s, sh, 4 * s, 4)
         self._send_slices(REPLY, self.burst, emit)
 
+    @micropython.native
     def _on_delta(self, f, end, emit):
         """Check every entry, then join them all; answer the slices that
-        still differ after their LAST part if the sender asked for it."""
-        r = self._reader
+        still differ after their LAST part if the sender asked for it.
+
+        An entry whose slice hash equals ours is not joined: equal hashes
+        mean equal slices (the premise of every digest comparison here), so
+        it cannot change anything.  Duplicates and echoes cost little."""
+        r, same = self._reader, self._same
         r.begin()
+        sh = self.state.slice_hashes()
         o = wire.HEADER
+        i = 0
         if o == end:
             raise ValueError("empty delta")
         while o < end:
-            if o + _ENTRY > end or f[o] & ~(LAST | REPLY):
+            if o + _ENTRY > end or f[o] & ~(LAST | REPLY) or i == _ENTRIES_MAX:
                 raise ValueError("delta entry header")
             n = f[o + 5]
-            if n < 5 or n > PART_MAX or o + _ENTRY + n > end:
+            if n < 5 or n > PART_MAX or o + _ENTRY + n > end or f[o + _ENTRY] >= SLICES:
                 raise ValueError("delta entry length")
-            r.check(f, o + _ENTRY, n)
+            same[i] = raw.equal(f, o + 1, sh, 4 * f[o + _ENTRY], 4)
+            if not same[i]:
+                r.check(f, o + _ENTRY, n)
             o += _ENTRY + n
+            i += 1
         o = wire.HEADER
+        i = 0
         want, reply = self._want, False
         while o < end:
             n = f[o + 5]
-            if r.apply(f, o + _ENTRY, n):
-                self.changed = True
-            s = f[o + _ENTRY]
-            flags = f[o]
-            if flags & LAST and flags & REPLY:
-                if not raw.equal(f, o + 1, self.state.slice_hashes(), 4 * s, 4):
-                    want[s] = 1
-                    reply = True
+            if not same[i]:
+                if r.apply(f, o + _ENTRY, n):
+                    self.changed = True
+                s = f[o + _ENTRY]
+                flags = f[o]
+                if flags & LAST and flags & REPLY:
+                    if not raw.equal(f, o + 1, self.state.slice_hashes(), 4 * s, 4):
+                        want[s] = 1
+                        reply = True
             o += _ENTRY + n
+            i += 1
         if reply:
             self._send_slices(0, SLICES, emit)
 

@@ -39,3 +39,31 @@ def xor_into(dst: ptr8, doff: int, src: ptr8, soff: int, n: int):
 def fill(dst: ptr8, off: int, n: int, v: int):
     for i in range(n):
         dst[off + i] = v
+
+
+@micropython.viper
+def find32(keys: ptr32, n: int, key: int, start: int) -> int:
+    """First i in [start, n) with keys[i] == key (a 30-bit key), or -1."""
+    k = uint(key)
+    for i in range(start, n):
+        if uint(keys[i]) == k:
+            return i
+    return -1
+
+
+@micropython.viper
+def any32(arr: ptr32, start: int, n: int) -> bool:
+    """True if any of arr[start:start+n] is non-zero."""
+    for i in range(start, start + n):
+        if arr[i]:
+            return True
+    return False
+
+
+@micropython.viper
+def find8(arr: ptr8, n: int, v: int, start: int) -> int:
+    """First i in [start, n) with arr[i] == v, or -1."""
+    for i in range(start, n):
+        if arr[i] == v:
+            return i
+    return -1

@@ -25,6 +25,7 @@ are fixed-size arrays sized at construction; a full table raises
 ``CapacityError`` before anything changes.
 """
 from array import array
+import micropython
 from micropython import const
 
 from ccrdt import CapacityError, fnv, raw
@@ -64,6 +65,21 @@ def _count(n, what):
     if n < 0:
         raise ValueError("%s must be >= 0, got %d" % (what, n))
     return n
+
+
+def get64(arr, i):
+    """The u64 held as the (low, high) u32 pair i of arr."""
+    return arr[2 * i] | (arr[2 * i + 1] << 32)
+
+
+def join64(arr, i, buf, off):
+    """Raise pair i of arr to the little-endian u64 at buf[off:]; True if it grew."""
+    lo, hi = raw.u32(buf, off), raw.u32(buf, off + 4)
+    if hi > arr[2 * i + 1] or (hi == arr[2 * i + 1] and lo > arr[2 * i]):
+        arr[2 * i] = lo
+        arr[2 * i + 1] = hi
+        return True
+    return False
 
 
 def norm(a, b):
@@ -138,22 +154,22 @@ class Metrics:
 
     def total_satisfied(self):
         s = self._s
-        return sum(s._sat[i] for i in range(s._nn))
+        return sum(get64(s._sat, i) for i in range(s._nn))
 
     def total_violations(self):
         s = self._s
-        return sum(s._vio[i] for i in range(s._nn))
+        return sum(get64(s._vio, i) for i in range(s._nn))
 
     def _node(self, node):
         return self._s._find_node(fnv.tag30(id_bytes(node, "node id")))
 
     def node_satisfied(self, node):
         i = self._node(node)
-        return self._s._sat[i] if i >= 0 else 0
+        return get64(self._s._sat, i) if i >= 0 else 0
 
     def node_violations(self, node):
         i = self._node(node)
-        return self._s._vio[i] if i >= 0 else 0
+        return get64(self._s._vio, i) if i >= 0 else 0
 
 
 class ConstraintState:
@@ -168,8 +184,10 @@ class ConstraintState:
         # Node table; slot 0 is this node.  Rows are never freed (G-counters).
         self._ntag = array("I", bytes(4 * nn))
         self._nname = bytearray(nn * _STRIDE)  # length 0: name not heard yet
-        self._sat = array("Q", bytes(8 * nn))
-        self._vio = array("Q", bytes(8 * nn))
+        # u64 counters as (low, high) u32 pairs: reading an array('Q')
+        # element allocates a long on MicroPython, reading 'I' does not.
+        self._sat = array("I", bytes(8 * nn))
+        self._vio = array("I", bytes(8 * nn))
         self._ver = array("I", bytes(4 * nn))
         self._nn = 0
         # Constraint table: id bytes, id hash, slice (or _FREE), dot row.
@@ -193,11 +211,7 @@ class ConstraintState:
 
     # ---- tables -------------------------------------------------------
     def _find_node(self, tag):
-        t = self._ntag
-        for i in range(self._nn):
-            if t[i] == tag:
-                return i
-        return -1
+        return raw.find32(self._ntag, self._nn, tag, 0)
 
     def _add_node(self, tag, name=None):
         if self._nn == self.max_nodes:
@@ -238,12 +252,13 @@ class ConstraintState:
             fnv.reset(st, 1)
             fnv.update(st, 1, buf, off, n)
             h = fnv.fold30(st, 1)
-        ids, eh, es = self._eid, self._ehash, self._eslice
-        for e in range(self.max_constraints):
-            if es[e] != _FREE and eh[e] == h:
-                o = e * _STRIDE
-                if ids[o] == n and raw.equal(ids, o + 1, buf, off, n):
-                    return e
+        ids, eh = self._eid, self._ehash
+        e = raw.find32(eh, self.max_constraints, h, 0)
+        while e >= 0:
+            o = e * _STRIDE
+            if self._eslice[e] != _FREE and ids[o] == n and raw.equal(ids, o + 1, buf, off, n):
+                return e
+            e = raw.find32(eh, self.max_constraints, h, e + 1)
         return -1
 
     def _new_element(self, buf, off, n, h):
@@ -281,7 +296,8 @@ class ConstraintState:
         self._hash_ok = False
 
     def _row_live(self, n):
-        return self._sat[n] or self._vio[n] or self._ver[n]
+        s, v = self._sat, self._vio
+        return s[2 * n] or s[2 * n + 1] or v[2 * n] or v[2 * n + 1] or self._ver[n]
 
     def _tick(self):
         """Count one local operation of this node (its vector clock entry)."""
@@ -338,10 +354,11 @@ class ConstraintState:
 
     def _bump(self, arr, n, what):
         _count(n, what)
-        v = arr[0] + n
+        v = get64(arr, 0) + n
         if v > _U64_MAX:
             raise OverflowError("%s counter would pass 2**64-1" % what)
-        arr[0] = v
+        arr[0] = v & _U32_MAX
+        arr[1] = v >> 32
         self._tick()
 
     def record_satisfied(self, n=1):
@@ -375,10 +392,12 @@ class ConstraintState:
         return self._live
 
     # ---- hashing ------------------------------------------------------
+    @micropython.native
     def _slice_hash(self, s):
         """Sum over the slice's items of FNV-1a of each item's canonical
         bytes: independent of slot order, so equal content hashes equal."""
-        st, acc, nn, tags = self._hst, self._shash, self.max_nodes, self._ntag
+        st, acc = self._hst, self._shash
+        nn, tags = self.max_nodes, self._ntag
         acc[s] = 0
         for n in range(self._nn):
             c = self._ctx[s * nn + n]
@@ -406,8 +425,10 @@ class ConstraintState:
                 fnv.reset(st, 0)
                 fnv.update_u32(st, 0, _H_ROW)
                 fnv.update_u32(st, 0, tags[n])
-                self._hash_u64(self._sat[n])
-                self._hash_u64(self._vio[n])
+                fnv.update_u32(st, 0, self._sat[2 * n])
+                fnv.update_u32(st, 0, self._sat[2 * n + 1])
+                fnv.update_u32(st, 0, self._vio[2 * n])
+                fnv.update_u32(st, 0, self._vio[2 * n + 1])
                 fnv.update_u32(st, 0, self._ver[n])
                 fnv.add_into(acc, s, st, 0)
         p = self.position
@@ -420,10 +441,6 @@ class ConstraintState:
             fnv.update_u32(st, 0, p.writer)
             fnv.add_into(acc, s, st, 0)
         self._dirty[s] = 0
-
-    def _hash_u64(self, v):
-        fnv.update_u32(self._hst, 0, v & _U32_MAX)
-        fnv.update_u32(self._hst, 0, v >> 32)
 
     def slice_hashes(self):
         """The per-slice hashes (array of SLICES u32), brought up to date."""
@@ -475,7 +492,7 @@ class ConstraintState:
         dots = sorted((self._id_str(e), tags[n], self._dots[e * nn + n])
                       for e in range(self.max_constraints) if self._eslice[e] != _FREE
                       for n in range(self._nn) if self._dots[e * nn + n])
-        rows = sorted((tags[n], self._sat[n], self._vio[n], self._ver[n])
+        rows = sorted((tags[n], get64(self._sat, n), get64(self._vio, n), self._ver[n])
                       for n in range(self._nn) if self._row_live(n))
         p = self.position
         pos = (p.a, p.b, p.clock, p.writer) if p.is_set else None

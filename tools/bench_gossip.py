@@ -1,0 +1,118 @@
+"""Receive path of one node: frames per second and heap allocated per frame.
+
+    micropython -X heapsize=220000 tools/bench_gossip.py
+Frames are the DELTA frames a full 32 x 64 node sends to a peer, then
+received again in steady state (the peer already holds their content, the
+common case in gossip), and PINGs of a converged peer (answered with ACK).
+Prints `name value unit` lines.
+"""
+import gc
+import sys
+
+sys.path.insert(0, "firmware")
+from ccrdt.compat import IS_MICROPYTHON, ticks_ms, ticks_diff  # noqa: E402
+from ccrdt.fnv import tag30  # noqa: E402
+from ccrdt.gossip import GossipNode  # noqa: E402
+from ccrdt.state import SLICES  # noqa: E402
+
+KEY = bytes(range(16))
+
+
+def full_node(name, nodes=32, constraints=64):
+    n = GossipNode(name, KEY)
+    per = constraints // nodes
+    for i in range(nodes):
+        h = n if i == 0 else GossipNode("node-%02d" % i, KEY, max_nodes=2, max_constraints=per)
+        for j in range(per):
+            h.add_constraint("c%02d-%d" % (i, j))
+        h.record_satisfied(1000 + i)
+        h.record_violations(i)
+        if h is not n:
+            n.state.merge(h.state)
+    return n
+
+
+def sink(buf, n):
+    pass
+
+
+def measure(node, frames, rounds):
+    for f in frames:  # warm up
+        node.handle(f, len(f), sink)
+    gc.collect()
+    before = gc.mem_alloc() if IS_MICROPYTHON else 0
+    t0 = ticks_ms()
+    for _ in range(rounds):
+        for f in frames:
+            node.handle(f, len(f), sink)
+    ms = ticks_diff(ticks_ms(), t0)
+    count = rounds * len(frames)
+    alloc = (gc.mem_alloc() - before) if IS_MICROPYTHON else 0
+    return count * 1000 // max(ms, 1), alloc // count
+
+
+def report(name, rate, alloc):
+    print("%s_rate %d frames/s" % (name, rate))
+    if IS_MICROPYTHON:
+        print("%s_alloc %d bytes/frame" % (name, alloc))
+
+
+def main():
+    a = full_node("node-00")
+    deltas = a.receive(GossipNode("empty", KEY, max_nodes=33).ping()).responses
+    print("delta_frames %d frames" % len(deltas))
+    print("delta_bytes_avg %d bytes" % (sum(len(f) for f in deltas) // len(deltas)))
+
+    # New content: every frame joins into a node that has none of it.
+    gc.collect()
+    t_ms = count = 0
+    for _ in range(8):
+        fresh = GossipNode("fresh", KEY, max_nodes=33)
+        t0 = ticks_ms()
+        for f in deltas:
+            fresh.handle(f, len(f), sink)
+        t_ms += ticks_diff(ticks_ms(), t0)
+        count += len(deltas)
+        assert fresh.state == a.state and fresh.rejected() == 0
+        del fresh
+        gc.collect()
+    print("delta_new_rate %d frames/s" % (count * 1000 // max(t_ms, 1)))
+
+    peer = GossipNode("peer", KEY, max_nodes=33, max_constraints=96)
+    for f in deltas:
+        peer.receive(f)
+    assert peer.state == a.state
+    # Known content, slices differ: the peer holds one more constraint in
+    # every slice, so every part is checked and joined, changing nothing.
+    covered = set()
+    i = 0
+    while len(covered) < SLICES:
+        cid = "p%d" % i
+        i += 1
+        if tag30(cid) % SLICES not in covered:
+            covered.add(tag30(cid) % SLICES)
+            peer.add_constraint(cid)
+    # As the pushed-back half of an exchange: no reply asked, so this is the
+    # receive path alone (an answer costs an encode, measured below).
+    pushed = []
+    for s in range(SLICES):
+        a._want[s] = 1
+    a._send_slices(0, SLICES, lambda buf, n: pushed.append(bytes(buf[:n])))
+    report("delta_join", *measure(peer, pushed, 200))
+    t0 = ticks_ms()
+    for _ in range(20):
+        for s in range(SLICES):
+            peer._want[s] = 1
+        frames = peer._send_slices(0, SLICES, sink)
+    print("encode_rate %d frames/s" % (20 * frames * 1000 // max(ticks_diff(ticks_ms(), t0), 1)))
+    del peer
+    gc.collect()
+    # Duplicates: the receiver already equals the sender in these slices.
+    b = GossipNode("dup", KEY, max_nodes=33)
+    for f in deltas:
+        b.receive(f)
+    report("delta_dup", *measure(b, deltas, 400))
+    report("ping", *measure(b, [a.ping()], 5000))
+
+
+main()
