@@ -39,7 +39,21 @@ def main():
           [("micropython", mp + ["tools/bench_state.py"]), ("cpython", py + ["tools/bench_state.py"])],
           ["empty_state_heap", "full_state_heap", "merge_alloc", "state_hash_alloc",
            "merge_time", "hash_time"])
+    table("Receiving frames (one node, full 32 x 64 state)",
+          [("micropython", mp + ["tools/bench_gossip.py"]), ("cpython", py + ["tools/bench_gossip.py"])],
+          ["delta_frames", "delta_bytes_avg", "delta_new_rate", "delta_join_rate", "delta_join_alloc",
+           "delta_dup_rate", "delta_dup_alloc", "ping_rate", "ping_alloc", "encode_rate"])
     print("\nHeap figures are gc.mem_alloc() deltas on the 64-bit unix port (CPython has none).")
+    for title, args in (
+            ("Convergence from disjoint states, ccrdt vs the seed-style baseline (20 seeds)",
+             ["--seeds", "20"]),
+            ("One new constraint through a converged 32-node fleet at full capacity (20 seeds)",
+             ["--one-change", "--loss", "0", "0.1", "0.3", "--seeds", "20"])):
+        print("\n## %s" % title)
+        sys.stdout.flush()
+        r = subprocess.run(py + ["tools/sim.py"] + args, cwd=ROOT)
+        if r.returncode:
+            sys.exit("simulation did not converge everywhere")
 
 
 main()

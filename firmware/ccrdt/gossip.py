@@ -2,9 +2,12 @@
 
 One exchange, started by ``ping()`` at node A towards node B:
 
-1. A -> B  PING: A's state hash and its 32 slice hashes (one frame even at
-   full capacity: 150 bytes of payload).
-2. B: equal state hash -> ACK with B's hash (true: it is B's own).  Else, for
+1. A -> B  PING: A's state hash and, if A's state changed during its last
+   few pings, its 32 slice hashes (one frame even at full capacity).  A
+   fleet that has converged sends only the small ping (about 30 bytes).
+2. B: equal state hash -> ACK with B's hash (true: it is B's own).  Unequal
+   and no slice hashes -> B answers with its own PING with slice hashes, and
+   the exchange goes on from there with the roles swapped.  Else, for
    every slice whose hash differs, B sends that slice as parts (each a
    self-contained delta, see ``ccrdt.delta``) with B's slice hash, the last
    part of a slice flagged LAST, all flagged REPLY.  Parts are packed
@@ -21,8 +24,9 @@ idempotent.
 
 Payloads (after the 10-byte header of ``ccrdt.wire``):
 
-    PING   u8 flags (0), u32 state hash, 32 x u32 slice hashes,
-           u8 name length, name (the sender's, for display)
+    PING   u8 flags (1: slice hashes follow), u32 state hash,
+           u8 name length, name (the sender's, for display),
+           [32 x u32 slice hashes]
     DELTA  one or more entries, each: u8 flags (1 LAST, 2 REPLY),
            u32 sender's hash of the slice, u8 part length, part
     ACK    u32 state hash
@@ -51,7 +55,8 @@ REPLY = const(2)
 _ENTRY = const(6)  # flags, slice hash, part length
 _ENTRIES_MAX = const(40)  # (250 - 18) // (6 + 5): no frame holds more
 _PAYLOAD_END = const(242)  # FRAME_MAX - MAC_LEN
-_PING_LEN = const(134)  # flags, state hash, slice hashes (before the name)
+DIGEST = const(1)  # PING flag: slice hashes follow
+_HOT_PINGS = const(3)  # pings with slice hashes after each change of state
 
 # Reasons counted by rejected(), after those of wire.check().
 MALFORMED = const(6)
@@ -68,9 +73,10 @@ class GossipResult:
 
 
 class GossipNode:
-    def __init__(self, node_id, key, fleet=1, max_nodes=32, max_constraints=64, burst=40):
+    def __init__(self, node_id, key, fleet=1, max_nodes=32, max_constraints=64, burst=40, state=None):
         self.node_id = node_id
-        self.state = ConstraintState(node_id, max_nodes, max_constraints)
+        self.state = state or ConstraintState(node_id, max_nodes, max_constraints)
+        max_nodes = self.state.max_nodes
         self.framer = wire.Framer(key, fleet, self.state.tag)
         self._name = id_bytes(node_id, "node id")
         self._tx = bytearray(wire.FRAME_MAX)
@@ -83,6 +89,8 @@ class GossipNode:
         self._rounds = self._syncs = 0
         self.burst = burst  # frames sent at most in answer to one PING
         self.changed = self.converged = False
+        self._hot = 0
+        self._pinged_hash = -1
         self._reader = reader(self.state)
         self._writer = writer(self.state)
 
@@ -144,17 +152,27 @@ class GossipNode:
             self._np += 1
 
     # ---- frames out -----------------------------------------------------
-    def ping_into(self, buf):
+    def ping_into(self, buf, digest=False):
+        """A PING; with slice hashes if asked or if the state changed lately."""
         st = self.state
-        sh = st.slice_hashes()
+        h = st.state_hash()
+        if h != self._pinged_hash:
+            self._pinged_hash = h
+            self._hot = _HOT_PINGS
+        if self._hot:
+            self._hot -= 1
+            digest = True
         o = self.framer.begin(buf, PING)
-        buf[o] = 0
-        pack_into("<I", buf, o + 1, st.state_hash())
-        raw.copy(buf, o + 5, sh, 0, 4 * SLICES)
-        o += _PING_LEN
-        buf[o] = len(self._name)
-        raw.copy(buf, o + 1, self._name, 0, len(self._name))
-        return self.framer.seal(buf, o + 1 + len(self._name))
+        buf[o] = DIGEST if digest else 0
+        pack_into("<I", buf, o + 1, h)
+        L = len(self._name)
+        buf[o + 5] = L
+        raw.copy(buf, o + 6, self._name, 0, L)
+        o += 6 + L
+        if digest:
+            raw.copy(buf, o, st.slice_hashes(), 0, 4 * SLICES)
+            o += 4 * SLICES
+        return self.framer.seal(buf, o)
 
     def ping(self):
         n = self.ping_into(self._tx)
@@ -240,25 +258,27 @@ class GossipNode:
 
     def _on_ping(self, f, end, tag, emit):
         o = wire.HEADER
-        if end < o + _PING_LEN + 1 or f[o] != 0:
-            self._reasons[MALFORMED] += 1
-            return
-        L = f[o + _PING_LEN]
-        if L > 16 or end != o + _PING_LEN + 1 + L:
+        flags = f[o] if end > o + 5 else 0xFF
+        L = f[o + 5] if end > o + 5 else 0xFF
+        d = o + 6 + L  # where slice hashes start
+        if flags > DIGEST or L > 16 or end != d + (4 * SLICES if flags else 0):
             self._reasons[MALFORMED] += 1
             return
         st = self.state
         theirs = raw.u32(f, o + 1)
         self._note_peer(tag, theirs)
-        st.learn_name(tag, f, o + _PING_LEN + 1, L)
+        st.learn_name(tag, f, o + 6, L)
         if theirs == st.state_hash():
             self.converged = True
             self._send_ack(emit)
             return
+        if not flags:  # they do not know where we differ: show them
+            emit(self._tx, self.ping_into(self._tx, True))
+            return
         self._syncs += 1
         sh = st.slice_hashes()
         for s in range(SLICES):
-            self._want[s] = not raw.equal(f, o + 5 + 4 * s, sh, 4 * s, 4)
+            self._want[s] = not raw.equal(f, d + 4 * s, sh, 4 * s, 4)
         self._send_slices(REPLY, self.burst, emit)
 
     @micropython.native
