@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 
-.PHONY: setup test bench clean
+.PHONY: setup test bench demo clean
 
 $(STAMP): requirements.txt
 	rm -rf $(VENV)
@@ -16,6 +16,14 @@ setup: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest -q host_tests
+
+# The main job: a virtual fleet of real MicroPython nodes (N=8 by default).
+N ?= 8
+DURATION ?= 15
+LOSS ?= 0
+SEED ?= 1
+demo: $(STAMP)
+	$(BIN)/python tools/fleet.py --nodes $(N) --duration $(DURATION) --loss $(LOSS) --seed $(SEED)
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py

@@ -24,6 +24,7 @@ from ccrdt import CapacityError, wire
 from ccrdt.compat import ticks_add, ticks_diff, ticks_ms
 from ccrdt.gossip import GossipNode
 from ccrdt.state import id_bytes
+from ccrdt.status import PENDING, RECOVERING, RUNNING
 from ccrdt.status import write as write_status
 from ccrdt.store import Store
 
@@ -41,10 +42,11 @@ class RxQueue:
     """A ring of preallocated frame buffers: full means drop and count."""
 
     def __init__(self, slots):
-        self.bufs = [bytearray(wire.FRAME_MAX) for _ in range(slots)]
+        # One byte more than a frame, so that an oversized datagram shows.
+        self.bufs = [bytearray(wire.FRAME_MAX + 1) for _ in range(slots)]
         self.lens = [0] * slots
         self.head = self.count = self.dropped = 0
-        self.spill = bytearray(wire.FRAME_MAX)
+        self.spill = bytearray(wire.FRAME_MAX + 1)
         self.ready = asyncio.Event()
 
     def slot(self):
@@ -80,6 +82,7 @@ class Node:
         state, fresh = self.store.load()
         self.gossip = GossipNode(self.name, cfg["key"], cfg["fleet"], state=state)
         self.recovering = not fresh
+        self.saved_hash = state.state_hash()
         if self.recovering:
             log("booted from an older snapshot: commits wait for one exchange with a peer")
         self.queue = RxQueue(cfg["rx_queue"])
@@ -146,9 +149,11 @@ class Node:
 
     # ---- commit --------------------------------------------------------
     def commit(self):
-        """Apply the queued operations and write the snapshot.  Returns True
-        if a snapshot was written."""
-        if not (self.pending or self.pend_sat or self.pend_vio or self.unsaved):
+        """Apply the queued operations and write the snapshot if the state
+        changed since the last one (gossip counts too: a rebooted board then
+        starts from what it knew).  Returns True if a snapshot was written."""
+        if not (self.pending or self.pend_sat or self.pend_vio or self.unsaved
+                or self.state.state_hash() != self.saved_hash):
             return False
         g = self.gossip
         for op, arg in self.pending:
@@ -173,7 +178,9 @@ class Node:
         self.pend_sat = self.pend_vio = 0
         try:
             self.store.save(g.state)
+            self.saved_hash = g.state.state_hash()
             self.unsaved = False
+            self.log("commit own_sat=%d own_vio=%d" % self.own_counts())
         except OSError as e:
             # Gossip stays silent until the state is on flash (see above).
             self.unsaved = True
@@ -276,13 +283,23 @@ class Node:
                 st.metrics.total_satisfied(), st.metrics.total_violations(), sat, vio,
                 self.rx, self.tx, self.tx_bytes, g.rejected(), self.queue.dropped, self.errors,
                 ticks_diff(ticks_ms(), self.started), gc.mem_free() if hasattr(gc, "mem_free") else 0,
-                gc.mem_alloc() if hasattr(gc, "mem_alloc") else 0)
+                gc.mem_alloc() if hasattr(gc, "mem_alloc") else 0, self.flags())
+
+    def flags(self):
+        f = 0
+        if self.workload is not None and self.workload.running:
+            f |= RUNNING
+        if self.pending or self.pend_sat or self.pend_vio or self.unsaved:
+            f |= PENDING
+        if self.recovering:
+            f |= RECOVERING
+        return f
 
     def report(self):
         v = self.status_values()
         self.log("status %s hash=%08x constraints=%d nodes=%d sat=%d vio=%d own_sat=%d own_vio=%d "
-                 "rx=%d tx=%d tx_bytes=%d rejected=%d dropped=%d errors=%d heap_free=%d heap_used=%d"
-                 % ((self.name,) + v[:13] + v[14:]))
+                 "rx=%d tx=%d tx_bytes=%d rejected=%d dropped=%d errors=%d heap_free=%d heap_used=%d "
+                 "flags=%d" % ((self.name,) + v[:13] + v[14:]))
         if self.monitor is not None and self.udp is not None:
             n = write_status(self.gossip.framer, self._tx, v, self.gossip._name)
             self.udp.send(self.monitor, self._tx, n)
@@ -296,8 +313,8 @@ class Node:
             tasks.append(asyncio.create_task(self._receive(self.udp)))
         if self.workload is not None:
             tasks.append(asyncio.create_task(self.workload.run()))
-        self.log("node %s up: %d constraints, %d nodes known" % (
-            self.name, self.state.active_constraint_count(), len(self.state.nodes())))
+        self.log("node %s up: own_sat=%d own_vio=%d, %d constraints, %d nodes known" % (
+            (self.name,) + self.own_counts() + (self.state.active_constraint_count(), len(self.state.nodes()))))
         self.report()
         await asyncio.gather(*tasks)
 

@@ -8,6 +8,8 @@ Payload (little-endian), after the 10-byte header of ``ccrdt.wire``:
     u32 frames received u32 frames sent    u32 bytes sent
     u32 frames rejected u32 frames dropped (queue full)   u32 handler errors
     u32 uptime ms       u32 heap free      u32 heap used
+    u8 flags (1 workload running, 2 local changes not yet committed,
+              4 recovering: commits wait for a peer)
     u8 name length, name
 """
 from struct import pack_into, unpack_from
@@ -15,11 +17,14 @@ from struct import pack_into, unpack_from
 from micropython import const
 
 STATUS = const(4)
-_FMT = "<IHHQQQQIIIIIIIII"
+_FMT = "<IHHQQQQIIIIIIIIIB"
 _FIELDS = ("hash", "constraints", "nodes", "satisfied", "violations", "own_satisfied",
            "own_violations", "rx", "tx", "tx_bytes", "rejected", "dropped", "errors",
-           "uptime_ms", "heap_free", "heap_used")
-_SIZE = const(76)
+           "uptime_ms", "heap_free", "heap_used", "flags")
+_SIZE = const(77)
+RUNNING = const(1)
+PENDING = const(2)
+RECOVERING = const(4)
 
 
 def write(framer, buf, values, name):

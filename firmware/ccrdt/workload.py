@@ -26,7 +26,8 @@ class Workload:
         self.names = (node.name + ":hot", node.name + ":cold")
         self.x = tag30(node.name) | 1  # xorshift state
         self.temp = 20
-        self.steps = 0
+        self.steps = self.sat = self.vio = 0
+        self.running = True
 
     def _rand(self, n):
         x = self.x
@@ -63,6 +64,8 @@ class Workload:
                 bad += 1
         node.record_satisfied(ok)
         node.record_violations(bad)
+        self.sat += ok
+        self.vio += bad
         if self.toggle_every and self.steps % self.toggle_every == 0:
             if active.contains(self.names[1]):
                 node.remove_constraint(self.names[1])
@@ -78,4 +81,5 @@ class Workload:
             except Exception as e:  # e.g. the pending queue is full: try next step
                 self.node._error("workload", e)
             await sleep_ms(self.interval)
-        self.node.log("workload done after %d steps" % self.steps)
+        self.running = False
+        self.node.log("workload recorded sat=%d vio=%d in %d steps" % (self.sat, self.vio, self.steps))

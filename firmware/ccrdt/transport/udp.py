@@ -6,8 +6,15 @@ the node named in the frame's header.
 """
 import socket
 
+from ccrdt import raw
 from ccrdt.compat import IS_MICROPYTHON
 from ccrdt.fnv import tag30
+
+
+def _readable(sock):
+    """Wait until sock is readable: the same wait asyncio.Stream uses."""
+    import asyncio
+    yield asyncio.core._io_queue.queue_read(sock)
 
 
 def resolve(host, port):
@@ -25,14 +32,19 @@ class UdpTransport:
         self.tags = [tag30(name) for name, _ in peers]
         self.addrs = [resolve(h, p) for _, (h, p) in peers]
         self.sent = self.send_errors = 0
-        if IS_MICROPYTHON:
-            import asyncio
-            self._reader = asyncio.StreamReader(s)
 
     async def recv_into(self, buf):
-        """Wait for one datagram; returns its length."""
+        """Wait for one datagram, copy it into buf; returns its length
+        (len(buf) + 1 bytes are read, so an oversized one shows)."""
         if IS_MICROPYTHON:
-            return await self._reader.readinto(buf)
+            # asyncio.Stream.readinto would loop until buf is full and glue
+            # datagrams together; sockets have no recv_into here, so recv()
+            # one datagram (one short-lived bytes object per frame).
+            await _readable(self.sock)
+            data = self.sock.recv(len(buf) + 1)
+            n = min(len(data), len(buf))
+            raw.copy(buf, 0, data, 0, n)
+            return len(data)
         import asyncio
         return await asyncio.get_running_loop().sock_recv_into(self.sock, buf)
 

@@ -1,0 +1,346 @@
+"""A virtual fleet: N real MicroPython processes gossiping over UDP on loopback.
+
+    python tools/fleet.py --nodes 8 --duration 15 --loss 0.1 --seed 1
+
+Each node is ``micropython -X heapsize=220000 firmware/main.py`` (the unix
+port; 220 000 bytes there stand for about 110 KB on a 32-bit ESP32) running
+in its own flash directory under build/fleet/<node>, exactly the firmware a
+board runs.  Every datagram passes a relay on loopback that counts bytes and
+can drop, duplicate, reorder and partition.  The monitor listens to the
+nodes' authenticated STATUS frames.
+
+The run: the nodes' workload changes their states for --duration seconds,
+then stops; the fleet must re-converge.  Faults can be scheduled (--kill,
+--partition).  At the end every node is stopped cleanly and its snapshot is
+read back: all must hold the same state, and each node's counters must equal
+what its workload recorded.  Exit status 0 only if all of that holds.
+"""
+import argparse
+import asyncio
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIRMWARE = os.path.join(ROOT, "firmware")
+sys.path.insert(0, FIRMWARE)
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+
+from ccrdt.config import read_key  # noqa: E402
+from ccrdt.state import ConstraintState  # noqa: E402
+from monitor import Monitor, listen  # noqa: E402
+
+HEAP = 220000
+
+
+def free_ports(n):
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+class Faults:
+    """Loss, duplication, reordering and a partition, decided per datagram."""
+
+    def __init__(self, seed, loss=0.0, dup=0.0, reorder_ms=0, partition=None):
+        self.rng = random.Random(seed)
+        self.loss, self.dup, self.reorder_ms = loss, dup, reorder_ms
+        self.partition = partition  # (start s, end s, set of node indexes in half A)
+        self.frames = self.bytes = self.dropped = 0
+
+    def cut(self, src, dst, t):
+        p = self.partition
+        return p is not None and p[0] <= t < p[1] and (src in p[2]) != (dst in p[2])
+
+    def plan(self, src, dst, size, t):
+        """Delays in seconds of the copies to deliver (empty: dropped)."""
+        self.frames += 1
+        self.bytes += size
+        if self.cut(src, dst, t) or self.rng.random() < self.loss:
+            self.dropped += 1
+            return []
+        copies = 2 if self.rng.random() < self.dup else 1
+        return [self.rng.random() * self.reorder_ms / 1000 for _ in range(copies)]
+
+
+class Relay(asyncio.DatagramProtocol):
+    """Stands in front of one node: forwards what its peers send it."""
+
+    def __init__(self, fleet, dst):
+        self.fleet, self.dst = fleet, dst
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def datagram_received(self, data, addr):
+        f = self.fleet
+        src = f.port_node.get(addr[1], -1)
+        target = ("127.0.0.1", f.node_ports[self.dst])
+        for delay in f.faults.plan(src, self.dst, len(data), time.monotonic() - f.t0):
+            if delay:
+                asyncio.get_running_loop().call_later(delay, self.forward, data, target)
+            else:
+                self.forward(data, target)
+
+    def forward(self, data, target):
+        if not self.transport.is_closing():  # a late copy after the run ended
+            self.transport.sendto(data, target)
+
+    def error_received(self, exc):
+        pass  # a node that is down: its datagrams are lost, as on a radio
+
+
+class Fleet:
+    def __init__(self, n=8, duration=15.0, seed=1, root=None, heap=HEAP, gossip_ms=250,
+                 snapshot_ms=1000, status_ms=500, faults=None, log=print, workload=True):
+        self.n, self.duration, self.seed, self.heap = n, duration, seed, heap
+        self.root = root or os.path.join(ROOT, "build", "fleet")
+        self.names = ["n%02d" % i for i in range(n)]
+        self.gossip_ms, self.snapshot_ms, self.status_ms = gossip_ms, snapshot_ms, status_ms
+        self.faults = faults or Faults(seed)
+        self.log = log
+        self.workload = workload
+        self.procs = [None] * n
+        self.t0 = time.monotonic()
+
+    # ---- files ---------------------------------------------------------
+    def setup(self):
+        shutil.rmtree(self.root, ignore_errors=True)
+        os.makedirs(self.root)
+        rng = random.Random(self.seed)
+        self.key_path = os.path.join(self.root, "fleet.key")
+        with open(self.key_path, "w") as f:
+            f.write("%032x\n" % rng.getrandbits(128))
+        ports = free_ports(2 * self.n + 1)
+        self.node_ports, self.relay_ports = ports[:self.n], ports[self.n:2 * self.n]
+        self.monitor_port = ports[-1]
+        self.port_node = dict((p, i) for i, p in enumerate(self.node_ports))
+        for i, name in enumerate(self.names):
+            d = self.dir(i)
+            os.makedirs(d)
+            peers = [{"node": self.names[j], "addr": "127.0.0.1:%d" % self.relay_ports[j]}
+                     for j in range(self.n) if j != i]
+            cfg = {"node": name, "fleet": 1, "key_file": "../fleet.key",
+                   "udp": {"port": self.node_ports[i], "peers": peers},
+                   "monitor": "127.0.0.1:%d" % self.monitor_port,
+                   "gossip_ms": self.gossip_ms, "jitter_ms": self.gossip_ms // 2,
+                   "snapshot_ms": self.snapshot_ms, "status_ms": self.status_ms,
+                   "max_nodes": max(32, self.n), "max_constraints": max(64, 2 * self.n),
+                   "workload": {"module": "ccrdt.workload", "interval_ms": 200,
+                                "run_ms": int(self.duration * 1000), "toggle_every": 20}
+                   if self.workload else None}
+            import json
+            with open(os.path.join(d, "config.json"), "w") as f:
+                json.dump(cfg, f, indent=1)
+
+    def dir(self, i):
+        return os.path.join(self.root, self.names[i])
+
+    # ---- processes -----------------------------------------------------
+    def start(self, i):
+        env = dict(os.environ, MICROPYPATH=".frozen:" + FIRMWARE)
+        logf = open(os.path.join(self.dir(i), "log.txt"), "a")
+        self.procs[i] = subprocess.Popen(
+            [micropython(), "-X", "heapsize=%d" % self.heap, os.path.join(FIRMWARE, "main.py")],
+            cwd=self.dir(i), env=env, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        logf.close()
+
+    def kill(self, i):
+        """kill -9: no clean shutdown, whatever was not committed is gone."""
+        p = self.procs[i]
+        p.kill()
+        p.wait()
+
+    def stop_all(self, timeout=10):
+        for p in self.procs:
+            if p and p.poll() is None:
+                p.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + timeout
+        for p in self.procs:
+            if p:
+                try:
+                    p.wait(max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+
+    def logs(self, i):
+        with open(os.path.join(self.dir(i), "log.txt")) as f:
+            return f.read()
+
+    # ---- checks --------------------------------------------------------
+    def snapshots(self):
+        out = []
+        for i, name in enumerate(self.names):
+            with open(os.path.join(self.dir(i), "state.bin"), "rb") as f:
+                out.append(ConstraintState.decode(f.read(), name))
+        return out
+
+    def count_problems(self, i, final):
+        """Check node i's counters against its log, life by life (a life ends
+        with a clean stop or a kill -9).  Each life must start from the last
+        counts it committed before (nothing committed is lost), and after a
+        clean stop the counts must be the start plus what the workload
+        recorded (nothing lost, nothing counted twice)."""
+        problems = []
+        committed = (0, 0)
+        expect = None
+        for life in self.logs(i).split("node %s up: " % self.names[i])[1:]:
+            start = tuple(int(x) for x in re.match(r"own_sat=(\d+) own_vio=(\d+)", life).groups())
+            if start != committed:
+                problems.append("%s restarted at %s, had committed %s" % (self.names[i], start, committed))
+            commits = re.findall(r"commit own_sat=(\d+) own_vio=(\d+)", life)
+            committed = tuple(int(x) for x in commits[-1]) if commits else start
+            rec = re.search(r"workload recorded sat=(\d+) vio=(\d+)", life)
+            expect = None
+            if rec and " stopped" in life:
+                expect = (start[0] + int(rec.group(1)), start[1] + int(rec.group(2)))
+        if expect is not None and final != expect:
+            problems.append("%s holds %s, its workload recorded %s" % (self.names[i], final, expect))
+        if final != committed:
+            problems.append("%s holds %s, committed %s last" % (self.names[i], final, committed))
+        return problems
+
+    # ---- the run -------------------------------------------------------
+    async def run(self, events=(), settle_timeout=60.0, ui=None):
+        """Start, apply events [(seconds, callable)], wait for the workload
+        to end and the fleet to converge; returns a summary dict."""
+        self.setup()
+        loop = asyncio.get_running_loop()
+        self.mon = Monitor(read_key(self.key_path), 1)
+        transports = [await listen(self.mon, self.monitor_port)]
+        for j in range(self.n):
+            t, _ = await loop.create_datagram_endpoint(lambda j=j: Relay(self, j),
+                                                       local_addr=("127.0.0.1", self.relay_ports[j]))
+            transports.append(t)
+        self.t0 = time.monotonic()
+        for i in range(self.n):
+            self.start(i)
+        pending = sorted(events, key=lambda e: e[0])
+        quiet_at = self.duration
+        converged_at = None
+        last_print = 0
+        try:
+            while True:
+                await asyncio.sleep(0.1)
+                t = time.monotonic() - self.t0
+                while pending and pending[0][0] <= t:
+                    pending.pop(0)[1](self)
+                    quiet_at = max(quiet_at, t)
+                if ui is not None:
+                    ui(self.mon)
+                elif t - last_print >= 1:
+                    last_print = t
+                    self.log("t=%5.1fs %s" % (t, self.mon.line()))
+                if t >= quiet_at + 1 and not pending:
+                    if self.mon.converged(self.names):
+                        converged_at = t
+                        break
+                    if t > quiet_at + settle_timeout:
+                        break
+        finally:
+            self.stop_all()
+            for tr in transports:
+                tr.close()
+        return self.summary(quiet_at, converged_at)
+
+    def summary(self, quiet_at, converged_at):
+        s = {"nodes": self.n, "converged": converged_at is not None,
+             "settle_s": None if converged_at is None else converged_at - quiet_at,
+             "frames": self.faults.frames, "bytes": self.faults.bytes, "dropped": self.faults.dropped}
+        if s["settle_s"] is not None:
+            s["settle_rounds"] = s["settle_s"] * 1000 / (self.gossip_ms * 1.25)
+        states = self.snapshots()
+        s["snapshots_equal"] = all(x == states[0] for x in states[1:])
+        s["problems"] = []
+        for i, name in enumerate(self.names):
+            own = (states[0].metrics.node_satisfied(name), states[0].metrics.node_violations(name))
+            s["problems"] += self.count_problems(i, own)
+        s["counts_match"] = not s["problems"]
+        s["constraints"] = states[0].active_constraint_count()
+        s["satisfied"] = states[0].metrics.total_satisfied()
+        s["violations"] = states[0].metrics.total_violations()
+        return s
+
+
+def micropython():
+    here = os.path.join(os.path.dirname(sys.executable), "micropython")
+    return here if os.path.exists(here) else shutil.which("micropython") or "micropython"
+
+
+def kill_and_restart(i, down_s=1.0):
+    """An event: kill -9 node i now, start it again down_s later."""
+    def act(fleet):
+        fleet.log("kill -9 %s" % fleet.names[i])
+        fleet.kill(i)
+        asyncio.get_running_loop().call_later(down_s, lambda: (fleet.log("restart %s" % fleet.names[i]),
+                                                               fleet.start(i)))
+    return act
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Run a virtual fleet of MicroPython nodes.")
+    ap.add_argument("--nodes", type=int, default=8)
+    ap.add_argument("--duration", type=float, default=15, help="seconds of workload changes")
+    ap.add_argument("--loss", type=float, default=0.0)
+    ap.add_argument("--dup", type=float, default=0.0)
+    ap.add_argument("--reorder-ms", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--gossip-ms", type=int, default=250)
+    ap.add_argument("--kill", type=float, default=None, help="kill -9 node n01 at this second, restart 1 s later")
+    ap.add_argument("--partition", default=None, help="FROM:TO seconds with the fleet cut in two")
+    ap.add_argument("--plain", action="store_true", help="log lines instead of the live table")
+    a = ap.parse_args(argv)
+    part = None
+    if a.partition:
+        t1, t2 = (float(x) for x in a.partition.split(":"))
+        part = (t1, t2, set(range(a.nodes // 2)))
+    faults = Faults(a.seed, a.loss, a.dup, a.reorder_ms, part)
+    fleet = Fleet(a.nodes, a.duration, a.seed, gossip_ms=a.gossip_ms, faults=faults)
+    events = []
+    if a.kill is not None:
+        events.append((a.kill, kill_and_restart(1)))
+    if part:
+        events.append((part[1], lambda f: f.log("partition healed")))
+    print("fleet of %d MicroPython nodes (heap %d bytes each, 64-bit unix port) in %s"
+          % (a.nodes, HEAP, os.path.relpath(fleet.root)))
+
+    async def go():
+        if sys.stdout.isatty() and not a.plain:
+            from rich.live import Live
+            with Live(refresh_per_second=4) as live:
+                return await fleet.run(events, ui=lambda mon: live.update(mon.table()))
+        return await fleet.run(events)
+    try:
+        s = asyncio.run(go())
+    except KeyboardInterrupt:
+        fleet.stop_all()
+        print("stopped")
+        return 130
+    print("summary: %d nodes, %s after the last change: %s; %d frames, %d bytes on the wire (%d dropped)"
+          % (s["nodes"], "converged" if s["converged"] else "NOT converged",
+             "%.1f s (about %.0f gossip rounds)" % (s["settle_s"], s["settle_rounds"]) if s["converged"] else "-",
+             s["frames"], s["bytes"], s["dropped"]))
+    print("summary: snapshots read back from every node %s; counters %s the workloads' records; "
+          "%d constraints, %d satisfied, %d violations"
+          % ("are equal" if s["snapshots_equal"] else "DIFFER",
+             "match" if s["counts_match"] else "DO NOT match", s["constraints"], s["satisfied"], s["violations"]))
+    for p in s["problems"]:
+        print("problem:", p)
+    return 0 if s["converged"] and s["snapshots_equal"] and s["counts_match"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
