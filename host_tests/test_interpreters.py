@@ -8,7 +8,8 @@ import pytest
 from interp import HEAP, ROOT, firmware_modules, tool
 
 # Test modules that need nothing but the firmware and host_tests helpers.
-SHARED = ["test_fnv", "test_vclock", "test_state", "test_laws", "test_wire", "test_gossip"]
+SHARED = ["test_fnv", "test_vclock", "test_state", "test_laws", "test_wire", "test_gossip",
+          "test_config", "test_store"]
 
 
 def count_tests(mod_names):

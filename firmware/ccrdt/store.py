@@ -28,17 +28,19 @@ class Store:
         return self.dir + name
 
     def load(self):
-        """(state, fresh): fresh is False when state.bin itself was missing
-        or corrupt but an older file was used, so newer changes may exist
+        """(state, fresh): fresh is False when some snapshot existed but
+        state.bin itself was missing or corrupt, so newer changes may exist
         only on other boards."""
         state = ConstraintState(self.node_id, *self.caps)
         found = {}
+        existed = False
         for name in _FILES:
             try:
                 with open(self._path(name), "rb") as f:
                     data = f.read()
             except OSError:
                 continue  # not there: normal on first boot and between renames
+            existed = True
             try:
                 state.merge(ConstraintState.decode(data, self.node_id))
                 found[name] = True
@@ -47,7 +49,7 @@ class Store:
                 self.log("snapshot %s refused: %s" % (self._path(name), e))
         if found:
             self.log("state loaded from %s" % ", ".join(n for n in _FILES if n in found))
-        return state, "state.bin" in found or not found
+        return state, "state.bin" in found or not existed
 
     def save(self, state):
         """Write the state; raises OSError if the flash write fails."""
