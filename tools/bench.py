@@ -32,6 +32,28 @@ def table(title, commands, rows):
         print("| %s | %s |" % (key, " | ".join(cells)))
 
 
+def fleets():
+    """Virtual fleets of real MicroPython processes (tools/fleet.py)."""
+    import asyncio
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    import fleet
+    print("\n## Virtual fleets: real micropython processes over UDP on loopback")
+    print("    python tools/fleet.py --nodes N --duration 10   (gossip every 250 ms + up to 125 ms jitter)")
+    print("| nodes | settled after the last change | gossip rounds | frames | bytes | heap used per node "
+          "(max) | heap free (min) | CPU per node |")
+    print("|---|---|---|---|---|---|---|---|")
+    for n in (8, 32):
+        f = fleet.Fleet(n, 10, seed=1, log=lambda *a: None)
+        s = asyncio.run(f.run())
+        if not (s["converged"] and s["snapshots_equal"] and s["counts_match"]):
+            sys.exit("fleet of %d did not converge cleanly: %s" % (n, s))
+        print("| %d | %.1f s | %.0f | %d | %d | %d bytes | %d bytes | %.1f %% |" % (
+            n, s["settle_s"], s["settle_rounds"], s["frames"], s["bytes"], s["heap_used_max"],
+            s["heap_free_min"], s["cpu_percent"]))
+    print("Heap used includes the firmware's modules compiled from source at boot; on a board they are")
+    print("frozen into flash.")
+
+
 def main():
     mp = [os.path.join(BIN, "micropython"), "-X", "heapsize=%d" % HEAP]
     py = [os.path.join(BIN, "python")]
@@ -44,6 +66,7 @@ def main():
           ["delta_frames", "delta_bytes_avg", "delta_new_rate", "delta_join_rate", "delta_join_alloc",
            "delta_dup_rate", "delta_dup_alloc", "ping_rate", "ping_alloc", "encode_rate"])
     print("\nHeap figures are gc.mem_alloc() deltas on the 64-bit unix port (CPython has none).")
+    fleets()
     for title, args in (
             ("Convergence from disjoint states, ccrdt vs the seed-style baseline (20 seeds)",
              ["--seeds", "20"]),

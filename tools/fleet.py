@@ -163,7 +163,22 @@ class Fleet:
         p.kill()
         p.wait()
 
+    def cpu_seconds(self):
+        """User + system CPU seconds of each running node (Linux /proc)."""
+        out = []
+        for p in self.procs:
+            try:
+                with open("/proc/%d/stat" % p.pid) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                out.append((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
+            except (OSError, AttributeError, ValueError):
+                pass
+        return out
+
     def stop_all(self, timeout=10):
+        if self.procs and self.procs[0] is not None:
+            self.cpu = self.cpu_seconds()
+            self.wall = time.monotonic() - self.t0
         for p in self.procs:
             if p and p.poll() is None:
                 p.send_signal(signal.SIGINT)
@@ -269,6 +284,11 @@ class Fleet:
             own = (states[0].metrics.node_satisfied(name), states[0].metrics.node_violations(name))
             s["problems"] += self.count_problems(i, own)
         s["counts_match"] = not s["problems"]
+        live = self.mon.live(max_age=30)
+        s["heap_used_max"] = max((v["heap_used"] for v in live.values()), default=0)
+        s["heap_free_min"] = min((v["heap_free"] for v in live.values()), default=0)
+        cpu = getattr(self, "cpu", [])
+        s["cpu_percent"] = 100 * sum(cpu) / len(cpu) / self.wall if cpu else None
         s["constraints"] = states[0].active_constraint_count()
         s["satisfied"] = states[0].metrics.total_satisfied()
         s["violations"] = states[0].metrics.total_violations()
@@ -333,6 +353,8 @@ def main(argv=None):
           % (s["nodes"], "converged" if s["converged"] else "NOT converged",
              "%.1f s (about %.0f gossip rounds)" % (s["settle_s"], s["settle_rounds"]) if s["converged"] else "-",
              s["frames"], s["bytes"], s["dropped"]))
+    print("summary: per node: heap used at most %d bytes, free at least %d (64-bit unix port), CPU %.1f%% of a core"
+          % (s["heap_used_max"], s["heap_free_min"], s["cpu_percent"] or 0))
     print("summary: snapshots read back from every node %s; counters %s the workloads' records; "
           "%d constraints, %d satisfied, %d violations"
           % ("are equal" if s["snapshots_equal"] else "DIFFER",
