@@ -2,8 +2,9 @@
 
 One exchange, started by ``ping()`` at node A towards node B:
 
-1. A -> B  PING: A's state hash and, if A's state changed during its last
-   few pings, its 32 slice hashes (one frame even at full capacity).  A
+1. A -> B  PING: A's state hash and, for a few pings after A's state
+   changed or A met a peer that differs, its 32 slice hashes (one frame even
+   at full capacity) and, in the room left, the slices that changed.  A
    fleet that has converged sends only the small ping (about 30 bytes).
 2. B: equal state hash -> ACK with B's hash (true: it is B's own).  Unequal
    and no slice hashes -> B answers with its own PING with slice hashes, and
@@ -56,6 +57,7 @@ _ENTRY = const(6)  # flags, slice hash, part length
 _ENTRIES_MAX = const(40)  # (250 - 18) // (6 + 5): no frame holds more
 _PAYLOAD_END = const(242)  # FRAME_MAX - MAC_LEN
 DIGEST = const(1)  # PING flag: slice hashes follow
+PUSH = const(2)  # PING flag: delta entries of recently changed slices follow
 _HOT_PINGS = const(3)  # pings with slice hashes after each change of state
 
 # Reasons counted by rejected(), after those of wire.check().
@@ -81,6 +83,11 @@ class GossipNode:
         self._name = id_bytes(node_id, "node id")
         self._tx = bytearray(wire.FRAME_MAX)
         self._want = bytearray(SLICES)  # slices to send in the current answer
+        self._push = bytearray(SLICES)  # slices to carry in the next ping
+        self._slice_hot = bytearray(SLICES)  # pings left to carry each slice
+        self._pinged_sh = array("I", bytes(4 * SLICES))  # slice hashes at the last ping
+        self._cur = -1  # slice whose parts are being packed
+        self._cur_empty = False
         self._same = bytearray(_ENTRIES_MAX)  # entries of a frame equal to ours
         self._peer_tag = array("I", bytes(4 * max_nodes))
         self._peer_hash = array("I", bytes(4 * max_nodes))
@@ -153,72 +160,110 @@ class GossipNode:
 
     # ---- frames out -----------------------------------------------------
     def ping_into(self, buf, digest=False):
-        """A PING; with slice hashes if asked or if the state changed lately."""
+        """A PING.  While the state keeps changing (for a few pings after
+        each change) it carries the slice hashes and, in the room left, the
+        slices that changed: fresh news then needs one frame to arrive, not
+        the three legs of an exchange."""
         st = self.state
         h = st.state_hash()
+        sh = st.slice_hashes()
         if h != self._pinged_hash:
             self._pinged_hash = h
             self._hot = _HOT_PINGS
+            for s in range(SLICES):
+                if not raw.equal(sh, 4 * s, self._pinged_sh, 4 * s, 4):
+                    self._slice_hot[s] = _HOT_PINGS
+            raw.copy(self._pinged_sh, 0, sh, 0, 4 * SLICES)
         if self._hot:
             self._hot -= 1
             digest = True
         o = self.framer.begin(buf, PING)
-        buf[o] = DIGEST if digest else 0
+        flags_at = o
         pack_into("<I", buf, o + 1, h)
         L = len(self._name)
         buf[o + 5] = L
         raw.copy(buf, o + 6, self._name, 0, L)
         o += 6 + L
+        flags = 0
         if digest:
-            raw.copy(buf, o, st.slice_hashes(), 0, 4 * SLICES)
+            flags = DIGEST
+            raw.copy(buf, o, sh, 0, 4 * SLICES)
             o += 4 * SLICES
+            push, hot = self._push, self._slice_hot
+            for s in range(SLICES):
+                push[s] = 1 if hot[s] else 0
+                if hot[s]:
+                    hot[s] -= 1
+            start = o
+            self._cur = -1
+            o = self._pack(buf, o, 0, push, False)
+            self._cur = -1
+            raw.fill(push, 0, SLICES, 0)
+            if o > start:
+                flags |= PUSH
+        buf[flags_at] = flags
         return self.framer.seal(buf, o)
 
     def ping(self):
         n = self.ping_into(self._tx)
         return bytes(self._tx[:n])
 
+    def _pack(self, buf, o, flags, which, announce_empty):
+        """Write delta entries for the slices marked in which (clearing the
+        marks) from buf[o:] until the frame is full; returns the new end.
+        A slice cut by a full frame goes on at the next call."""
+        w = self._writer
+        sh = self.state.slice_hashes()
+        while True:
+            if self._cur < 0:
+                s = raw.find8(which, SLICES, 1, 0)
+                if s < 0:
+                    return o
+                which[s] = 0
+                w.start(s)
+                if w.done and not announce_empty:
+                    continue
+                self._cur = s
+                self._cur_empty = w.done  # an empty slice still tells our hash
+            s = self._cur
+            room = _PAYLOAD_END - o - _ENTRY
+            if room < 5:
+                return o
+            if self._cur_empty:
+                raw.fill(buf, o + _ENTRY, 5, 0)
+                buf[o + _ENTRY] = s
+                n = 5
+            else:
+                n = w.next(buf, o + _ENTRY, room)
+                if n == 0:
+                    return o
+            done = self._cur_empty or w.done
+            buf[o] = flags | (LAST if done else 0)
+            raw.copy(buf, o + 1, sh, 4 * s, 4)
+            buf[o + 5] = n
+            o += _ENTRY + n
+            if done:
+                self._cur = -1
+
     def _send_slices(self, flags, budget, emit):
         """Emit the slices marked in self._want as DELTA frames, packing parts
         together, at most budget frames; returns how many were sent."""
-        w, buf, want = self._writer, self._tx, self._want
-        sh = self.state.slice_hashes()
+        buf, want = self._tx, self._want
         frames = 0
-        o = self.framer.begin(buf, DELTA)
-        start = o
-        for s in range(SLICES):
-            if not want[s]:
-                continue
-            want[s] = 0
-            w.start(s)
-            empty = w.done  # an empty slice still tells the peer our hash
-            while empty or not w.done:
-                if _PAYLOAD_END - o < _ENTRY + 5 + 24:  # no room for a useful part
-                    n = 0
-                elif empty:
-                    raw.fill(buf, o + _ENTRY, 5, 0)
-                    buf[o + _ENTRY] = s
-                    n = 5
-                else:
-                    n = w.next(buf, o + _ENTRY, _PAYLOAD_END - o - _ENTRY)
-                if n == 0:  # frame full: send it, continue in a new one
-                    if frames + 1 >= budget:  # the rest waits for the next exchange
-                        raw.fill(want, 0, SLICES, 0)
-                        return self._flush(buf, o, start, frames, emit)
-                    frames = self._flush(buf, o, start, frames, emit)
-                    o = self.framer.begin(buf, DELTA)
-                    continue
-                empty = False
-                buf[o] = flags | (LAST if w.done else 0)
-                raw.copy(buf, o + 1, sh, 4 * s, 4)
-                buf[o + 5] = n
-                o += _ENTRY + n
-        return self._flush(buf, o, start, frames, emit)
-
-    def _flush(self, buf, o, start, frames, emit):
-        if o > start:
+        self._cur = -1
+        while True:
+            start = self.framer.begin(buf, DELTA)
+            o = self._pack(buf, start, flags, want, True)
+            if o == start:
+                break
             emit(buf, self.framer.seal(buf, o))
             frames += 1
+            if self._cur < 0 and raw.find8(want, SLICES, 1, 0) < 0:
+                break
+            if frames >= budget:  # the rest waits for the next exchange
+                raw.fill(want, 0, SLICES, 0)
+                break
+        self._cur = -1
         return frames
 
     def _send_ack(self, emit):
@@ -261,9 +306,14 @@ class GossipNode:
         flags = f[o] if end > o + 5 else 0xFF
         L = f[o + 5] if end > o + 5 else 0xFF
         d = o + 6 + L  # where slice hashes start
-        if flags > DIGEST or L > 16 or end != d + (4 * SLICES if flags else 0):
+        e = d + (4 * SLICES if flags & DIGEST else 0)  # where pushed entries start
+        if (flags > DIGEST | PUSH or flags == PUSH or L > 16 or e > end
+                or (e == end) != (not flags & PUSH)):
             self._reasons[MALFORMED] += 1
             return
+        if flags & PUSH:
+            self._join_entries(f, e, end)
+            raw.fill(self._want, 0, SLICES, 0)  # the digest decides what to answer
         st = self.state
         theirs = raw.u32(f, o + 1)
         self._note_peer(tag, theirs)
@@ -272,7 +322,8 @@ class GossipNode:
             self.converged = True
             self._send_ack(emit)
             return
-        if not flags:  # they do not know where we differ: show them
+        self._hot = _HOT_PINGS  # a peer differs: our next pings carry digests
+        if not flags & DIGEST:  # they do not know where we differ: show them
             emit(self._tx, self.ping_into(self._tx, True))
             return
         self._syncs += 1
@@ -281,10 +332,17 @@ class GossipNode:
             self._want[s] = not raw.equal(f, d + 4 * s, sh, 4 * s, 4)
         self._send_slices(REPLY, self.burst, emit)
 
-    @micropython.native
     def _on_delta(self, f, end, emit):
-        """Check every entry, then join them all; answer the slices that
-        still differ after their LAST part if the sender asked for it.
+        if end == wire.HEADER:
+            raise ValueError("empty delta")
+        if self._join_entries(f, wire.HEADER, end):
+            self._send_slices(0, SLICES, emit)
+
+    @micropython.native
+    def _join_entries(self, f, o, end):
+        """Check every delta entry in f[o:end], then join them all.  Marks in
+        self._want the slices that still differ after their LAST part when
+        the sender asked for a reply; returns True if there are any.
 
         An entry whose slice hash equals ours is not joined: equal hashes
         mean equal slices (the premise of every digest comparison here), so
@@ -292,10 +350,8 @@ class GossipNode:
         r, same = self._reader, self._same
         r.begin()
         sh = self.state.slice_hashes()
-        o = wire.HEADER
+        begin = o
         i = 0
-        if o == end:
-            raise ValueError("empty delta")
         while o < end:
             if o + _ENTRY > end or f[o] & ~(LAST | REPLY) or i == _ENTRIES_MAX:
                 raise ValueError("delta entry header")
@@ -307,7 +363,7 @@ class GossipNode:
                 r.check(f, o + _ENTRY, n)
             o += _ENTRY + n
             i += 1
-        o = wire.HEADER
+        o = begin
         i = 0
         want, reply = self._want, False
         while o < end:
@@ -323,8 +379,7 @@ class GossipNode:
                         reply = True
             o += _ENTRY + n
             i += 1
-        if reply:
-            self._send_slices(0, SLICES, emit)
+        return reply
 
     def _on_ack(self, f, end, tag):
         if end != wire.HEADER + 4:
@@ -333,6 +388,8 @@ class GossipNode:
         h = raw.u32(f, wire.HEADER)
         self._note_peer(tag, h)
         self.converged = h == self.state.state_hash()
+        if not self.converged:
+            self._hot = _HOT_PINGS
 
     def receive(self, frame):
         """Seed-style: process a frame, return a GossipResult."""
