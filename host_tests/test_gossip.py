@@ -214,3 +214,35 @@ def test_replayed_and_duplicated_frames_are_harmless():
         a.receive(f)
         b.receive(f)
     assert b.state == final and a.state == b.state
+
+
+def test_broadcast_carries_own_changes_and_nobody_answers():
+    a, b, c = node("a"), node("b"), node("c")
+    frames = []
+
+    def emit(buf, n):
+        frames.append(bytes(buf[:n]))
+    assert a.broadcast(emit) == 0  # nothing done yet: nothing to say
+    a.add_constraint("c1")
+    a.record_satisfied(5)
+    assert a.broadcast(emit) >= 1
+    for f in frames:
+        assert len(f) <= wire.FRAME_MAX
+        for receiver in (b, c):
+            assert receiver.receive(f).responses == []
+    assert b.state == a.state and c.state == a.state
+    frames.clear()
+    assert a.broadcast(emit) == 0  # said already
+    assert b.broadcast(emit) == 0  # changes heard from others are not re-broadcast
+
+
+def test_broadcast_flag_combinations_are_checked():
+    a, b = node("a"), node("b")
+    a.add_constraint("c1")
+    frames = []
+    a.broadcast(lambda buf, n: frames.append(bytearray(buf[:n])))
+    f = frames[0]
+    for flags in (4, 5, 7, 8):  # BCAST alone, with a digest, unknown bits
+        payload = bytearray(f[wire.HEADER:-wire.MAC_LEN])
+        payload[0] = flags
+        assert_refused(b, sealed(bytes(payload), 1), MALFORMED)

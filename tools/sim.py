@@ -53,6 +53,11 @@ class CcrdtPeer:
     def receive(self, body):
         return [(f, len(f)) for f in self.node.receive(body).responses]
 
+    def broadcast(self):
+        out = []
+        self.node.broadcast(lambda buf, n: out.append(bytes(buf[:n])))
+        return out
+
     def snapshot(self):
         return self.state.encode()
 
@@ -138,8 +143,10 @@ def converged(peers):
 
 
 def run(peers, seed, loss=0.0, dup=0.0, reorder=False, delay=0.0, partition=None,
-        restart=None, max_rounds=200, stop=converged):
-    """Run rounds until stop(peers); returns (rounds or None, frames, bytes)."""
+        restart=None, max_rounds=200, stop=converged, broadcast=False):
+    """Run rounds until stop(peers); returns (rounds or None, frames, bytes).
+    With broadcast, each round a node first broadcasts its own changes: one
+    frame on air, heard by each other node unless lost on its way there."""
     rng = random.Random(seed)
     n = len(peers)
     frames = nbytes = 0
@@ -148,12 +155,19 @@ def run(peers, seed, loss=0.0, dup=0.0, reorder=False, delay=0.0, partition=None
     half = set(range(n // 2))
     for r in range(1, max_rounds + 1):
         queue, later = later, []
+        split = partition is not None and partition[0] <= r < partition[1]
+        for i in range(n if broadcast else 0):
+            for b in peers[i].broadcast():
+                frames += 1
+                nbytes += len(b)
+                for j in range(n):
+                    if j != i and rng.random() >= loss and not (split and (i in half) != (j in half)):
+                        peers[j].receive(b)
         for i in range(n):
             j = rng.randrange(n - 1)
             j += j >= i
             body, size = peers[i].ping()
             queue.append(Msg(i, j, body, size))
-        split = partition is not None and partition[0] <= r < partition[1]
         while queue:
             m = queue.pop(rng.randrange(len(queue)) if reorder else 0)
             if not m.counted:
@@ -213,11 +227,14 @@ def full_fleet(mode, n=32, constraints=64):
     return peers
 
 
-def one_change(mode, seed, loss=0.0):
+def one_change(mode, seed, loss=0.0, broadcast=False):
     """Bytes and frames to carry one new constraint to a converged fleet."""
     peers = full_fleet(mode)
+    if broadcast and mode == "ccrdt":
+        for p in peers:  # they have broadcast what they hold already
+            p.broadcast()
     peers[0].state.add_constraint("new")
-    return run(peers, seed, loss=loss)
+    return run(peers, seed, loss=loss, broadcast=broadcast and mode == "ccrdt")
 
 
 def summary(results):
@@ -255,6 +272,8 @@ def main(argv=None):
     ap.add_argument("--restart", type=int, default=None, help="round at which node 0 reboots")
     ap.add_argument("--max-rounds", type=int, default=200)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes")
+    ap.add_argument("--broadcast", action="store_true",
+                    help="nodes also broadcast their own changes (one frame on air for all, as on ESP-NOW)")
     ap.add_argument("--one-change", action="store_true",
                     help="instead: carry one new constraint through a converged 32-node fleet at full capacity")
     a = ap.parse_args(argv)
@@ -262,11 +281,12 @@ def main(argv=None):
     part = tuple(int(x) for x in a.partition.split(":")) if a.partition else None
     print("command: python tools/sim.py " + " ".join(sys.argv[1:] if argv is None else argv))
     if a.one_change:
-        rows = [(m, 32, loss, [one_change(m, s, loss) for s in range(a.seeds)])
+        rows = [(m, 32, loss, [one_change(m, s, loss, a.broadcast) for s in range(a.seeds)])
                 for loss in a.loss for m in modes]
     else:
         rows = grid(modes, a.nodes, a.loss, a.seeds, jobs=a.jobs, dup=a.dup, reorder=a.reorder,
-                    delay=a.delay, partition=part, restart=a.restart, max_rounds=a.max_rounds)
+                    delay=a.delay, partition=part, restart=a.restart, max_rounds=a.max_rounds,
+                    broadcast=a.broadcast)
     print_table(rows)
     return 0 if all(r is not None for _, _, _, res in rows for r, _, _ in res) else 1
 

@@ -58,6 +58,7 @@ _ENTRIES_MAX = const(40)  # (250 - 18) // (6 + 5): no frame holds more
 _PAYLOAD_END = const(242)  # FRAME_MAX - MAC_LEN
 DIGEST = const(1)  # PING flag: slice hashes follow
 PUSH = const(2)  # PING flag: delta entries of recently changed slices follow
+BCAST = const(4)  # PING flag: sent to everyone in range, nobody answers
 _HOT_PINGS = const(3)  # pings with slice hashes after each change of state
 
 # Reasons counted by rejected(), after those of wire.check().
@@ -86,6 +87,8 @@ class GossipNode:
         self._push = bytearray(SLICES)  # slices to carry in the next ping
         self._slice_hot = bytearray(SLICES)  # pings left to carry each slice
         self._pinged_sh = array("I", bytes(4 * SLICES))  # slice hashes at the last ping
+        self._bcast_sh = array("I", bytes(4 * SLICES))  # slice hashes at the last broadcast
+        self._bcast_ver = 0  # own operation count at the last broadcast
         self._cur = -1  # slice whose parts are being packed
         self._cur_empty = False
         self._same = bytearray(_ENTRIES_MAX)  # entries of a frame equal to ours
@@ -204,6 +207,40 @@ class GossipNode:
         buf[flags_at] = flags
         return self.framer.seal(buf, o)
 
+    def broadcast(self, emit):
+        """Frames for everyone in radio range carrying this node's own
+        changes since its last broadcast (the slices whose hash moved);
+        returns how many went to emit (0 if it made no change).  One frame on
+        air reaches the whole channel; receivers join it and answer nothing.
+        Changes heard from others are not re-broadcast: their sender's
+        neighbours heard them too, and unicast anti-entropy repairs the rest."""
+        st = self.state
+        if st._ver[0] == self._bcast_ver:
+            return 0
+        self._bcast_ver = st._ver[0]
+        sh = st.slice_hashes()
+        push, buf = self._push, self._tx
+        for s in range(SLICES):
+            push[s] = 0 if raw.equal(sh, 4 * s, self._bcast_sh, 4 * s, 4) else 1
+        raw.copy(self._bcast_sh, 0, sh, 0, 4 * SLICES)
+        frames = 0
+        self._cur = -1
+        while True:
+            o = self.framer.begin(buf, PING)
+            buf[o] = PUSH | BCAST
+            pack_into("<I", buf, o + 1, st.state_hash())
+            L = len(self._name)
+            buf[o + 5] = L
+            raw.copy(buf, o + 6, self._name, 0, L)
+            start = o + 6 + L
+            o = self._pack(buf, start, 0, push, False)
+            if o == start:
+                break
+            emit(buf, self.framer.seal(buf, o))
+            frames += 1
+        self._cur = -1
+        return frames
+
     def ping(self):
         n = self.ping_into(self._tx)
         return bytes(self._tx[:n])
@@ -307,13 +344,16 @@ class GossipNode:
         L = f[o + 5] if end > o + 5 else 0xFF
         d = o + 6 + L  # where slice hashes start
         e = d + (4 * SLICES if flags & DIGEST else 0)  # where pushed entries start
-        if (flags > DIGEST | PUSH or flags == PUSH or L > 16 or e > end
+        if (flags not in (0, DIGEST, DIGEST | PUSH, PUSH | BCAST) or L > 16 or e > end
                 or (e == end) != (not flags & PUSH)):
             self._reasons[MALFORMED] += 1
             return
         if flags & PUSH:
             self._join_entries(f, e, end)
             raw.fill(self._want, 0, SLICES, 0)  # the digest decides what to answer
+        if flags & BCAST:
+            self.state.learn_name(tag, f, o + 6, L)
+            return
         st = self.state
         theirs = raw.u32(f, o + 1)
         self._note_peer(tag, theirs)
