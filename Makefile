@@ -22,8 +22,10 @@ N ?= 8
 DURATION ?= 15
 LOSS ?= 0
 SEED ?= 1
+TRANSPORT ?= udp
 demo: $(STAMP)
-	$(BIN)/python tools/fleet.py --nodes $(N) --duration $(DURATION) --loss $(LOSS) --seed $(SEED)
+	$(BIN)/python tools/fleet.py --nodes $(N) --duration $(DURATION) --loss $(LOSS) --seed $(SEED) \
+		--transport $(TRANSPORT)
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py

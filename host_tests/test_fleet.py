@@ -10,10 +10,10 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 import fleet as fleet_tool  # noqa: E402
 
 
-def run(tmp_path, n=4, duration=4, events=(), settle=40, **faults):
+def run(tmp_path, n=4, duration=4, events=(), settle=40, transport="udp", **faults):
     f = fleet_tool.Fleet(n, duration, seed=3, root=str(tmp_path / "fleet"), gossip_ms=200,
                          snapshot_ms=500, status_ms=300, faults=fleet_tool.Faults(3, **faults),
-                         log=lambda *a: None)
+                         log=lambda *a: None, transport=transport)
     return f, asyncio.run(asyncio.wait_for(f.run(events, settle_timeout=settle), 120))
 
 
@@ -56,4 +56,10 @@ def test_partition_then_heal(tmp_path):
         seen.append(set(v["hash"] for v in live.values()))
     f, s = run(tmp_path, duration=2, events=[(3.5, during)], partition=(0.5, 4.0, half))
     assert len(seen[0]) >= 2  # the halves disagreed while cut apart
+    assert_healthy(f, s)
+
+
+def test_espnow_fleet_over_the_radio_stand_in_with_loss(tmp_path):
+    f, s = run(tmp_path, transport="espnow", loss=0.2)
+    assert s["dropped"] > 0
     assert_healthy(f, s)

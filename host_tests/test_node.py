@@ -56,12 +56,12 @@ def test_two_nodes_converge_over_udp_and_commit(tmp_path):
 def test_rx_queue_is_bounded_and_counts_drops():
     async def go():
         q = RxQueue(2)
-        for i in range(5):
-            buf = q.slot()
-            buf[0] = i
-            q.push(buf, 1)
+        for k in range(5):
+            i = q.slot()
+            q.bufs[i][0] = k
+            q.push(i, 1, 0)
         assert q.count == 2 and q.dropped == 3
-        assert q.pop()[0][0] == 0 and q.pop()[0][0] == 1 and q.count == 0
+        assert q.bufs[q.pop()][0] == 0 and q.bufs[q.pop()][0] == 1 and q.count == 0
     asyncio.run(go())
 
 
@@ -78,13 +78,12 @@ def test_a_failing_handler_is_counted_and_the_node_goes_on(tmp_path):
 
     async def go():
         t = asyncio.create_task(a._process())
-        buf = a.queue.slot()
-        a.queue.push(buf, 10)
+        a.queue.push(a.queue.slot(), 10, 0)
         await asyncio.sleep(0.05)
         a.gossip.handle = real
-        buf = a.queue.slot()
-        buf[:10] = bytes(10)
-        a.queue.push(buf, 10)
+        i = a.queue.slot()
+        a.queue.bufs[i][:10] = bytes(10)
+        a.queue.push(i, 10, 0)
         await asyncio.sleep(0.05)
         a.running = False
         t.cancel()

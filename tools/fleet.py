@@ -35,6 +35,9 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 from ccrdt.config import read_key  # noqa: E402
 from ccrdt.state import ConstraintState  # noqa: E402
 from monitor import Monitor, listen  # noqa: E402
+from netsim import AirHub, Faults, Relay  # noqa: E402
+
+SHIM = os.path.join(ROOT, "host_tests", "shim")
 
 HEAP = 220000
 
@@ -51,60 +54,10 @@ def free_ports(n):
     return ports
 
 
-class Faults:
-    """Loss, duplication, reordering and a partition, decided per datagram."""
-
-    def __init__(self, seed, loss=0.0, dup=0.0, reorder_ms=0, partition=None):
-        self.rng = random.Random(seed)
-        self.loss, self.dup, self.reorder_ms = loss, dup, reorder_ms
-        self.partition = partition  # (start s, end s, set of node indexes in half A)
-        self.frames = self.bytes = self.dropped = 0
-
-    def cut(self, src, dst, t):
-        p = self.partition
-        return p is not None and p[0] <= t < p[1] and (src in p[2]) != (dst in p[2])
-
-    def plan(self, src, dst, size, t):
-        """Delays in seconds of the copies to deliver (empty: dropped)."""
-        self.frames += 1
-        self.bytes += size
-        if self.cut(src, dst, t) or self.rng.random() < self.loss:
-            self.dropped += 1
-            return []
-        copies = 2 if self.rng.random() < self.dup else 1
-        return [self.rng.random() * self.reorder_ms / 1000 for _ in range(copies)]
-
-
-class Relay(asyncio.DatagramProtocol):
-    """Stands in front of one node: forwards what its peers send it."""
-
-    def __init__(self, fleet, dst):
-        self.fleet, self.dst = fleet, dst
-
-    def connection_made(self, transport):
-        self.transport = transport
-
-    def datagram_received(self, data, addr):
-        f = self.fleet
-        src = f.port_node.get(addr[1], -1)
-        target = ("127.0.0.1", f.node_ports[self.dst])
-        for delay in f.faults.plan(src, self.dst, len(data), time.monotonic() - f.t0):
-            if delay:
-                asyncio.get_running_loop().call_later(delay, self.forward, data, target)
-            else:
-                self.forward(data, target)
-
-    def forward(self, data, target):
-        if not self.transport.is_closing():  # a late copy after the run ended
-            self.transport.sendto(data, target)
-
-    def error_received(self, exc):
-        pass  # a node that is down: its datagrams are lost, as on a radio
-
-
 class Fleet:
     def __init__(self, n=8, duration=15.0, seed=1, root=None, heap=HEAP, gossip_ms=250,
-                 snapshot_ms=1000, status_ms=500, faults=None, log=print, workload=True):
+                 snapshot_ms=1000, status_ms=500, faults=None, log=print, workload=True,
+                 transport="udp"):
         self.n, self.duration, self.seed, self.heap = n, duration, seed, heap
         self.root = root or os.path.join(ROOT, "build", "fleet")
         self.names = ["n%02d" % i for i in range(n)]
@@ -112,6 +65,8 @@ class Fleet:
         self.faults = faults or Faults(seed)
         self.log = log
         self.workload = workload
+        self.transport = transport  # "udp" (through relays) or "espnow" (through the air hub)
+        self.macs = [bytes([2, 0, 0, 0, i >> 8, i & 0xFF]) for i in range(n)]
         self.procs = [None] * n
         self.t0 = time.monotonic()
 
@@ -123,17 +78,18 @@ class Fleet:
         self.key_path = os.path.join(self.root, "fleet.key")
         with open(self.key_path, "w") as f:
             f.write("%032x\n" % rng.getrandbits(128))
-        ports = free_ports(2 * self.n + 1)
+        ports = free_ports(2 * self.n + 2)
         self.node_ports, self.relay_ports = ports[:self.n], ports[self.n:2 * self.n]
-        self.monitor_port = ports[-1]
-        self.port_node = dict((p, i) for i, p in enumerate(self.node_ports))
+        self.monitor_port, self.air_port = ports[-2], ports[-1]
         for i, name in enumerate(self.names):
             d = self.dir(i)
             os.makedirs(d)
             peers = [{"node": self.names[j], "addr": "127.0.0.1:%d" % self.relay_ports[j]}
                      for j in range(self.n) if j != i]
             cfg = {"node": name, "fleet": 1, "key_file": "../fleet.key",
+                   "transports": [self.transport],
                    "udp": {"port": self.node_ports[i], "peers": peers},
+                   "espnow": {"channel": 1, "peers": []},
                    "monitor": "127.0.0.1:%d" % self.monitor_port,
                    "gossip_ms": self.gossip_ms, "jitter_ms": self.gossip_ms // 2,
                    "snapshot_ms": self.snapshot_ms, "status_ms": self.status_ms,
@@ -151,6 +107,9 @@ class Fleet:
     # ---- processes -----------------------------------------------------
     def start(self, i):
         env = dict(os.environ, MICROPYPATH=".frozen:" + FIRMWARE)
+        if self.transport == "espnow":  # the radio stand-in, on the air hub
+            env.update(MICROPYPATH=SHIM + ":.frozen:" + FIRMWARE, CCRDT_MAC=self.macs[i].hex(),
+                       CCRDT_AIR="127.0.0.1:%d" % self.air_port)
         logf = open(os.path.join(self.dir(i), "log.txt"), "a")
         self.procs[i] = subprocess.Popen(
             [micropython(), "-X", "heapsize=%d" % self.heap, os.path.join(FIRMWARE, "main.py")],
@@ -236,11 +195,17 @@ class Fleet:
         loop = asyncio.get_running_loop()
         self.mon = Monitor(read_key(self.key_path), 1)
         transports = [await listen(self.mon, self.monitor_port)]
+        port_node = dict((p, i) for i, p in enumerate(self.node_ports))
         for j in range(self.n):
-            t, _ = await loop.create_datagram_endpoint(lambda j=j: Relay(self, j),
-                                                       local_addr=("127.0.0.1", self.relay_ports[j]))
+            t, _ = await loop.create_datagram_endpoint(
+                lambda j=j: Relay(self.faults, j, ("127.0.0.1", self.node_ports[j]), port_node),
+                local_addr=("127.0.0.1", self.relay_ports[j]))
             transports.append(t)
-        self.t0 = time.monotonic()
+        mac_node = dict((m, i) for i, m in enumerate(self.macs))
+        t, _ = await loop.create_datagram_endpoint(lambda: AirHub(self.faults, mac_node),
+                                                   local_addr=("127.0.0.1", self.air_port))
+        transports.append(t)
+        self.t0 = self.faults.t0 = time.monotonic()
         for i in range(self.n):
             self.start(i)
         pending = sorted(events, key=lambda e: e[0])
@@ -319,6 +284,8 @@ def main(argv=None):
     ap.add_argument("--reorder-ms", type=int, default=0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--gossip-ms", type=int, default=250)
+    ap.add_argument("--transport", choices=["udp", "espnow"], default="udp",
+                    help="espnow: the ESP-NOW code path over the host radio stand-in")
     ap.add_argument("--kill", type=float, default=None, help="kill -9 node n01 at this second, restart 1 s later")
     ap.add_argument("--partition", default=None, help="FROM:TO seconds with the fleet cut in two")
     ap.add_argument("--plain", action="store_true", help="log lines instead of the live table")
@@ -328,14 +295,14 @@ def main(argv=None):
         t1, t2 = (float(x) for x in a.partition.split(":"))
         part = (t1, t2, set(range(a.nodes // 2)))
     faults = Faults(a.seed, a.loss, a.dup, a.reorder_ms, part)
-    fleet = Fleet(a.nodes, a.duration, a.seed, gossip_ms=a.gossip_ms, faults=faults)
+    fleet = Fleet(a.nodes, a.duration, a.seed, gossip_ms=a.gossip_ms, faults=faults, transport=a.transport)
     events = []
     if a.kill is not None:
         events.append((a.kill, kill_and_restart(1)))
     if part:
         events.append((part[1], lambda f: f.log("partition healed")))
-    print("fleet of %d MicroPython nodes (heap %d bytes each, 64-bit unix port) in %s"
-          % (a.nodes, HEAP, os.path.relpath(fleet.root)))
+    print("fleet of %d MicroPython nodes over %s (heap %d bytes each, 64-bit unix port) in %s"
+          % (a.nodes, a.transport, HEAP, os.path.relpath(fleet.root)))
 
     async def go():
         if sys.stdout.isatty() and not a.plain:

@@ -20,7 +20,7 @@ import random
 
 from micropython import const
 
-from ccrdt import CapacityError, wire
+from ccrdt import CapacityError, raw, wire
 from ccrdt.compat import ticks_add, ticks_diff, ticks_ms
 from ccrdt.gossip import GossipNode
 from ccrdt.state import id_bytes
@@ -29,6 +29,8 @@ from ccrdt.status import write as write_status
 from ccrdt.store import Store
 
 _PENDING_MAX = const(32)
+_UDP = const(0)
+_ESPNOW = const(1)
 
 
 async def sleep_ms(ms):
@@ -39,38 +41,43 @@ async def sleep_ms(ms):
 
 
 class RxQueue:
-    """A ring of preallocated frame buffers: full means drop and count."""
+    """A ring of preallocated frame buffers, each with the frame's length,
+    the transport it came by and the sender's MAC (ESP-NOW); the last slot
+    is a spill buffer: a frame received into it is dropped and counted."""
 
     def __init__(self, slots):
         # One byte more than a frame, so that an oversized datagram shows.
-        self.bufs = [bytearray(wire.FRAME_MAX + 1) for _ in range(slots)]
-        self.lens = [0] * slots
+        self.bufs = [bytearray(wire.FRAME_MAX + 1) for _ in range(slots + 1)]
+        self.macs = [bytearray(6) for _ in range(slots + 1)]
+        self.lens = [0] * (slots + 1)
+        self.srcs = bytearray(slots + 1)
+        self.slots = slots
         self.head = self.count = self.dropped = 0
-        self.spill = bytearray(wire.FRAME_MAX + 1)
         self.ready = asyncio.Event()
 
     def slot(self):
-        """The buffer to receive into: a free slot, or the spill buffer."""
-        if self.count == len(self.bufs):
-            return self.spill
-        return self.bufs[(self.head + self.count) % len(self.bufs)]
+        """Index of the slot to receive into (the spill slot when full)."""
+        if self.count == self.slots:
+            return self.slots
+        return (self.head + self.count) % self.slots
 
-    def push(self, buf, n):
-        if buf is self.spill:
+    def push(self, i, n, src):
+        if i == self.slots:
             self.dropped += 1
             return
-        self.lens[(self.head + self.count) % len(self.bufs)] = n
+        self.lens[i] = n
+        self.srcs[i] = src
         self.count += 1
         self.ready.set()
 
     def pop(self):
-        """(buffer, length) of the oldest frame; the slot is free afterwards."""
+        """Index of the oldest frame; its slot is free afterwards."""
         i = self.head
-        self.head = (i + 1) % len(self.bufs)
+        self.head = (i + 1) % self.slots
         self.count -= 1
         if not self.count:
             self.ready.clear()
-        return self.bufs[i], self.lens[i]
+        return i
 
 
 class Node:
@@ -94,15 +101,24 @@ class Node:
         self.running = True
         self._tx = bytearray(wire.FRAME_MAX)
         self._reply_tag = 0
+        self._reply_src = _UDP
+        self._reply_mac = None
         self._reply = self._send_reply  # bound once: no allocation per frame
-        self.udp = None
+        self._bcast = self._send_broadcast
+        self.udp = self.espnow = None
         if "udp" in cfg["transports"]:
             from ccrdt.transport.udp import UdpTransport
             self.udp = UdpTransport(cfg["udp"]["port"], cfg["udp"]["peers"])
-        self.monitor = None
+        if "espnow" in cfg["transports"]:
+            from ccrdt.transport.espnow import EspNowTransport
+            self.espnow = EspNowTransport(cfg["espnow"]["channel"], cfg["espnow"]["peers"], log)
+        self.monitor = self._status_sock = None
         if cfg["monitor"]:
             from ccrdt.transport.udp import resolve
             self.monitor = resolve(*cfg["monitor"])
+            if self.udp is None:  # status only: needs an IP network (a gateway)
+                import socket
+                self._status_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.led = None
         if cfg["led_pin"] is not None:
             try:
@@ -193,51 +209,73 @@ class Node:
         return m.node_satisfied(self.name), m.node_violations(self.name)
 
     # ---- frames --------------------------------------------------------
-    def _send_reply(self, buf, n):
-        if self.udp is not None and self.udp.send_to_tag(self._reply_tag, buf, n):
+    def _sent(self, ok, n):
+        if ok:
             self.tx += 1
             self.tx_bytes += n
 
-    def process(self, buf, n):
+    def _send_reply(self, buf, n):
+        """Answers go back the way the frame came."""
+        if self._reply_src == _ESPNOW:
+            self._sent(self.espnow.send(self._reply_mac, buf, n), n)
+        elif self.udp is not None:
+            self._sent(self.udp.send_to_tag(self._reply_tag, buf, n), n)
+
+    def _send_broadcast(self, buf, n):
+        self._sent(self.espnow.broadcast(buf, n), n)
+
+    def process(self, buf, n, src=0, mac=None):
         """Handle one received frame (never raises)."""
         self.rx += 1
         g = self.gossip
         before = g.rejected()
         self._reply_tag = wire.sender(buf) if n >= wire.HEADER else 0
+        self._reply_src = src
+        self._reply_mac = mac
         g.handle(buf, n, self._reply if not self.unsaved else _drop)
-        if self.recovering and g.rejected() == before and (g.changed or g.converged):
+        if g.rejected() != before:
+            return
+        if src == _ESPNOW:
+            self.espnow.heard(mac)  # authenticated: a board of the fleet
+        if self.recovering and (g.changed or g.converged):
             self.recovering = False
             self.log("caught up with the fleet: commits resume")
 
     def ping_peer(self):
-        if self.unsaved or self.udp is None or not self.udp.peer_count():
+        """One gossip tick: on ESP-NOW, broadcast own changes; on every
+        transport, ping one random peer."""
+        if self.unsaved:
             return
-        n = self.gossip.ping_into(self._tx)
-        if self.udp.send_to_peer(random.getrandbits(16) % self.udp.peer_count(), self._tx, n):
-            self.tx += 1
-            self.tx_bytes += n
+        if self.espnow is not None:
+            self.gossip.broadcast(self._bcast)
+        for t in (self.udp, self.espnow):
+            if t is not None and t.peer_count():
+                n = self.gossip.ping_into(self._tx)
+                self._sent(t.send_to_peer(random.getrandbits(16) % t.peer_count(), self._tx, n), n)
 
     # ---- tasks ---------------------------------------------------------
-    async def _receive(self, transport):
+    async def _receive(self, transport, src):
         q = self.queue
         while self.running:
-            buf = q.slot()
+            i = q.slot()
             try:
-                n = await transport.recv_into(buf)
+                n = await transport.recv_into(q.bufs[i])
             except OSError as e:
                 self._error("receive", e)
                 await sleep_ms(100)
                 continue
-            q.push(buf, n)
+            if src == _ESPNOW:
+                raw.copy(q.macs[i], 0, transport.last_mac, 0, 6)
+            q.push(i, n, src)
 
     async def _process(self):
         q = self.queue
         while self.running:
             await q.ready.wait()
             while q.count:
-                buf, n = q.pop()
+                i = q.pop()
                 try:
-                    self.process(buf, n)
+                    self.process(q.bufs[i], q.lens[i], q.srcs[i], q.macs[i])
                 except Exception as e:  # a bug must not stop the board
                     self._error("process", e)
 
@@ -300,9 +338,15 @@ class Node:
         self.log("status %s hash=%08x constraints=%d nodes=%d sat=%d vio=%d own_sat=%d own_vio=%d "
                  "rx=%d tx=%d tx_bytes=%d rejected=%d dropped=%d errors=%d heap_free=%d heap_used=%d "
                  "flags=%d" % ((self.name,) + v[:13] + v[14:]))
-        if self.monitor is not None and self.udp is not None:
+        if self.monitor is not None:
             n = write_status(self.gossip.framer, self._tx, v, self.gossip._name)
-            self.udp.send(self.monitor, self._tx, n)
+            if self.udp is not None:
+                self.udp.send(self.monitor, self._tx, n)
+            else:
+                try:
+                    self._status_sock.sendto(memoryview(self._tx)[:n], self.monitor)
+                except OSError:
+                    pass  # no IP network: the monitor is out of reach
         if self.led is not None:
             self.led.value(not self.led.value())
 
@@ -310,7 +354,9 @@ class Node:
         tasks = [asyncio.create_task(self._process()), asyncio.create_task(self._gossip()),
                  asyncio.create_task(self._commit()), asyncio.create_task(self._status())]
         if self.udp is not None:
-            tasks.append(asyncio.create_task(self._receive(self.udp)))
+            tasks.append(asyncio.create_task(self._receive(self.udp, _UDP)))
+        if self.espnow is not None:
+            tasks.append(asyncio.create_task(self._receive(self.espnow, _ESPNOW)))
         if self.workload is not None:
             tasks.append(asyncio.create_task(self.workload.run()))
         self.log("node %s up: own_sat=%d own_vio=%d, %d constraints, %d nodes known" % (

@@ -1,0 +1,104 @@
+"""ESP-NOW transport, with MicroPython's espnow / aioespnow on the ESP32.
+
+* The WLAN station interface must be active.  ESP-NOW shares the radio's
+  channel: when the station is connected to an access point the channel is
+  the AP's and cannot be set, so every board must then use that channel.
+* Broadcast to ff:ff:ff:ff:ff:ff (registered as a peer, as the API asks)
+  carries a board's own changes to every board in range in one frame.
+* Unicast needs registered peers, at most 20 (broadcast included): peers are
+  registered as they are heard, and the least recently used one makes room.
+* Frames are read with airecv(), which reuses its buffers (no allocation),
+  and copied into the receive queue with the sender's MAC.
+"""
+from micropython import const
+
+from ccrdt import raw
+
+BROADCAST = b"\xff\xff\xff\xff\xff\xff"
+_MAX_PEERS = const(20)  # ESP-NOW's limit, the broadcast address included
+_NOT_FOUND = "ESP_ERR_ESPNOW_NOT_FOUND"
+
+
+class EspNowTransport:
+    def __init__(self, channel, peers=(), log=print):
+        import aioespnow
+        import network
+        self.log = log
+        sta = network.WLAN(network.STA_IF)
+        sta.active(True)
+        if sta.isconnected():
+            log("ESP-NOW on the access point's channel %d (config says %d)"
+                % (sta.config("channel"), channel))
+        else:
+            sta.config(channel=channel)
+        self.mac = sta.config("mac")
+        e = aioespnow.AIOESPNow()
+        e.active(True)
+        e.add_peer(BROADCAST)
+        self.e = e
+        self.known = []  # unicast peers, least recently used first
+        for text in peers:
+            self._register(bytes(int(x, 16) for x in text.split(":")))
+        self.last_mac = bytearray(6)
+        self.sent = self.send_errors = 0
+
+    def _register(self, mac):
+        """Make mac a registered peer, dropping the least recently used."""
+        if mac in self.known:
+            self.known.remove(mac)
+            self.known.append(mac)
+            return
+        if len(self.known) >= _MAX_PEERS - 1:
+            old = self.known.pop(0)
+            try:
+                self.e.del_peer(old)
+            except OSError:
+                pass
+        try:
+            self.e.add_peer(mac)
+        except OSError as err:
+            if "EXIST" not in str(err):
+                raise
+        self.known.append(mac)
+
+    async def recv_into(self, buf):
+        """Wait for one message, copy it into buf; its sender's MAC goes to
+        self.last_mac.  Returns the message length."""
+        mac, msg = await self.e.airecv()
+        n = len(msg)
+        raw.copy(buf, 0, msg, 0, min(n, len(buf)))
+        raw.copy(self.last_mac, 0, mac, 0, 6)
+        return n
+
+    def send(self, mac, buf, n):
+        try:
+            self.e.send(mac, memoryview(buf)[:n], False)
+            self.sent += 1
+            return True
+        except OSError as err:
+            if _NOT_FOUND in str(err) and mac != BROADCAST:
+                try:
+                    self._register(bytes(mac))
+                    self.e.send(mac, memoryview(buf)[:n], False)
+                    self.sent += 1
+                    return True
+                except OSError:
+                    pass
+            self.send_errors += 1
+            return False
+
+    def broadcast(self, buf, n):
+        return self.send(BROADCAST, buf, n)
+
+    def peer_count(self):
+        return len(self.known)
+
+    def send_to_peer(self, i, buf, n):
+        return self.send(self.known[i], buf, n)
+
+    def heard(self, mac):
+        """Note a board heard from, so that anti-entropy can ping it."""
+        for m in self.known:
+            if raw.equal(m, 0, mac, 0, 6):
+                return
+        self._register(bytes(mac))

@@ -1,0 +1,100 @@
+"""Loopback stand-ins for the network between virtual boards.
+
+Faults   loss, duplication, reordering and a partition, decided per delivery
+Relay    stands in front of one node's UDP port and forwards with faults
+AirHub   the ESP-NOW "air" for host_tests/shim/espnow.py radios: unicast to
+         a MAC or broadcast to every radio on the same channel, with faults;
+         a broadcast is one transmission however many radios hear it
+"""
+import asyncio
+import random
+import time
+
+BROADCAST = b"\xff" * 6
+
+
+class Faults:
+    def __init__(self, seed, loss=0.0, dup=0.0, reorder_ms=0, partition=None):
+        self.rng = random.Random(seed)
+        self.loss, self.dup, self.reorder_ms = loss, dup, reorder_ms
+        self.partition = partition  # (start s, end s, set of node indexes in half A)
+        self.frames = self.bytes = self.dropped = 0
+        self.t0 = time.monotonic()
+
+    def on_air(self, size):
+        """Count one transmission."""
+        self.frames += 1
+        self.bytes += size
+
+    def cut(self, src, dst):
+        p, t = self.partition, time.monotonic() - self.t0
+        return p is not None and p[0] <= t < p[1] and (src in p[2]) != (dst in p[2])
+
+    def deliveries(self, src, dst):
+        """Delays in seconds of the copies that reach dst (empty: lost)."""
+        if self.cut(src, dst) or self.rng.random() < self.loss:
+            self.dropped += 1
+            return []
+        copies = 2 if self.rng.random() < self.dup else 1
+        return [self.rng.random() * self.reorder_ms / 1000 for _ in range(copies)]
+
+
+class _Forwarder(asyncio.DatagramProtocol):
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def deliver(self, data, addr, delays):
+        for delay in delays:
+            if delay:
+                asyncio.get_running_loop().call_later(delay, self.forward, data, addr)
+            else:
+                self.forward(data, addr)
+
+    def forward(self, data, addr):
+        if not self.transport.is_closing():  # a late copy after the run ended
+            self.transport.sendto(data, addr)
+
+    def error_received(self, exc):
+        pass  # a board that is down: its frames are lost, as on a radio
+
+
+class Relay(_Forwarder):
+    """Forwards what peers send to node dst (at dst_addr); port_node maps a
+    sender's UDP port to its node index."""
+
+    def __init__(self, faults, dst, dst_addr, port_node):
+        self.faults, self.dst, self.dst_addr, self.port_node = faults, dst, dst_addr, port_node
+
+    def datagram_received(self, data, addr):
+        self.faults.on_air(len(data))
+        src = self.port_node.get(addr[1], -1)
+        self.deliver(data, self.dst_addr, self.faults.deliveries(src, self.dst))
+
+
+class AirHub(_Forwarder):
+    """Radios say b"H" channel mac to join, b"D" channel src dst payload to
+    send; they receive b"D" src payload.  mac_node maps a MAC to a node index
+    (for partitions)."""
+
+    def __init__(self, faults, mac_node=None):
+        self.faults = faults
+        self.mac_node = mac_node or {}
+        self.radios = {}  # mac -> (addr, channel)
+
+    def datagram_received(self, data, addr):
+        if len(data) < 8 or data[:1] not in (b"H", b"D"):
+            return
+        ch, src = data[1], bytes(data[2:8])
+        self.radios[src] = (addr, ch)
+        if data[:1] == b"H" or len(data) < 14:
+            return
+        dst, payload = bytes(data[8:14]), data[14:]
+        self.faults.on_air(len(payload))
+        out = b"D" + src + payload
+        if dst == BROADCAST:
+            targets = [m for m, (_, c) in self.radios.items() if c == ch and m != src]
+        else:
+            targets = [dst] if dst in self.radios and self.radios[dst][1] == ch else []
+        s = self.mac_node.get(src, -1)
+        for m in targets:
+            self.deliver(out, self.radios[m][0], self.faults.deliveries(s, self.mac_node.get(m, -1)))
