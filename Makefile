@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 
-.PHONY: setup test bench demo clean
+.PHONY: setup test bench demo mpy deploy run repl flash key vboards clean
 
 $(STAMP): requirements.txt
 	rm -rf $(VENV)
@@ -26,6 +26,39 @@ TRANSPORT ?= udp
 demo: $(STAMP)
 	$(BIN)/python tools/fleet.py --nodes $(N) --duration $(DURATION) --loss $(LOSS) --seed $(SEED) \
 		--transport $(TRANSPORT)
+
+# Boards: BOARD is a directory of boards/ (esp32_generic, esp32_s3, esp32_c3, unix).
+BOARD ?= esp32_generic
+MPREMOTE := $(BIN)/mpremote connect $(PORT) resume
+mpy: $(STAMP)
+	$(BIN)/python tools/deploy.py build $(BOARD)
+
+key: $(STAMP)
+	$(BIN)/python tools/deploy.py key $(or $(KEY),build/fleet.key)
+
+deploy: $(STAMP)
+	@test -n "$(PORT)" || { echo "make deploy needs PORT=/dev/ttyUSB0 (or a virtual board's /dev/pts/N)"; exit 2; }
+	@test -n "$(NODE)" || { echo "make deploy needs NODE=name (1..16 bytes)"; exit 2; }
+	$(BIN)/python tools/deploy.py deploy --port $(PORT) --board $(BOARD) --node $(NODE) --key "$(KEY)" $(SET)
+
+run: $(STAMP)
+	@test -n "$(PORT)" || { echo "make run needs PORT=..."; exit 2; }
+	$(MPREMOTE) run firmware/main.py
+
+repl: $(STAMP)
+	@test -n "$(PORT)" || { echo "make repl needs PORT=..."; exit 2; }
+	$(MPREMOTE) repl
+
+CHIP = $(shell $(BIN)/python -c "import json; print(json.load(open('boards/$(BOARD)/board.json'))['chip'])")
+OFFSET = $(shell $(BIN)/python -c "import json; print(json.load(open('boards/$(BOARD)/board.json'))['flash_offset'])")
+flash: $(STAMP)
+	@test -n "$(PORT)" -a -n "$(FIRMWARE)" || { echo "make flash needs PORT=... FIRMWARE=path/to/micropython.bin"; exit 2; }
+	$(BIN)/esptool --chip $(CHIP) --port $(PORT) erase-flash
+	$(BIN)/esptool --chip $(CHIP) --port $(PORT) write-flash $(OFFSET) $(FIRMWARE)
+
+# Virtual boards for mpremote; AIR=host:port of an air hub (tools/netsim.py air).
+vboards: $(STAMP)
+	$(BIN)/python tools/vboard.py $(N) $(if $(AIR),--air $(AIR))
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py

@@ -1,6 +1,7 @@
-"""Board entry point: run the ccrdt node described by config.json."""
-import sys
+"""Board entry point: run the ccrdt node described by config.json.
 
+When the node stops (Ctrl-C, or a config error it has printed) the board is
+back at the REPL, as after any main.py."""
 from ccrdt.node import main
 
-sys.exit(main("config.json"))
+main("config.json")

@@ -98,3 +98,29 @@ class AirHub(_Forwarder):
         s = self.mac_node.get(src, -1)
         for m in targets:
             self.deliver(out, self.radios[m][0], self.faults.deliveries(s, self.mac_node.get(m, -1)))
+
+
+def main(argv=None):
+    """python tools/netsim.py air --port P [--loss L]: run an ESP-NOW air hub."""
+    import argparse
+    ap = argparse.ArgumentParser(description="ESP-NOW air hub for virtual boards.")
+    ap.add_argument("what", choices=["air"])
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--loss", type=float, default=0.0)
+    ap.add_argument("--seed", type=int, default=1)
+    a = ap.parse_args(argv)
+
+    async def serve():
+        hub = AirHub(Faults(a.seed, a.loss))
+        await asyncio.get_running_loop().create_datagram_endpoint(lambda: hub, local_addr=("127.0.0.1", a.port))
+        print("air hub on 127.0.0.1:%d (loss %.2f); Ctrl-C stops it" % (a.port, a.loss), flush=True)
+        while True:
+            await asyncio.sleep(3600)
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,5 +1,5 @@
 """Host stand-in for MicroPython's espnow module (ESP32 API), carried over
-UDP to the air hub (tools/air.py) named by $CCRDT_AIR."""
+UDP to the air hub (tools/netsim.py) named by $CCRDT_AIR."""
 import os
 import socket
 

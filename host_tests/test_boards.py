@@ -1,0 +1,133 @@
+"""End to end on virtual boards: make deploy with mpremote, gossip over the
+ESP-NOW stand-in, the monitor sees convergence, mpremote reads the snapshots
+back.  Bounded in time; everything it starts, it stops."""
+import asyncio
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from interp import ROOT
+
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+from ccrdt.config import read_key  # noqa: E402
+from ccrdt.state import ConstraintState  # noqa: E402
+from monitor import Monitor, listen  # noqa: E402
+from netsim import AirHub, Faults  # noqa: E402
+from vboard import VBoard  # noqa: E402
+
+BIN = os.path.dirname(sys.executable)
+
+
+def free_ports(n):
+    import socket
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+class Host:
+    """The air hub and the monitor, on an asyncio loop in a thread."""
+
+    def __init__(self, key_path):
+        self.air_port, self.mon_port = free_ports(2)
+        self.mon = Monitor(read_key(key_path))
+        self.loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        async def serve():
+            await listen(self.mon, self.mon_port)
+            await self.loop.create_datagram_endpoint(lambda: AirHub(Faults(1)),
+                                                     local_addr=("127.0.0.1", self.air_port))
+            ready.set()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(serve(), self.loop)
+        assert ready.wait(5)
+
+    def stop(self):
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+def make(*args):
+    env = dict(os.environ, PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
+    return subprocess.run(["make", "--no-print-directory", "-C", ROOT] + list(args),
+                          capture_output=True, text=True, timeout=120, env=env)
+
+
+def flash_digest(board):
+    out = {}
+    for base, _, files in os.walk(board.dir):
+        for f in files:
+            with open(os.path.join(base, f), "rb") as fh:
+                out[os.path.relpath(os.path.join(base, f), board.dir)] = hashlib.sha256(fh.read()).hexdigest()
+    return out
+
+
+@pytest.fixture
+def rig(tmp_path):
+    key = str(tmp_path / "fleet.key")
+    assert make("key", "KEY=" + key).returncode == 0
+    host = Host(key)
+    boards = [VBoard(str(tmp_path / ("vb%d" % i)), mac="0200000009%02x" % i,
+                     air="127.0.0.1:%d" % host.air_port) for i in range(3)]
+    for b in boards:
+        b.start()
+    time.sleep(1)  # the REPLs come up
+    yield key, host, boards
+    for b in boards:
+        b.stop()
+    host.stop()
+
+
+def test_deploy_gossip_converge_and_read_back(rig):
+    key, host, boards = rig
+    names = ["vb-%d" % i for i in range(3)]
+    workload = json.dumps({"module": "ccrdt.workload", "interval_ms": 200, "run_ms": 2500})
+    sets = "SET=--set 'monitor=\"127.0.0.1:%d\"' --set 'workload=%s'" % (host.mon_port, workload)
+    for b, name in zip(boards, names):
+        r = make("deploy", "PORT=" + b.device, "BOARD=unix", "NODE=" + name, "KEY=" + key, sets)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "board reset" in r.stdout
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not host.mon.converged(names):
+        time.sleep(0.5)
+    assert host.mon.converged(names), host.mon.line()
+    live = host.mon.live()
+    assert all(live[n]["nodes"] == 3 and live[n]["constraints"] >= 3 for n in names)
+    assert all(b.boots == 2 for b in boards)  # the deploy's reset rebooted each board once
+    states = []
+    for b, name in zip(boards, names):
+        local = os.path.join(b.dir + ".state.bin")
+        r = subprocess.run([os.path.join(BIN, "mpremote"), "connect", b.device, "resume",
+                            "fs", "cp", ":state.bin", local], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        with open(local, "rb") as f:
+            states.append(ConstraintState.decode(f.read(), name))
+    assert states[0] == states[1] == states[2]
+    assert states[0].state_hash() == live[names[0]]["hash"]
+    assert all(states[0].constraints.contains(n + ":hot") for n in names)
+
+
+def test_deploy_refuses_a_missing_key_or_a_broken_config_and_writes_nothing(rig):
+    key, host, boards = rig
+    b = boards[0]
+    before = flash_digest(b)
+    r = make("deploy", "PORT=" + b.device, "BOARD=unix", "NODE=vb-x", "KEY=")
+    assert r.returncode != 0 and "KEY=path/to/fleet.key" in r.stdout + r.stderr
+    r = make("deploy", "PORT=" + b.device, "BOARD=unix", "NODE=vb-x", "KEY=" + key,
+             "SET=--set 'gossip_ms=\"fast\"'")
+    assert r.returncode != 0 and "'gossip_ms'" in r.stdout + r.stderr
+    r = make("deploy", "PORT=" + b.device, "BOARD=unix", "NODE=" + "x" * 17, "KEY=" + key)
+    assert r.returncode != 0 and "'node'" in r.stdout + r.stderr
+    assert flash_digest(b) == before

@@ -1,0 +1,193 @@
+"""Build the firmware for a board and put it on a board with mpremote.
+
+    python tools/deploy.py key build/fleet.key          # a new random fleet key
+    python tools/deploy.py build esp32_generic          # .mpy files in build/mpy/<board>/
+    python tools/deploy.py deploy --port /dev/ttyUSB0 --board esp32_generic \\
+        --node kitchen-1 --key build/fleet.key
+
+deploy checks everything first (the key, the board's config with this node
+name, the compiled files) and only then talks to the board, so a missing key
+or a malformed config leaves the board untouched.  On the board the new
+config.json, fleet.key and main.py are copied under temporary names and
+renamed into place last; then the board is reset and starts the node.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIRMWARE = os.path.join(ROOT, "firmware")
+sys.path.insert(0, FIRMWARE)
+
+from ccrdt.config import ConfigError, load, read_key  # noqa: E402
+
+
+class DeployError(Exception):
+    pass
+
+
+def tool(name):
+    here = os.path.join(os.path.dirname(sys.executable), name)
+    return here if os.path.exists(here) else name
+
+
+def board_meta(board):
+    path = os.path.join(ROOT, "boards", board, "board.json")
+    if not os.path.exists(path):
+        known = sorted(d for d in os.listdir(os.path.join(ROOT, "boards"))
+                       if os.path.exists(os.path.join(ROOT, "boards", d, "board.json")))
+        raise DeployError("unknown board %r; boards: %s" % (board, ", ".join(known)))
+    with open(path) as f:
+        return json.load(f)
+
+
+def build(board, out=None):
+    """Compile firmware/ccrdt for the board; returns {relative path: size}."""
+    arch = board_meta(board)["arch"]
+    out = out or os.path.join(ROOT, "build", "mpy", board)
+    shutil.rmtree(out, ignore_errors=True)
+    sizes = {}
+    for base, _, files in os.walk(os.path.join(FIRMWARE, "ccrdt")):
+        for f in sorted(files):
+            if not f.endswith(".py"):
+                continue
+            src = os.path.join(base, f)
+            rel = os.path.relpath(src, FIRMWARE)[:-3] + ".mpy"
+            dst = os.path.join(out, rel)
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            r = subprocess.run([tool("mpy-cross"), "-march=" + arch, "-o", dst, src],
+                               capture_output=True, text=True)
+            if r.returncode:
+                raise DeployError("mpy-cross failed on %s: %s" % (src, r.stderr.strip()))
+            sizes[rel] = os.path.getsize(dst)
+    shutil.copy(os.path.join(FIRMWARE, "main.py"), os.path.join(out, "main.py"))
+    return sizes
+
+
+def stage(board, node, key_path, directory, overrides=()):
+    """Write config.json and fleet.key for node into directory and validate
+    them as the board will; raises ConfigError naming what is wrong.
+    overrides: "field=JSON" strings that replace fields of the board's config."""
+    read_key(key_path, "KEY")
+    shutil.copy(key_path, os.path.join(directory, "fleet.key"))
+    with open(os.path.join(ROOT, "boards", board, "config.json")) as f:
+        try:
+            cfg = json.load(f)
+        except ValueError:
+            raise ConfigError("boards/%s/config.json: not valid JSON" % board)
+    cfg["node"] = node
+    cfg["key_file"] = "fleet.key"
+    for item in overrides:
+        field, _, value = item.partition("=")
+        try:
+            cfg[field] = json.loads(value)
+        except ValueError:
+            raise ConfigError("--set %s: the value is not JSON" % field)
+    path = os.path.join(directory, "config.json")
+    with open(path, "w") as f:
+        json.dump(cfg, f, indent=1)
+    load(path)
+    return path
+
+
+# Run on the board after the copies: the new files take their places.
+_COMMIT = """import os
+for n in ('config.json', 'fleet.key', 'main.py'):
+    os.rename(n + '.new', n)
+print('deployed')
+"""
+_PREPARE = """import os
+for d in ('ccrdt', 'ccrdt/transport'):
+    try:
+        os.mkdir(d)
+    except OSError:
+        pass
+for d in ('ccrdt', 'ccrdt/transport'):
+    try:
+        for n in os.listdir(d):
+            if n.endswith('.py'):
+                os.remove(d + '/' + n)
+    except OSError:
+        pass
+"""
+
+
+def mpremote(port, *args, timeout=120):
+    cmd = [tool("mpremote"), "connect", port, "resume"] + list(args)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if r.returncode:
+        raise DeployError("mpremote %s failed: %s" % (" ".join(args[:2]), (r.stderr or r.stdout).strip()))
+    return r.stdout
+
+
+def deploy(port, board, node, key_path, overrides=()):
+    if not key_path:
+        raise ConfigError("make deploy needs KEY=path/to/fleet.key (make one: make key KEY=build/fleet.key)")
+    with tempfile.TemporaryDirectory() as tmp:
+        stage(board, node, key_path, tmp, overrides)
+        out = os.path.join(tmp, "mpy")
+        sizes = build(board, out)
+        mpremote(port, "exec", _PREPARE)
+        copies = [(os.path.join(out, rel), ":" + rel) for rel in sorted(sizes)]
+        copies += [(os.path.join(tmp, "config.json"), ":config.json.new"),
+                   (os.path.join(tmp, "fleet.key"), ":fleet.key.new"),
+                   (os.path.join(out, "main.py"), ":main.py.new")]
+        args = []
+        for src, dst in copies:
+            args += ["fs", "cp", src, dst, "+"]
+        mpremote(port, *args[:-1])
+        if "deployed" not in mpremote(port, "exec", _COMMIT):
+            raise DeployError("the board did not confirm the new files")
+        mpremote(port, "exec", "--no-follow", "import time, machine; time.sleep_ms(100); machine.reset()")
+    return sizes
+
+
+def new_key(path):
+    if os.path.exists(path):
+        raise DeployError("%s exists: a fleet key is not overwritten" % path)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(os.urandom(16).hex() + "\n")
+    os.chmod(path, 0o600)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Build and deploy ccrdt firmware.")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    k = sub.add_parser("key", help="write a new random fleet key")
+    k.add_argument("path")
+    b = sub.add_parser("build", help="compile the firmware for a board")
+    b.add_argument("board")
+    d = sub.add_parser("deploy", help="copy firmware, config and key to a board, then reset it")
+    d.add_argument("--port", required=True)
+    d.add_argument("--board", required=True)
+    d.add_argument("--node", required=True)
+    d.add_argument("--key", default="")
+    d.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
+                   help="replace a field of the board's config, e.g. --set 'monitor=\"10.0.0.2:47999\"'")
+    a = ap.parse_args(argv)
+    try:
+        if a.cmd == "key":
+            new_key(a.path)
+            print("fleet key written to %s (keep it secret; every board of the fleet needs it)" % a.path)
+        elif a.cmd == "build":
+            sizes = build(a.board)
+            for rel, size in sorted(sizes.items()):
+                print("%6d  %s" % (size, rel))
+            print("%6d  total (.mpy for %s, %s)" % (sum(sizes.values()), a.board, board_meta(a.board)["arch"]))
+        else:
+            sizes = deploy(a.port, a.board, a.node, a.key, a.set)
+            print("%s on %s: %d bytes of .mpy, config and key in place; board reset"
+                  % (a.node, a.port, sum(sizes.values())))
+    except (ConfigError, DeployError) as e:
+        print("deploy: %s" % e, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
