@@ -10,6 +10,9 @@ $(STAMP): requirements.txt
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	# ESP32 API stubs for the static check, kept apart from the venv's packages.
+	$(BIN)/pip install --quiet --disable-pip-version-check --target $(VENV)/esp32-stubs \
+		micropython-esp32-stubs==1.29.0.post1
 	touch $@
 
 setup: $(STAMP)

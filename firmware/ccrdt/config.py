@@ -30,23 +30,23 @@ class ConfigError(Exception):
     pass
 
 
-def _fail(path, field, why):
-    raise ConfigError("%s: field '%s' %s" % (path, field, why))
+def _bad(path, field, why):
+    return ConfigError("%s: field '%s' %s" % (path, field, why))
 
 
 def _int(cfg, path, field, lo, hi, default=None, prefix=""):
     v = cfg.get(field, default)
     if v is None or not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
-        _fail(path, prefix + field, "must be an integer in %d..%d, got %r" % (lo, hi, v))
+        raise _bad(path, prefix + field, "must be an integer in %d..%d, got %r" % (lo, hi, v))
     return v
 
 
 def _addr(path, field, v):
     if not isinstance(v, str) or v.count(":") != 1:
-        _fail(path, field, "must be \"host:port\", got %r" % (v,))
+        raise _bad(path, field, "must be \"host:port\", got %r" % (v,))
     host, port = v.split(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        _fail(path, field, "must be \"host:port\", got %r" % (v,))
+        raise _bad(path, field, "must be \"host:port\", got %r" % (v,))
     return host, int(port)
 
 
@@ -96,42 +96,42 @@ def validate(cfg, path="<config>"):
     try:
         id_bytes(cfg.get("node"), "node")
     except (TypeError, ValueError) as e:
-        _fail(path, "node", "is wrong: %s" % e)
+        raise _bad(path, "node", "is wrong: %s" % e)
     out["node"] = cfg["node"]
     out["fleet"] = _int(cfg, path, "fleet", 0, 0xFFFF, 1)
     kf = cfg.get("key_file")
     if not isinstance(kf, str) or not kf:
-        _fail(path, "key_file", "must name the fleet key file")
+        raise _bad(path, "key_file", "must name the fleet key file")
     out["key"] = read_key(kf if kf.startswith("/") else _dirname(path) + kf)
     tr = cfg.get("transports", ["udp"])
     if not isinstance(tr, list) or not tr or any(t not in ("udp", "espnow") for t in tr):
-        _fail(path, "transports", "must be a non-empty list of \"udp\" and \"espnow\"")
+        raise _bad(path, "transports", "must be a non-empty list of \"udp\" and \"espnow\"")
     out["transports"] = tr
     if "udp" in tr:
         u = cfg.get("udp")
         if not isinstance(u, dict):
-            _fail(path, "udp", "must be an object with port and peers")
+            raise _bad(path, "udp", "must be an object with port and peers")
         peers = u.get("peers", [])
         if not isinstance(peers, list):
-            _fail(path, "udp.peers", "must be a list")
+            raise _bad(path, "udp.peers", "must be a list")
         plist = []
         for i, p in enumerate(peers):
             f = "udp.peers[%d]" % i
             if not isinstance(p, dict):
-                _fail(path, f, "must be {\"node\": name, \"addr\": \"host:port\"}")
+                raise _bad(path, f, "must be {\"node\": name, \"addr\": \"host:port\"}")
             try:
                 id_bytes(p.get("node"), "node")
             except (TypeError, ValueError) as e:
-                _fail(path, f + ".node", "is wrong: %s" % e)
+                raise _bad(path, f + ".node", "is wrong: %s" % e)
             plist.append((p["node"], _addr(path, f + ".addr", p.get("addr"))))
         out["udp"] = {"port": _int(u, path, "port", 1, 65535, prefix="udp."), "peers": plist}
     if "espnow" in tr:
         e = cfg.get("espnow")
         if not isinstance(e, dict):
-            _fail(path, "espnow", "must be an object with channel and peers")
+            raise _bad(path, "espnow", "must be an object with channel and peers")
         peers = e.get("peers", [])
         if not isinstance(peers, list) or any(not isinstance(m, str) or len(m) != 17 for m in peers):
-            _fail(path, "espnow.peers", "must be a list of \"aa:bb:cc:dd:ee:ff\" MAC addresses")
+            raise _bad(path, "espnow.peers", "must be a list of \"aa:bb:cc:dd:ee:ff\" MAC addresses")
         out["espnow"] = {"channel": _int(e, path, "channel", 1, 14, 1, prefix="espnow."), "peers": peers}
     mon = cfg.get("monitor")
     out["monitor"] = None if mon is None else _addr(path, "monitor", mon)
@@ -146,6 +146,6 @@ def validate(cfg, path="<config>"):
     out["led_pin"] = None if led is None else _int(cfg, path, "led_pin", 0, 48)
     wl = cfg.get("workload")
     if wl is not None and (not isinstance(wl, dict) or not isinstance(wl.get("module"), str)):
-        _fail(path, "workload", "must be null or an object with a \"module\" name")
+        raise _bad(path, "workload", "must be null or an object with a \"module\" name")
     out["workload"] = wl
     return out

@@ -216,13 +216,14 @@ class Node:
 
     def _send_reply(self, buf, n):
         """Answers go back the way the frame came."""
-        if self._reply_src == _ESPNOW:
+        if self._reply_src == _ESPNOW and self.espnow is not None:
             self._sent(self.espnow.send(self._reply_mac, buf, n), n)
         elif self.udp is not None:
             self._sent(self.udp.send_to_tag(self._reply_tag, buf, n), n)
 
     def _send_broadcast(self, buf, n):
-        self._sent(self.espnow.broadcast(buf, n), n)
+        if self.espnow is not None:
+            self._sent(self.espnow.broadcast(buf, n), n)
 
     def process(self, buf, n, src=0, mac=None):
         """Handle one received frame (never raises)."""
@@ -235,7 +236,7 @@ class Node:
         g.handle(buf, n, self._reply if not self.unsaved else _drop)
         if g.rejected() != before:
             return
-        if src == _ESPNOW:
+        if src == _ESPNOW and self.espnow is not None:
             self.espnow.heard(mac)  # authenticated: a board of the fleet
         if self.recovering and (g.changed or g.converged):
             self.recovering = False
@@ -342,7 +343,7 @@ class Node:
             n = write_status(self.gossip.framer, self._tx, v, self.gossip._name)
             if self.udp is not None:
                 self.udp.send(self.monitor, self._tx, n)
-            else:
+            elif self._status_sock is not None:
                 try:
                     self._status_sock.sendto(memoryview(self._tx)[:n], self.monitor)
                 except OSError:

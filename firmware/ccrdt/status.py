@@ -44,7 +44,7 @@ def parse(buf, n):
     end = n - wire.MAC_LEN
     if wire.kind(buf) != STATUS or end < o + _SIZE + 1 or end != o + _SIZE + 1 + buf[o + _SIZE]:
         return None
-    d = dict(zip(_FIELDS, unpack_from(_FMT, buf, o)))
-    d["name"] = bytes(buf[o + _SIZE + 1:end]).decode()
-    d["tag"] = wire.sender(buf)
+    d = {"name": bytes(buf[o + _SIZE + 1:end]).decode(), "tag": wire.sender(buf)}
+    for k, v in zip(_FIELDS, unpack_from(_FMT, buf, o)):
+        d[k] = v
     return d

@@ -12,9 +12,10 @@ from ccrdt.fnv import tag30
 
 
 def _readable(sock):
-    """Wait until sock is readable: the same wait asyncio.Stream uses."""
+    """Wait until sock is readable: the same wait asyncio.Stream uses
+    (MicroPython's asyncio awaits a generator; its core is not in the stubs)."""
     import asyncio
-    yield asyncio.core._io_queue.queue_read(sock)
+    yield asyncio.core._io_queue.queue_read(sock)  # pyright: ignore[reportAttributeAccessIssue]
 
 
 def resolve(host, port):
@@ -40,13 +41,14 @@ class UdpTransport:
             # asyncio.Stream.readinto would loop until buf is full and glue
             # datagrams together; sockets have no recv_into here, so recv()
             # one datagram (one short-lived bytes object per frame).
-            await _readable(self.sock)
+            await _readable(self.sock)  # pyright: ignore[reportGeneralTypeIssues]
             data = self.sock.recv(len(buf) + 1)
             n = min(len(data), len(buf))
             raw.copy(buf, 0, data, 0, n)
             return len(data)
-        import asyncio
-        return await asyncio.get_running_loop().sock_recv_into(self.sock, buf)
+        import asyncio  # CPython from here on
+        loop = asyncio.get_running_loop()  # pyright: ignore[reportAttributeAccessIssue]
+        return await loop.sock_recv_into(self.sock, buf)
 
     def send(self, addr, buf, n):
         try:
