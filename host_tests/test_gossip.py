@@ -242,7 +242,16 @@ def test_broadcast_flag_combinations_are_checked():
     frames = []
     a.broadcast(lambda buf, n: frames.append(bytearray(buf[:n])))
     f = frames[0]
-    for flags in (4, 5, 7, 8):  # BCAST alone, with a digest, unknown bits
+    for flags in (5, 7, 8):  # BCAST with a digest, unknown bits
         payload = bytearray(f[wire.HEADER:-wire.MAC_LEN])
         payload[0] = flags
         assert_refused(b, sealed(bytes(payload), 1), MALFORMED)
+
+
+def test_presence_ping_is_heard_and_not_answered():
+    a, b = node("a"), node("b")
+    a.add_constraint("c1")
+    buf = bytearray(wire.FRAME_MAX)
+    n = a.presence_into(buf)
+    r = b.receive(bytes(buf[:n]))
+    assert r.responses == [] and not r.state_changed and b.rejected() == 0

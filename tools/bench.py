@@ -3,6 +3,7 @@ and print their figures as tables, with the command that made each."""
 import os
 import subprocess
 import sys
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(sys.executable)
@@ -52,6 +53,33 @@ def fleets():
             s["heap_free_min"], s["cpu_percent"]))
     print("Heap used includes the firmware's modules compiled from source at boot; on a board they are")
     print("frozen into flash.")
+    one_change_fleets(fleet)
+
+
+def one_change_fleets(fleet):
+    """Frames on air for one change in a converged 32-node virtual fleet."""
+    import asyncio
+    print("\n## One change through a converged 32-node virtual fleet: UDP unicast vs ESP-NOW broadcast")
+    print("    node n00 adds two constraints and counts a check at 8 s; frames are every transmission")
+    print("    (a broadcast counts once) from 7.5 s until all 32 report the same state")
+    print("| transport | frames from the change to convergence | seconds | idle frames per second before |")
+    print("|---|---|---|---|")
+    for transport in ("udp", "espnow"):
+        marks = {}
+
+        def mark(name):
+            return lambda f: marks.__setitem__(name, (f.faults.frames, time.monotonic()))
+        change = {"module": "ccrdt.workload", "interval_ms": 100, "start_ms": 8000, "steps": 1,
+                  "toggle_every": 0}
+        f = fleet.Fleet(32, 0, seed=1, transport=transport, log=lambda *a: None,
+                        workload=lambda i: change if i == 0 else None)
+        s = asyncio.run(f.run([(5.5, mark("idle")), (7.5, mark("change"))]))
+        if not (s["converged"] and s["snapshots_equal"] and s["counts_match"]):
+            sys.exit("one-change fleet over %s did not converge cleanly: %s" % (transport, s))
+        done = (f.faults.frames, f.t0 + 7.5 + 1 + s["settle_s"])
+        idle_rate = (marks["change"][0] - marks["idle"][0]) / (marks["change"][1] - marks["idle"][1])
+        print("| %s | %d | %.1f | %.0f |" % (transport, done[0] - marks["change"][0],
+                                            done[1] - marks["change"][1], idle_rate))
 
 
 def main():
@@ -79,4 +107,5 @@ def main():
             sys.exit("simulation did not converge everywhere")
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -94,12 +94,20 @@ class Fleet:
                    "gossip_ms": self.gossip_ms, "jitter_ms": self.gossip_ms // 2,
                    "snapshot_ms": self.snapshot_ms, "status_ms": self.status_ms,
                    "max_nodes": max(32, self.n), "max_constraints": max(64, 2 * self.n),
-                   "workload": {"module": "ccrdt.workload", "interval_ms": 200,
-                                "run_ms": int(self.duration * 1000), "toggle_every": 20}
-                   if self.workload else None}
+                   "workload": self.workload_of(i)}
             import json
             with open(os.path.join(d, "config.json"), "w") as f:
                 json.dump(cfg, f, indent=1)
+
+    def workload_of(self, i):
+        """Node i's workload config: by default every node runs the example
+        for the whole duration; workload may be a function of i instead."""
+        if callable(self.workload):
+            return self.workload(i)
+        if not self.workload:
+            return None
+        return {"module": "ccrdt.workload", "interval_ms": 200, "run_ms": int(self.duration * 1000),
+                "toggle_every": 20}
 
     def dir(self, i):
         return os.path.join(self.root, self.names[i])

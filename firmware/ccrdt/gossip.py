@@ -25,7 +25,8 @@ idempotent.
 
 Payloads (after the 10-byte header of ``ccrdt.wire``):
 
-    PING   u8 flags (1: slice hashes follow), u32 state hash,
+    PING   u8 flags (1: slice hashes follow, 2: delta entries follow,
+           4: broadcast, nobody answers), u32 state hash,
            u8 name length, name (the sender's, for display),
            [32 x u32 slice hashes]
     DELTA  one or more entries, each: u8 flags (1 LAST, 2 REPLY),
@@ -241,6 +242,17 @@ class GossipNode:
         self._cur = -1
         return frames
 
+    def presence_into(self, buf):
+        """A small broadcast PING that answers nothing: boards in range learn
+        this one exists (and its MAC), and include it in their anti-entropy."""
+        o = self.framer.begin(buf, PING)
+        buf[o] = BCAST
+        pack_into("<I", buf, o + 1, self.state.state_hash())
+        L = len(self._name)
+        buf[o + 5] = L
+        raw.copy(buf, o + 6, self._name, 0, L)
+        return self.framer.seal(buf, o + 6 + L)
+
     def ping(self):
         n = self.ping_into(self._tx)
         return bytes(self._tx[:n])
@@ -344,7 +356,7 @@ class GossipNode:
         L = f[o + 5] if end > o + 5 else 0xFF
         d = o + 6 + L  # where slice hashes start
         e = d + (4 * SLICES if flags & DIGEST else 0)  # where pushed entries start
-        if (flags not in (0, DIGEST, DIGEST | PUSH, PUSH | BCAST) or L > 16 or e > end
+        if (flags not in (0, DIGEST, DIGEST | PUSH, PUSH | BCAST, BCAST) or L > 16 or e > end
                 or (e == end) != (not flags & PUSH)):
             self._reasons[MALFORMED] += 1
             return

@@ -29,6 +29,7 @@ from ccrdt.status import write as write_status
 from ccrdt.store import Store
 
 _PENDING_MAX = const(32)
+_PRESENCE_TICKS = const(10)
 _UDP = const(0)
 _ESPNOW = const(1)
 
@@ -96,7 +97,7 @@ class Node:
         self.pending = []
         self.pend_sat = self.pend_vio = 0
         self.unsaved = False
-        self.rx = self.tx = self.tx_bytes = self.errors = self.rejected_ops = 0
+        self.rx = self.tx = self.tx_bytes = self.errors = self.rejected_ops = self.ticks = 0
         self.started = self.last_save = ticks_ms()
         self.running = True
         self._tx = bytearray(wire.FRAME_MAX)
@@ -243,12 +244,16 @@ class Node:
             self.log("caught up with the fleet: commits resume")
 
     def ping_peer(self):
-        """One gossip tick: on ESP-NOW, broadcast own changes; on every
-        transport, ping one random peer."""
+        """One gossip tick: on ESP-NOW, broadcast own changes, and announce
+        this board while it knows no peer and every _PRESENCE_TICKS ticks;
+        on every transport, ping one random peer."""
         if self.unsaved:
             return
+        self.ticks += 1
         if self.espnow is not None:
             self.gossip.broadcast(self._bcast)
+            if not self.espnow.peer_count() or self.ticks % _PRESENCE_TICKS == 0:
+                self._send_broadcast(self._tx, self.gossip.presence_into(self._tx))
         for t in (self.udp, self.espnow):
             if t is not None and t.peer_count():
                 n = self.gossip.ping_into(self._tx)

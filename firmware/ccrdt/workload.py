@@ -5,11 +5,12 @@ Each board owns two constraints on its temperature reading ("<name>:hot",
 seeded by the board's name, so runs repeat) and records, for each of its
 active constraints, one satisfied check or one violation.  Every
 ``toggle_every`` steps it removes or re-adds its "<name>:cold" constraint,
-so the fleet sees the set change too.  After ``run_ms`` (if set) it stops,
-and the fleet can settle.
+so the fleet sees the set change too.  It starts after ``start_ms`` and
+stops after ``run_ms`` or ``steps`` steps (0: never), and the fleet can
+settle.
 
-Config: {"module": "ccrdt.workload", "interval_ms": 200, "run_ms": 0,
-         "toggle_every": 25, "hot_c": 30, "cold_c": 10}
+Config: {"module": "ccrdt.workload", "interval_ms": 200, "start_ms": 0,
+         "run_ms": 0, "steps": 0, "toggle_every": 25, "hot_c": 30, "cold_c": 10}
 """
 from ccrdt.compat import ticks_diff, ticks_ms
 from ccrdt.fnv import tag30
@@ -19,7 +20,9 @@ class Workload:
     def __init__(self, node, cfg):
         self.node = node
         self.interval = cfg.get("interval_ms", 200)
+        self.start_ms = cfg.get("start_ms", 0)
         self.run_ms = cfg.get("run_ms", 0)
+        self.max_steps = cfg.get("steps", 0)
         self.toggle_every = cfg.get("toggle_every", 25)
         self.hot = cfg.get("hot_c", 30)
         self.cold = cfg.get("cold_c", 10)
@@ -74,8 +77,10 @@ class Workload:
 
     async def run(self):
         from ccrdt.node import sleep_ms
+        await sleep_ms(self.start_ms)
         t0 = ticks_ms()
-        while self.node.running and not (self.run_ms and ticks_diff(ticks_ms(), t0) > self.run_ms):
+        while (self.node.running and not (self.run_ms and ticks_diff(ticks_ms(), t0) > self.run_ms)
+               and not (self.max_steps and self.steps >= self.max_steps)):
             try:
                 self.step()
             except Exception as e:  # e.g. the pending queue is full: try next step
