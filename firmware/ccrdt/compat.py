@@ -12,7 +12,7 @@ import sys
 IS_MICROPYTHON = sys.implementation.name == "micropython"
 
 if IS_MICROPYTHON:
-    from time import ticks_ms, ticks_diff, ticks_add, sleep_ms  # noqa: F401
+    from time import ticks_ms, ticks_diff, sleep_ms  # noqa: F401
 else:
     import builtins
     import time as _time
@@ -65,9 +65,6 @@ else:
 
     def ticks_ms():
         return int(_time.monotonic() * 1000) & (_TICKS_PERIOD - 1)
-
-    def ticks_add(t, delta):
-        return (t + delta) & (_TICKS_PERIOD - 1)
 
     def ticks_diff(a, b):
         return ((a - b + _TICKS_HALF) & (_TICKS_PERIOD - 1)) - _TICKS_HALF

@@ -10,6 +10,8 @@ that cannot start says why in one line.  Fields (defaults in brackets):
     transports       list of "udp" and/or "espnow" [["udp"]]
     udp              {"port": int, "peers": [{"node": name, "addr": "host:port"}]}
     espnow           {"channel": 1..14, "peers": ["aa:bb:cc:dd:ee:ff", ...]}
+    wifi             {"ssid": str, "password": str}: join this access point
+                     before UDP starts (ESP32) [null]
     monitor          "host:port" that receives status frames over UDP [null]
     gossip_ms        interval between pings [1000]
     jitter_ms        random extra delay per ping [gossip_ms // 4]
@@ -133,6 +135,11 @@ def validate(cfg, path="<config>"):
         if not isinstance(peers, list) or any(not isinstance(m, str) or len(m) != 17 for m in peers):
             raise _bad(path, "espnow.peers", "must be a list of \"aa:bb:cc:dd:ee:ff\" MAC addresses")
         out["espnow"] = {"channel": _int(e, path, "channel", 1, 14, 1, prefix="espnow."), "peers": peers}
+    wifi = cfg.get("wifi")
+    if wifi is not None and (not isinstance(wifi, dict) or not isinstance(wifi.get("ssid"), str)
+                             or not isinstance(wifi.get("password", ""), str)):
+        raise _bad(path, "wifi", "must be null or {\"ssid\": name, \"password\": secret}")
+    out["wifi"] = wifi
     mon = cfg.get("monitor")
     out["monitor"] = None if mon is None else _addr(path, "monitor", mon)
     out["gossip_ms"] = _int(cfg, path, "gossip_ms", 20, 3600000, 1000)

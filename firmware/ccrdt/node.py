@@ -21,7 +21,8 @@ import random
 from micropython import const
 
 from ccrdt import CapacityError, raw, wire
-from ccrdt.compat import ticks_add, ticks_diff, ticks_ms
+from ccrdt.compat import sleep_ms as sleep_ms_blocking
+from ccrdt.compat import ticks_diff, ticks_ms
 from ccrdt.gossip import GossipNode
 from ccrdt.state import id_bytes
 from ccrdt.status import PENDING, RECOVERING, RUNNING
@@ -107,6 +108,8 @@ class Node:
         self._reply = self._send_reply  # bound once: no allocation per frame
         self._bcast = self._send_broadcast
         self.udp = self.espnow = None
+        if cfg["wifi"]:
+            join_wifi(cfg["wifi"], log)
         if "udp" in cfg["transports"]:
             from ccrdt.transport.udp import UdpTransport
             self.udp = UdpTransport(cfg["udp"]["port"], cfg["udp"]["peers"])
@@ -382,6 +385,21 @@ class Node:
 
 def _drop(buf, n):
     pass
+
+
+def join_wifi(wifi, log, timeout_ms=20000):
+    """Join the access point (blocking, at boot).  ESP-NOW then shares its
+    channel.  Returns whether the station is connected."""
+    import network
+    sta = network.WLAN(network.STA_IF)
+    sta.active(True)
+    if not sta.isconnected():
+        sta.connect(wifi["ssid"], wifi.get("password", ""))
+        t0 = ticks_ms()
+        while not sta.isconnected() and ticks_diff(ticks_ms(), t0) < timeout_ms:
+            sleep_ms_blocking(200)
+    log("wifi %s: %s" % (wifi["ssid"], sta.ifconfig()[0] if sta.isconnected() else "not connected"))
+    return sta.isconnected()
 
 
 def main(config_path="config.json", directory=""):
