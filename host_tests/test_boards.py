@@ -18,21 +18,10 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 from ccrdt.config import read_key  # noqa: E402
 from ccrdt.state import ConstraintState  # noqa: E402
 from monitor import Monitor, listen  # noqa: E402
-from netsim import AirHub, Faults  # noqa: E402
+from netsim import AirHub, Faults, free_ports  # noqa: E402
 from vboard import VBoard  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
-
-
-def free_ports(n):
-    import socket
-    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 class Host:

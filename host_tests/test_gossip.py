@@ -2,6 +2,7 @@
 from ccrdt import wire
 from ccrdt.gossip import ACK, DELTA, MALFORMED, NO_ROOM, GossipNode, exchange
 from check import Rng
+import histories
 
 KEY = bytes(range(16))
 
@@ -95,20 +96,8 @@ def test_one_changed_constraint_moves_at_most_three_frames():
     assert len(frames) <= 3 and b.state == a.state
 
 
-def full_node(name, nodes=32, constraints=64):
-    """A node whose state is full: every node added constraints and counted."""
-    n = GossipNode(name, KEY)
-    per = constraints // nodes
-    for i in range(nodes):
-        h = n if i == 0 else GossipNode("node-%02d-longname" % i, KEY, max_nodes=2, max_constraints=per)
-        for j in range(per):
-            h.add_constraint("c%02d-%d-0123456789" % (i, j))
-        h.record_satisfied(2 ** 63 + i)
-        h.record_violations(2 ** 40 + i)
-        if h is not n:
-            n.state.merge(h.state)
-    n.update_position((-2 ** 31, 2 ** 31 - 1))
-    return n
+def full_node(name):
+    return histories.full_node(name, KEY, longest=True)
 
 
 def test_frames_fit_250_bytes_at_full_capacity():

@@ -1,9 +1,15 @@
 """The node runtime under CPython's asyncio (the same code runs on boards)."""
 import asyncio
+import os
+import sys
 
 from ccrdt.config import validate
 from ccrdt.node import Node, RxQueue
 from ccrdt import wire
+from interp import ROOT
+
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+from netsim import free_ports  # noqa: E402
 
 
 def config(tmp_path, name, port, peer, peer_port, **extra):
@@ -13,17 +19,6 @@ def config(tmp_path, name, port, peer, peer_port, **extra):
            "gossip_ms": 50, "snapshot_ms": 100, "status_ms": 1000}
     cfg.update(extra)
     return validate(cfg, "test")
-
-
-def free_ports(n):
-    import socket
-    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 def test_two_nodes_converge_over_udp_and_commit(tmp_path):

@@ -25,6 +25,18 @@ def store(log=None):
     return Store(DIR, "n1", 8, 16, log=lines.append), lines
 
 
+def two_saves(first, second):
+    """A fresh directory with state.prev at `first` satisfied checks and
+    state.bin at first + second."""
+    fresh_dir()
+    st, _ = store()
+    s, _ = st.load()
+    s.record_satisfied(first)
+    st.save(s)
+    s.record_satisfied(second)
+    st.save(s)
+
+
 def test_first_boot_is_empty_and_fresh():
     fresh_dir()
     st, _ = store()
@@ -61,13 +73,7 @@ def corrupt(name, how):
 
 def test_corrupt_snapshot_falls_back_to_the_previous_and_says_so():
     for how in ("truncate", "flip"):
-        fresh_dir()
-        st, _ = store()
-        s, _ = st.load()
-        s.record_satisfied(5)
-        st.save(s)
-        s.record_satisfied(5)
-        st.save(s)
+        two_saves(5, 5)
         corrupt("state.bin", how)
         st2, lines = store()
         back, fresh = st2.load()
@@ -77,12 +83,7 @@ def test_corrupt_snapshot_falls_back_to_the_previous_and_says_so():
 
 
 def test_everything_corrupt_gives_an_empty_state_not_a_crash():
-    fresh_dir()
-    st, _ = store()
-    s, _ = st.load()
-    s.record_satisfied(5)
-    st.save(s)
-    st.save(s)
+    two_saves(5, 0)
     corrupt("state.bin", "flip")
     corrupt("state.prev", "truncate")
     back, fresh = store()[0].load()
@@ -90,13 +91,7 @@ def test_everything_corrupt_gives_an_empty_state_not_a_crash():
 
 
 def test_crash_between_renames_loses_nothing():
-    fresh_dir()
-    st, _ = store()
-    s, _ = st.load()
-    s.record_satisfied(3)
-    st.save(s)
-    s.record_satisfied(4)
-    st.save(s)
+    two_saves(3, 4)
     # As if the board died after moving state.bin away, before the new one
     # took its place: only state.prev and a complete state.tmp remain.
     os.rename(DIR + "/state.bin", DIR + "/state.tmp")

@@ -9,27 +9,14 @@ Prints `name value unit` lines.
 import gc
 import sys
 
-sys.path.insert(0, "firmware")
+sys.path[:0] = ["firmware", "host_tests"]
 from ccrdt.compat import IS_MICROPYTHON, ticks_ms, ticks_diff  # noqa: E402
 from ccrdt.fnv import tag30  # noqa: E402
 from ccrdt.gossip import GossipNode  # noqa: E402
 from ccrdt.state import SLICES  # noqa: E402
+from histories import full_node  # noqa: E402
 
 KEY = bytes(range(16))
-
-
-def full_node(name, nodes=32, constraints=64):
-    n = GossipNode(name, KEY)
-    per = constraints // nodes
-    for i in range(nodes):
-        h = n if i == 0 else GossipNode("node-%02d" % i, KEY, max_nodes=2, max_constraints=per)
-        for j in range(per):
-            h.add_constraint("c%02d-%d" % (i, j))
-        h.record_satisfied(1000 + i)
-        h.record_violations(i)
-        if h is not n:
-            n.state.merge(h.state)
-    return n
 
 
 def sink(buf, n):
@@ -58,7 +45,7 @@ def report(name, rate, alloc):
 
 
 def main():
-    a = full_node("node-00")
+    a = full_node("node-00", KEY)
     deltas = a.receive(GossipNode("empty", KEY, max_nodes=33).ping()).responses
     print("delta_frames %d frames" % len(deltas))
     print("delta_bytes_avg %d bytes" % (sum(len(f) for f in deltas) // len(deltas)))

@@ -22,7 +22,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -35,23 +34,11 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 from ccrdt.config import read_key  # noqa: E402
 from ccrdt.state import ConstraintState  # noqa: E402
 from monitor import Monitor, listen  # noqa: E402
-from netsim import AirHub, Faults, Relay  # noqa: E402
+from netsim import AirHub, Faults, Relay, free_ports  # noqa: E402
 
 SHIM = os.path.join(ROOT, "host_tests", "shim")
 
 HEAP = 220000
-
-
-def free_ports(n):
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
 
 
 class Fleet:

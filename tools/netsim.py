@@ -8,9 +8,21 @@ AirHub   the ESP-NOW "air" for host_tests/shim/espnow.py radios: unicast to
 """
 import asyncio
 import random
+import socket
 import time
 
 BROADCAST = b"\xff" * 6
+
+
+def free_ports(n):
+    """n UDP ports on loopback that were free a moment ago."""
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
 
 
 class Faults:
