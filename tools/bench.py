@@ -99,7 +99,10 @@ def main():
             ("Convergence from disjoint states, ccrdt vs the seed-style baseline (20 seeds)",
              ["--seeds", "20"]),
             ("One new constraint through a converged 32-node fleet at full capacity (20 seeds)",
-             ["--one-change", "--loss", "0", "0.1", "0.3", "--seeds", "20"])):
+             ["--one-change", "--loss", "0", "0.1", "0.3", "--seeds", "20"]),
+            ("The same with broadcast of own changes, as on ESP-NOW (20 seeds)",
+             ["--one-change", "--broadcast", "--mode", "ccrdt", "--loss", "0", "0.1", "0.3",
+              "--seeds", "20"])):
         print("\n## %s" % title)
         sys.stdout.flush()
         r = subprocess.run(py + ["tools/sim.py"] + args, cwd=ROOT)

@@ -23,12 +23,17 @@ frame only delays its own piece: the next exchange finds that slice still
 differs.  Replayed or duplicated frames are harmless, because joins are
 idempotent.
 
+On a broadcast medium (ESP-NOW) a node also broadcasts its own changes
+(``broadcast()``): one frame reaches every board in range and nobody
+answers; changes heard from others are not repeated.  ``presence_into()``
+is the small broadcast by which quiet boards find each other.
+
 Payloads (after the 10-byte header of ``ccrdt.wire``):
 
     PING   u8 flags (1: slice hashes follow, 2: delta entries follow,
            4: broadcast, nobody answers), u32 state hash,
            u8 name length, name (the sender's, for display),
-           [32 x u32 slice hashes]
+           [32 x u32 slice hashes], [delta entries as in DELTA]
     DELTA  one or more entries, each: u8 flags (1 LAST, 2 REPLY),
            u32 sender's hash of the slice, u8 part length, part
     ACK    u32 state hash
