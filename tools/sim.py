@@ -254,7 +254,7 @@ def print_table(rows):
     print("|---|---|---|---|---|---|---|---|")
     for mode, n, loss, res in rows:
         s = summary(res)
-        print("| %d | %.1f | %s | %s | %g | %s | %g | %g |" % (
+        print("| %d | %.1f | %s | %s | %g | %s | %.0f | %.0f |" % (
             n, loss, mode, s["converged"], s["rounds_median"], s["rounds_worst"],
             s["frames_median"], s["bytes_median"]))
 
