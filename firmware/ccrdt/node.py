@@ -99,7 +99,7 @@ class Node:
         self.pend_sat = self.pend_vio = 0
         self.unsaved = False
         self.rx = self.tx = self.tx_bytes = self.errors = self.rejected_ops = self.ticks = 0
-        self.started = self.last_save = ticks_ms()
+        self.started = ticks_ms()
         self.running = True
         self._tx = bytearray(wire.FRAME_MAX)
         self._reply_tag = 0
@@ -205,7 +205,6 @@ class Node:
             # Gossip stays silent until the state is on flash (see above).
             self.unsaved = True
             self.log("snapshot write failed: %s" % e)
-        self.last_save = ticks_ms()
         return not self.unsaved
 
     def own_counts(self):
@@ -346,7 +345,7 @@ class Node:
         v = self.status_values()
         self.log("status %s hash=%08x constraints=%d nodes=%d sat=%d vio=%d own_sat=%d own_vio=%d "
                  "rx=%d tx=%d tx_bytes=%d rejected=%d dropped=%d errors=%d heap_free=%d heap_used=%d "
-                 "flags=%d" % ((self.name,) + v[:13] + v[14:]))
+                 "flags=%d refused_ops=%d" % ((self.name,) + v[:13] + v[14:] + (self.rejected_ops,)))
         if self.monitor is not None:
             n = write_status(self.gossip.framer, self._tx, v, self.gossip._name)
             if self.udp is not None:
