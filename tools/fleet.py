@@ -108,7 +108,8 @@ class Fleet:
         logf = open(os.path.join(self.dir(i), "log.txt"), "a")
         self.procs[i] = subprocess.Popen(
             [micropython(), "-X", "heapsize=%d" % self.heap, os.path.join(FIRMWARE, "main.py")],
-            cwd=self.dir(i), env=env, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            cwd=self.dir(i), env=env, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True)  # Ctrl-C reaches the tool, which stops each node once
         logf.close()
 
     def kill(self, i):

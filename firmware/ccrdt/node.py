@@ -378,8 +378,8 @@ class Node:
         self.commit()
         self.report()
         g = self.gossip
-        self.log("node %s stopped; frames rejected by reason: %s" % (
-            self.name, " ".join("%d:%d" % (r, g.rejected(r)) for r in range(1, 9) if g.rejected(r))))
+        reasons = " ".join("%d:%d" % (r, g.rejected(r)) for r in range(1, 9) if g.rejected(r))
+        self.log("node %s stopped; frames rejected by reason: %s" % (self.name, reasons or "none"))
 
 
 def _drop(buf, n):
