@@ -244,3 +244,21 @@ def test_presence_ping_is_heard_and_not_answered():
     n = a.presence_into(buf)
     r = b.receive(bytes(buf[:n]))
     assert r.responses == [] and not r.state_changed and b.rejected() == 0
+
+
+def test_what_unicast_repaired_is_broadcast_on_and_what_was_broadcast_is_not():
+    a, b, c = node("a"), node("b"), node("c")
+    sink = []
+
+    def emit(buf, n):
+        sink.append(bytes(buf[:n]))
+    a.add_constraint("c1")
+    a.broadcast(emit)
+    assert len(sink) >= 1
+    for f in sink:
+        b.receive(f)  # b heard a's broadcast; c missed it
+    sink.clear()
+    assert b.broadcast(emit) == 0
+    exchange(c, b)  # c is repaired by unicast: its neighbours may have missed it too
+    assert c.state.constraints.contains("c1")
+    assert c.broadcast(emit) >= 1

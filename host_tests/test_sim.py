@@ -66,3 +66,9 @@ def test_command_line_prints_a_table():
     text = out.getvalue()
     assert status == 0
     assert "| 4 | 0.1 | ccrdt | 2/2 |" in text and "| 4 | 0.1 | seed | 2/2 |" in text
+
+
+def test_broadcast_converges_under_loss():
+    peers = sim.make_fleet("ccrdt", 32)
+    rounds, _, _ = sim.run(peers, 7, loss=0.3, broadcast=True)
+    assert rounds is not None and all_equal_and_complete(peers, 32)

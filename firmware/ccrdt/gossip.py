@@ -91,10 +91,10 @@ class GossipNode:
         self._tx = bytearray(wire.FRAME_MAX)
         self._want = bytearray(SLICES)  # slices to send in the current answer
         self._push = bytearray(SLICES)  # slices to carry in the next ping
+        self._relay = bytearray(SLICES)  # slices repaired by unicast since the last broadcast
+        self._from_bcast = False
         self._slice_hot = bytearray(SLICES)  # pings left to carry each slice
         self._pinged_sh = array("I", bytes(4 * SLICES))  # slice hashes at the last ping
-        self._bcast_sh = array("I", bytes(4 * SLICES))  # slice hashes at the last broadcast
-        self._bcast_ver = 0  # own operation count at the last broadcast
         self._cur = -1  # slice whose parts are being packed
         self._cur_empty = False
         self._same = bytearray(_ENTRIES_MAX)  # entries of a frame equal to ours
@@ -214,21 +214,18 @@ class GossipNode:
         return self.framer.seal(buf, o)
 
     def broadcast(self, emit):
-        """Frames for everyone in radio range carrying this node's own
-        changes since its last broadcast (the slices whose hash moved);
-        returns how many went to emit (0 if it made no change).  One frame on
-        air reaches the whole channel; receivers join it and answer nothing.
-        Changes heard from others are not re-broadcast: their sender's
-        neighbours heard them too, and unicast anti-entropy repairs the rest."""
+        """Frames for everyone in radio range carrying the slices that this
+        node's own operations changed since its last broadcast, and those a
+        unicast exchange repaired (a broadcast the neighbours may have missed
+        too); returns how many went to emit.  One frame on air reaches the
+        whole channel; receivers join it and answer nothing.  What arrived by
+        broadcast is not repeated: the neighbours heard it as well."""
         st = self.state
-        if st._ver[0] == self._bcast_ver:
-            return 0
-        self._bcast_ver = st._ver[0]
-        sh = st.slice_hashes()
-        push, buf = self._push, self._tx
+        push, buf, relay = self._push, self._tx, self._relay
         for s in range(SLICES):
-            push[s] = 0 if raw.equal(sh, 4 * s, self._bcast_sh, 4 * s, 4) else 1
-        raw.copy(self._bcast_sh, 0, sh, 0, 4 * SLICES)
+            push[s] = st.mine[s] | relay[s]
+        raw.fill(st.mine, 0, SLICES, 0)
+        raw.fill(relay, 0, SLICES, 0)
         frames = 0
         self._cur = -1
         while True:
@@ -245,7 +242,14 @@ class GossipNode:
             emit(buf, self.framer.seal(buf, o))
             frames += 1
         self._cur = -1
+        if frames:
+            self._announced()
         return frames
+
+    def _announced(self):
+        """The current state counts as told: pings stay small until it changes."""
+        self._pinged_hash = self.state.state_hash()
+        raw.copy(self._pinged_sh, 0, self.state.slice_hashes(), 0, 4 * SLICES)
 
     def presence_into(self, buf):
         """A small broadcast PING that answers nothing: boards in range learn
@@ -365,11 +369,16 @@ class GossipNode:
                 or (e == end) != (not flags & PUSH)):
             self._reasons[MALFORMED] += 1
             return
+        cold = self.state.state_hash() == self._pinged_hash
         if flags & PUSH:
+            self._from_bcast = flags & BCAST
             self._join_entries(f, e, end)
+            self._from_bcast = False
             raw.fill(self._want, 0, SLICES, 0)  # the digest decides what to answer
         if flags & BCAST:
             self.state.learn_name(tag, f, o + 6, L)
+            if cold:  # the neighbours heard it too: nothing to announce
+                self._announced()
             return
         st = self.state
         theirs = raw.u32(f, o + 1)
@@ -426,9 +435,11 @@ class GossipNode:
         while o < end:
             n = f[o + 5]
             if not same[i]:
+                s = f[o + _ENTRY]
                 if r.apply(f, o + _ENTRY, n):
                     self.changed = True
-                s = f[o + _ENTRY]
+                    if not self._from_bcast:
+                        self._relay[s] = 1
                 flags = f[o]
                 if flags & LAST and flags & REPLY:
                     if not raw.equal(f, o + 1, self.state.slice_hashes(), 4 * s, 4):

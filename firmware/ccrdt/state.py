@@ -201,6 +201,7 @@ class ConstraintState:
         # Hash cache: one order-independent sum of item hashes per slice.
         self._shash = array("I", bytes(4 * SLICES))
         self._dirty = bytearray(b"\x01" * SLICES)
+        self.mine = bytearray(SLICES)  # slices this node's own operations changed
         self._hst = array("I", [0, 0])
         self._hash = 0
         self._hash_ok = False
@@ -295,6 +296,10 @@ class ConstraintState:
         self._dirty[s] = 1
         self._hash_ok = False
 
+    def _touch_mine(self, s):
+        self.mine[s] = 1
+        self._touch(s)
+
     def _row_live(self, n):
         s, v = self._sat, self._vio
         return s[2 * n] or s[2 * n + 1] or v[2 * n] or v[2 * n + 1] or self._ver[n]
@@ -304,7 +309,7 @@ class ConstraintState:
         if self._ver[0] == _U32_MAX:
             raise OverflowError("operation counter exhausted")
         self._ver[0] += 1
-        self._touch(self.tag % SLICES)
+        self._touch_mine(self.tag % SLICES)
 
     def clock(self):
         """The vector clock of this state: per node, its operations seen here."""
@@ -336,7 +341,7 @@ class ConstraintState:
             self._dots[base + n] = 0
         self._dots[base] = c
         self._ctx[s * nn] = c
-        self._touch(s)
+        self._touch_mine(s)
         self._tick()
 
     def remove_constraint(self, cid):
@@ -347,7 +352,7 @@ class ConstraintState:
         base, nn = e * self.max_nodes, self.max_nodes
         for n in range(nn):
             self._dots[base + n] = 0
-        self._touch(self._eslice[e])
+        self._touch_mine(self._eslice[e])
         self._free_element(e)
         self._tick()
         return True
@@ -379,7 +384,7 @@ class ConstraintState:
             raise OverflowError("position clock exhausted")
         changed = p.join(a, b, p.clock + 1, self.tag)
         if changed:
-            self._touch(0)
+            self._touch_mine(0)
             self._tick()
         return changed
 
