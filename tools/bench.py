@@ -98,6 +98,8 @@ def main():
     for title, args in (
             ("Convergence from disjoint states, ccrdt vs the seed-style baseline (20 seeds)",
              ["--seeds", "20"]),
+            ("The same with broadcast of own changes, as on ESP-NOW (ccrdt only: the seed has no broadcast)",
+             ["--nodes", "16", "32", "64", "--broadcast", "--mode", "ccrdt", "--seeds", "20"]),
             ("One new constraint through a converged 32-node fleet at full capacity (20 seeds)",
              ["--one-change", "--loss", "0", "0.1", "0.3", "--seeds", "20"]),
             ("The same with broadcast of own changes, as on ESP-NOW (20 seeds)",
