@@ -98,7 +98,8 @@ class EspNowTransport:
 
     def heard(self, mac):
         """Note a board heard from, so that anti-entropy can ping it."""
-        for m in self.known:
-            if raw.equal(m, 0, mac, 0, 6):
+        known = self.known
+        for i in range(len(known)):  # an index loop: no iterator object per frame
+            if raw.equal(known[i], 0, mac, 0, 6):
                 return
         self._register(bytes(mac))
