@@ -186,13 +186,7 @@ class GossipNode:
         if self._hot:
             self._hot -= 1
             digest = True
-        o = self.framer.begin(buf, PING)
-        flags_at = o
-        pack_into("<I", buf, o + 1, h)
-        L = len(self._name)
-        buf[o + 5] = L
-        raw.copy(buf, o + 6, self._name, 0, L)
-        o += 6 + L
+        o = self._ping_header(buf, 0)
         flags = 0
         if digest:
             flags = DIGEST
@@ -210,8 +204,19 @@ class GossipNode:
             raw.fill(push, 0, SLICES, 0)
             if o > start:
                 flags |= PUSH
-        buf[flags_at] = flags
+        buf[wire.HEADER] = flags
         return self.framer.seal(buf, o)
+
+    def _ping_header(self, buf, flags):
+        """Header, flags, state hash and name of a PING; returns where the
+        rest goes."""
+        o = self.framer.begin(buf, PING)
+        buf[o] = flags
+        pack_into("<I", buf, o + 1, self.state.state_hash())
+        L = len(self._name)
+        buf[o + 5] = L
+        raw.copy(buf, o + 6, self._name, 0, L)
+        return o + 6 + L
 
     def broadcast(self, emit):
         """Frames for everyone in radio range carrying the slices that this
@@ -229,13 +234,7 @@ class GossipNode:
         frames = 0
         self._cur = -1
         while True:
-            o = self.framer.begin(buf, PING)
-            buf[o] = PUSH | BCAST
-            pack_into("<I", buf, o + 1, st.state_hash())
-            L = len(self._name)
-            buf[o + 5] = L
-            raw.copy(buf, o + 6, self._name, 0, L)
-            start = o + 6 + L
+            start = self._ping_header(buf, PUSH | BCAST)
             o = self._pack(buf, start, 0, push, False)
             if o == start:
                 break
@@ -254,13 +253,7 @@ class GossipNode:
     def presence_into(self, buf):
         """A small broadcast PING that answers nothing: boards in range learn
         this one exists (and its MAC), and include it in their anti-entropy."""
-        o = self.framer.begin(buf, PING)
-        buf[o] = BCAST
-        pack_into("<I", buf, o + 1, self.state.state_hash())
-        L = len(self._name)
-        buf[o + 5] = L
-        raw.copy(buf, o + 6, self._name, 0, L)
-        return self.framer.seal(buf, o + 6 + L)
+        return self.framer.seal(buf, self._ping_header(buf, BCAST))
 
     def ping(self):
         n = self.ping_into(self._tx)
