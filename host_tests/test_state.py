@@ -214,3 +214,14 @@ def test_clock_counts_local_operations_and_merges():
     m = a.merged(b)
     assert m.clock().get("a") == 2 and m.clock().get("b") == 1
     assert m.clock().compare(a.clock()) == AFTER
+
+
+def test_exhausted_operation_counter_raises_before_any_change():
+    a = small("a")
+    a.add_constraint("c1")
+    a._ver[0] = 0xFFFFFFFF  # as after 2**32 - 1 local operations
+    before = a.encode()
+    for op, arg in ((a.add_constraint, "c2"), (a.remove_constraint, "c1"),
+                    (a.record_satisfied, 1), (a.update_position, (1, 1))):
+        raises(OverflowError, op, arg)
+        assert a.encode() == before

@@ -304,10 +304,14 @@ class ConstraintState:
         s, v = self._sat, self._vio
         return s[2 * n] or s[2 * n + 1] or v[2 * n] or v[2 * n + 1] or self._ver[n]
 
-    def _tick(self):
-        """Count one local operation of this node (its vector clock entry)."""
+    def _can_tick(self):
+        """Raise before a local operation changes anything if its count is full."""
         if self._ver[0] == _U32_MAX:
             raise OverflowError("operation counter exhausted")
+
+    def _tick(self):
+        """Count one local operation of this node (its vector clock entry);
+        every caller has checked _can_tick() first."""
         self._ver[0] += 1
         self._touch_mine(self.tag % SLICES)
 
@@ -324,6 +328,7 @@ class ConstraintState:
         """Add (or re-add) cid with a new dot of this node; it then wins over
         any concurrent remove that has not seen this dot."""
         b = id_bytes(cid, "constraint id")
+        self._can_tick()
         h = fnv.tag30(b)
         s = h % SLICES
         e = self._find_id(b, 0, len(b), h)
@@ -349,6 +354,7 @@ class ConstraintState:
         e = self._find_id(id_bytes(cid, "constraint id"))
         if e < 0:
             return False
+        self._can_tick()
         base, nn = e * self.max_nodes, self.max_nodes
         for n in range(nn):
             self._dots[base + n] = 0
@@ -359,6 +365,7 @@ class ConstraintState:
 
     def _bump(self, arr, n, what):
         _count(n, what)
+        self._can_tick()
         v = get64(arr, 0) + n
         if v > _U64_MAX:
             raise OverflowError("%s counter would pass 2**64-1" % what)
@@ -382,6 +389,7 @@ class ConstraintState:
         p = self.position
         if p.clock >= _U32_MAX:
             raise OverflowError("position clock exhausted")
+        self._can_tick()
         changed = p.join(a, b, p.clock + 1, self.tag)
         if changed:
             self._touch_mine(0)
