@@ -69,7 +69,7 @@ class PartWriter:
         st, s, nn = self.st, self.s, self.st.max_nodes
         while self.oc < st._nn and not st._ctx[s * nn + self.oc]:
             self.oc += 1
-        while self.rc < st._nn and not (st._ntag[self.rc] % SLICES == s and st._row_live(self.rc)):
+        while self.rc < st._nn and not st._row_in(self.rc, s):
             self.rc += 1
         self.done = self.oc >= st._nn and self.rc >= st._nn and not self.pos_pending
 
@@ -95,8 +95,7 @@ class PartWriter:
         ctx, dots = st._ctx, st._dots
         tags, inc = st._ntag, self._inc
         orig = self._orig
-        for e in range(st.max_constraints):
-            inc[e] = 0
+        raw.fill(inc, 0, st.max_constraints, 0)
         size = 5
         k = 0
         n = self.oc
@@ -117,7 +116,7 @@ class PartWriter:
         r = self.rc
         nr = 0
         while r < st._nn:
-            if tags[r] % SLICES == s and st._row_live(r):
+            if st._row_in(r, s):
                 if size + _ROW > budget:
                     break
                 size += _ROW
@@ -160,7 +159,7 @@ class PartWriter:
         buf[o] = nr
         o += 1
         for i in range(self.rc, r):
-            if tags[i] % SLICES == s and st._row_live(i):
+            if st._row_in(i, s):
                 pack_into("<IIIIII", buf, o, tags[i], st._sat[2 * i], st._sat[2 * i + 1],
                           st._vio[2 * i], st._vio[2 * i + 1], st._ver[i])
                 o += _ROW

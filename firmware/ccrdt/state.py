@@ -301,8 +301,13 @@ class ConstraintState:
         self._touch(s)
 
     def _row_live(self, n):
+        """True if node n's counter row is not all zero."""
         s, v = self._sat, self._vio
         return s[2 * n] or s[2 * n + 1] or v[2 * n] or v[2 * n + 1] or self._ver[n]
+
+    def _row_in(self, n, s):
+        """True if node n's counter row belongs to slice s and is not all zero."""
+        return self._ntag[n] % SLICES == s and self._row_live(n)
 
     def _can_tick(self):
         """Raise before a local operation changes anything if its count is full."""
@@ -434,7 +439,7 @@ class ConstraintState:
                         fnv.update_u32(st, 0, d)
                         fnv.add_into(acc, s, st, 0)
         for n in range(self._nn):
-            if tags[n] % SLICES == s and self._row_live(n):
+            if self._row_in(n, s):
                 fnv.reset(st, 0)
                 fnv.update_u32(st, 0, _H_ROW)
                 fnv.update_u32(st, 0, tags[n])
