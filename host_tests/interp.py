@@ -3,18 +3,16 @@ import os
 import shutil
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FIRMWARE = os.path.join(ROOT, "firmware")
-# ESP32-like heap for the 64-bit unix port: its objects take about twice the
-# bytes they take on a 32-bit board, so 220 000 here stands for ~110 KB there.
-HEAP = 220000
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools"))
+import hostenv  # noqa: E402
+from hostenv import FIRMWARE, HEAP, ROOT  # noqa: E402,F401
 
 
 def tool(name):
-    """Path of a tool installed beside this Python (the Makefile's venv), or on PATH."""
-    here = os.path.join(os.path.dirname(sys.executable), name)
-    path = here if os.path.exists(here) else shutil.which(name)
-    assert path, "%s is not installed: run the tests with `make test`" % name
+    """Path of an installed tool; fails the test if it is missing."""
+    path = hostenv.tool(name)
+    assert os.path.isabs(path) or shutil.which(path), \
+        "%s is not installed: run the tests with `make test`" % name
     return path
 
 

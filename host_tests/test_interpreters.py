@@ -1,7 +1,6 @@
 """The same tests under the real MicroPython, the same hashes on both
 interpreters, and firmware that compiles for the ESP32 targets."""
 import subprocess
-import sys
 
 import pytest
 

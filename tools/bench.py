@@ -5,9 +5,7 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.dirname(sys.executable)
-HEAP = 220000  # 64-bit unix port; about 110 KB of a 32-bit ESP32's heap
+from hostenv import HEAP, ROOT, tool
 
 
 def run(cmd):
@@ -36,7 +34,6 @@ def table(title, commands, rows):
 def fleets():
     """Virtual fleets of real MicroPython processes (tools/fleet.py)."""
     import asyncio
-    sys.path.insert(0, os.path.join(ROOT, "tools"))
     import fleet
     print("\n## Virtual fleets: real micropython processes over UDP on loopback")
     print("    python tools/fleet.py --nodes N --duration 10   (gossip every 250 ms + up to 125 ms jitter)")
@@ -83,8 +80,8 @@ def one_change_fleets(fleet):
 
 
 def main():
-    mp = [os.path.join(BIN, "micropython"), "-X", "heapsize=%d" % HEAP]
-    py = [os.path.join(BIN, "python")]
+    mp = [tool("micropython"), "-X", "heapsize=%d" % HEAP]
+    py = [tool("python")]
     table("Core state (32 nodes x 64 constraints)",
           [("micropython", mp + ["tools/bench_state.py"]), ("cpython", py + ["tools/bench_state.py"])],
           ["empty_state_heap", "full_state_heap", "merge_alloc", "state_hash_alloc",

@@ -19,20 +19,14 @@ import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FIRMWARE = os.path.join(ROOT, "firmware")
-sys.path.insert(0, FIRMWARE)
+from hostenv import FIRMWARE, ROOT, tool
 
+sys.path.insert(0, FIRMWARE)
 from ccrdt.config import ConfigError, load, read_key  # noqa: E402
 
 
 class DeployError(Exception):
     pass
-
-
-def tool(name):
-    here = os.path.join(os.path.dirname(sys.executable), name)
-    return here if os.path.exists(here) else name
 
 
 def board_meta(board):

@@ -26,19 +26,14 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FIRMWARE = os.path.join(ROOT, "firmware")
+from hostenv import FIRMWARE, HEAP, ROOT, SHIM, tool
+
 sys.path.insert(0, FIRMWARE)
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 from ccrdt.config import read_key  # noqa: E402
 from ccrdt.state import ConstraintState  # noqa: E402
 from monitor import Monitor, listen  # noqa: E402
 from netsim import AirHub, Faults, Relay, free_ports  # noqa: E402
-
-SHIM = os.path.join(ROOT, "host_tests", "shim")
-
-HEAP = 220000
 
 
 class Fleet:
@@ -107,7 +102,7 @@ class Fleet:
                        CCRDT_AIR="127.0.0.1:%d" % self.air_port)
         logf = open(os.path.join(self.dir(i), "log.txt"), "a")
         self.procs[i] = subprocess.Popen(
-            [micropython(), "-X", "heapsize=%d" % self.heap, os.path.join(FIRMWARE, "main.py")],
+            [tool("micropython"), "-X", "heapsize=%d" % self.heap, os.path.join(FIRMWARE, "main.py")],
             cwd=self.dir(i), env=env, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True)  # Ctrl-C reaches the tool, which stops each node once
         logf.close()
@@ -254,11 +249,6 @@ class Fleet:
         s["satisfied"] = states[0].metrics.total_satisfied()
         s["violations"] = states[0].metrics.total_violations()
         return s
-
-
-def micropython():
-    here = os.path.join(os.path.dirname(sys.executable), "micropython")
-    return here if os.path.exists(here) else shutil.which("micropython") or "micropython"
 
 
 def kill_and_restart(i, down_s=1.0):

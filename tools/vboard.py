@@ -18,20 +18,12 @@ import fcntl
 import os
 import select
 import subprocess
-import sys
 import termios
 import threading
 import time
 import tty
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHIM = os.path.join(ROOT, "host_tests", "shim")
-HEAP = 220000
-
-
-def _micropython():
-    here = os.path.join(os.path.dirname(sys.executable), "micropython")
-    return here if os.path.exists(here) else "micropython"
+from hostenv import HEAP, ROOT, SHIM, tool
 
 
 def _controlling_tty():
@@ -69,7 +61,7 @@ class VBoard:
         attrs = termios.tcgetattr(con)
         attrs[1] &= ~termios.OPOST  # it writes \r\n itself
         termios.tcsetattr(con, termios.TCSANOW, attrs)
-        args = [_micropython(), "-X", "heapsize=%d" % self.heap]
+        args = [tool("micropython"), "-X", "heapsize=%d" % self.heap]
         if os.path.exists(os.path.join(self.dir, "main.py")):
             args += ["-i", "main.py"]
         self.proc = subprocess.Popen(args, stdin=con, stdout=con, stderr=con, cwd=self.dir,
