@@ -36,8 +36,10 @@ def test_fold30_is_small_and_folds():
     assert 0 <= fnv.tag30("node") < 1 << 30
 
 
-def test_add_into_wraps_mod_2_32():
-    acc = array("I", [0xFFFFFFF0])
-    st = array("I", [0x20])
-    fnv.add_into(acc, 0, st, 0)
-    assert acc[0] == 0x10
+def test_mix_into_adds_the_murmur3_finalizer_mod_2_32():
+    acc = array("I", [0xFFFFFFF0, 0])
+    st = array("I", [1, 0])
+    fnv.mix_into(acc, 0, st, 0)
+    assert acc[0] == (0xFFFFFFF0 + 0x514E28B7) & 0xFFFFFFFF  # fmix32(1), MurmurHash3
+    fnv.mix_into(acc, 1, st, 1)
+    assert acc[1] == 0  # fmix32(0) == 0

@@ -1,6 +1,6 @@
 """The seed crate's state scenarios, and the checks of a full table and bad ids."""
 from ccrdt import CapacityError
-from ccrdt.state import ConstraintState, ID_MAX
+from ccrdt.state import COUNTER_LIMIT, ROW_LIMIT, ConstraintState, ID_MAX
 from check import raises
 
 
@@ -129,15 +129,17 @@ def test_hash_and_equality_ignore_which_node_holds_the_state():
     assert a != b and a.state_hash() != b.state_hash()
 
 
-def test_counters_do_not_wrap():
+def test_counters_stop_below_the_top_quarter_of_u64():
     a = small("a")
-    a.record_satisfied(2 ** 64 - 2)
+    a.record_satisfied(ROW_LIMIT - 2)
     a.record_satisfied(1)
+    before = a.encode()
     raises(OverflowError, a.record_satisfied, 1)
-    assert a.metrics.total_satisfied() == 2 ** 64 - 1
+    assert a.encode() == before
+    assert a.metrics.total_satisfied() == ROW_LIMIT - 1
     b = small("b")
     b.merge(a)
-    assert b.metrics.node_satisfied("a") == 2 ** 64 - 1
+    assert b.metrics.node_satisfied("a") == ROW_LIMIT - 1
     raises(ValueError, a.record_violations, -1)
     raises(TypeError, a.record_violations, 1.5)
 
@@ -219,7 +221,7 @@ def test_clock_counts_local_operations_and_merges():
 def test_exhausted_operation_counter_raises_before_any_change():
     a = small("a")
     a.add_constraint("c1")
-    a._ver[0] = 0xFFFFFFFF  # as after 2**32 - 1 local operations
+    a._ver[0] = COUNTER_LIMIT - 1  # as after the last local operation allowed
     before = a.encode()
     for op, arg in ((a.add_constraint, "c2"), (a.remove_constraint, "c1"),
                     (a.record_satisfied, 1), (a.update_position, (1, 1))):

@@ -35,7 +35,7 @@ import micropython
 from micropython import const
 
 from ccrdt import CapacityError, fnv, raw
-from ccrdt.state import SLICES, ID_MAX, SLICE_ORIGIN_MAX, ConstraintState, join64
+from ccrdt.state import SLICES, ID_MAX, SLICE_ORIGIN_MAX, COUNTER_LIMIT, ConstraintState
 
 PART_MAX = const(224)
 _PART_ORIGINS = const(32)  # more origins than this cannot fit PART_MAX anyway
@@ -44,6 +44,7 @@ _ROW = const(24)
 _POS = const(16)
 _FREE = const(0xFF)
 _STRIDE = const(17)
+_TAG_LIMIT = const(1 << 30)
 
 
 class PartWriter:
@@ -160,8 +161,12 @@ class PartWriter:
         o += 1
         for i in range(self.rc, r):
             if st._row_in(i, s):
-                pack_into("<IIIIII", buf, o, tags[i], st._sat[2 * i], st._sat[2 * i + 1],
-                          st._vio[2 * i], st._vio[2 * i + 1], st._ver[i])
+                # counter words are copied as bytes: read into Python they
+                # could be heap ints on a 32-bit port
+                pack_into("<I", buf, o, tags[i])
+                raw.copy(buf, o + 4, st._sat, 8 * i, 8)
+                raw.copy(buf, o + 12, st._vio, 8 * i, 8)
+                pack_into("<I", buf, o + 20, st._ver[i])
                 o += _ROW
         self.rc = r
         buf[o] = 1 if pos else 0
@@ -173,11 +178,6 @@ class PartWriter:
             self.pos_pending = False
         self._settle()
         return o - off
-
-
-def _i32(buf, off):
-    v = raw.u32(buf, off)
-    return v - 0x100000000 if v & 0x80000000 else v
 
 
 class PartReader:
@@ -256,10 +256,10 @@ class PartReader:
         otag, octx = self._otag, self._octx
         omap, per = self._omap, self._per
         for j in range(k):
-            tag = raw.u32(buf, o)
-            c = raw.u32(buf, o + 4)
+            tag = raw.below(buf, o, _TAG_LIMIT)
+            c = raw.below(buf, o + 4, COUNTER_LIMIT)
             o += 8
-            if tag >> 30 or c == 0:
+            if tag < 0 or c <= 0:
                 raise ValueError("origin entry")
             for i in range(j):
                 if otag[i] == tag:
@@ -306,9 +306,9 @@ class PartReader:
                 j = buf[o]
                 if j >= k or seen[j]:
                     raise ValueError("dot origin index")
-                d = raw.u32(buf, o + 1)
+                d = raw.below(buf, o + 1, COUNTER_LIMIT)
                 o += 5
-                if d == 0 or d > octx[j]:
+                if d <= 0 or d > octx[j]:
                     raise ValueError("dot outside its context")
                 seen[j] = 1
                 per[j] += 1
@@ -326,9 +326,12 @@ class PartReader:
         if o + _ROW * nr + 1 > end:
             raise ValueError("row count")
         for _ in range(nr):
-            tag = raw.u32(buf, o)
-            if tag >> 30 or tag % SLICES != s:
+            tag = raw.below(buf, o, _TAG_LIMIT)
+            if tag < 0 or tag % SLICES != s:
                 raise ValueError("row tag")
+            # the top quarter of u64, and of the version's range, is never valid
+            if buf[o + 11] >= 0xC0 or buf[o + 19] >= 0xC0 or raw.below(buf, o + 20, COUNTER_LIMIT) < 0:
+                raise ValueError("row counter out of range")
             if count:
                 self._note_unknown(tag)
             o += _ROW
@@ -339,8 +342,10 @@ class PartReader:
         if flag:
             if o + _POS > end:
                 raise ValueError("truncated position")
-            tag = raw.u32(buf, o + 12)
-            if tag >> 30:
+            if raw.below(buf, o + 8, COUNTER_LIMIT) < 0:
+                raise ValueError("position clock out of range")
+            tag = raw.below(buf, o + 12, _TAG_LIMIT)
+            if tag < 0:
                 raise ValueError("position writer tag")
             if count:
                 self._note_unknown(tag)
@@ -384,7 +389,7 @@ class PartReader:
             for j in range(k):
                 db[j] = 0
             for _ in range(nd):
-                db[buf[o]] = raw.u32(buf, o + 1)
+                db[buf[o]] = raw.below(buf, o + 1, COUNTER_LIMIT)
                 o += 5
             h = self._ehash[i]
             e = st._find_id(buf, idoff, L, h)
@@ -431,25 +436,26 @@ class PartReader:
         nr = buf[o]
         o += 1
         for _ in range(nr):
-            tag = raw.u32(buf, o)
+            tag = raw.below(buf, o, _TAG_LIMIT)
             slot = st._find_node(tag)
             if slot < 0:
                 slot = st._add_node(tag)
-            if join64(st._sat, slot, buf, o + 4):
+            if raw.join64(st._sat, slot, buf, o + 4):
                 changed = True
-            if join64(st._vio, slot, buf, o + 12):
+            if raw.join64(st._vio, slot, buf, o + 12):
                 changed = True
-            v = raw.u32(buf, o + 20)
+            v = raw.below(buf, o + 20, COUNTER_LIMIT)
             if v > st._ver[slot]:
                 st._ver[slot] = v
                 changed = True
             o += _ROW
         if buf[o]:
             o += 1
-            tag = raw.u32(buf, o + 12)
+            tag = raw.below(buf, o + 12, _TAG_LIMIT)
             if st._find_node(tag) < 0:
                 st._add_node(tag)
-            if st.position.join(_i32(buf, o), _i32(buf, o + 4), raw.u32(buf, o + 8), tag):
+            if st.position.join(raw.i32(buf, o), raw.i32(buf, o + 4),
+                                raw.below(buf, o + 8, COUNTER_LIMIT), tag):
                 changed = True
         if changed:
             st._touch(s)

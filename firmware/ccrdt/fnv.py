@@ -34,9 +34,19 @@ def update_u32(st: ptr32, i: int, v: int):
 
 
 @micropython.viper
-def add_into(acc: ptr32, j: int, st: ptr32, i: int):
-    """acc[j] += st[i] (mod 2**32): an order-independent sum of item hashes."""
-    acc[j] = (uint(acc[j]) + uint(st[i])) & uint(0xFFFFFFFF)
+def mix_into(acc: ptr32, j: int, st: ptr32, i: int):
+    """acc[j] += fmix32(st[i]) (mod 2**32): an order-independent sum of
+    item hashes.  FNV-1a is nearly linear in an item's last bytes, so raw
+    FNV values of two items whose trailing counters move together can cancel
+    in a sum; the finalizer of MurmurHash3 (two multiply-xorshift rounds,
+    full avalanche) makes every item hash an independent-looking word first."""
+    h = uint(st[i])
+    h ^= h >> 16
+    h = (h * uint(0x85EBCA6B)) & uint(0xFFFFFFFF)
+    h ^= h >> 13
+    h = (h * uint(0xC2B2AE35)) & uint(0xFFFFFFFF)
+    h ^= h >> 16
+    acc[j] = (uint(acc[j]) + h) & uint(0xFFFFFFFF)
 
 
 @micropython.viper

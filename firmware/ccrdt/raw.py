@@ -18,10 +18,50 @@ def equal(a: ptr8, aoff: int, b: ptr8, boff: int, n: int) -> bool:
 
 
 @micropython.viper
-def u32(buf: ptr8, off: int) -> int:
-    """Little-endian u32 at off (a heap int on 32-bit ports only above 2**30-1)."""
-    return int(uint(buf[off]) | (uint(buf[off + 1]) << 8) | (uint(buf[off + 2]) << 16)
-               | (uint(buf[off + 3]) << 24))
+def u32(buf: ptr8, off: int) -> uint:
+    """Little-endian u32 at off.  Returned as uint: a viper ``-> int`` is a
+    signed 32-bit value on 32-bit ports.  A heap int there above 2**30-1,
+    so hot paths use ``below`` instead."""
+    return uint(buf[off]) | (uint(buf[off + 1]) << 8) | (uint(buf[off + 2]) << 16) \
+        | (uint(buf[off + 3]) << 24)
+
+
+@micropython.viper
+def below(buf: ptr8, off: int, limit: int) -> int:
+    """The little-endian u32 at off if it is below limit (at most 2**30),
+    else -1: a small int on every port, so reading never allocates."""
+    v = uint(buf[off]) | (uint(buf[off + 1]) << 8) | (uint(buf[off + 2]) << 16) \
+        | (uint(buf[off + 3]) << 24)
+    if v >= uint(limit):
+        return -1
+    return int(v)
+
+
+@micropython.viper
+def i32(buf: ptr8, off: int) -> int:
+    """Little-endian signed 32-bit value at off (sign from the top byte, so
+    that CPython, where viper casts are plain ints, gets it too)."""
+    top = buf[off + 3]
+    if top > 127:
+        top -= 256
+    return (top << 24) | buf[off] | (buf[off + 1] << 8) | (buf[off + 2] << 16)
+
+
+@micropython.viper
+def join64(pairs: ptr32, i: int, buf: ptr8, off: int) -> bool:
+    """Raise the u64 held as the (low, high) u32 pair i of an array('I') to
+    the little-endian u64 at buf[off:]; True if it grew.  Done in viper so
+    that no word of it becomes a heap int on a 32-bit port."""
+    lo = uint(buf[off]) | (uint(buf[off + 1]) << 8) | (uint(buf[off + 2]) << 16) \
+        | (uint(buf[off + 3]) << 24)
+    hi = uint(buf[off + 4]) | (uint(buf[off + 5]) << 8) | (uint(buf[off + 6]) << 16) \
+        | (uint(buf[off + 7]) << 24)
+    mhi = uint(pairs[2 * i + 1])
+    if hi > mhi or (hi == mhi and lo > uint(pairs[2 * i])):
+        pairs[2 * i] = lo
+        pairs[2 * i + 1] = hi
+        return True
+    return False
 
 
 @micropython.viper

@@ -13,8 +13,8 @@ Three CRDTs make one state, each a join-semilattice, so their product is too:
   frame of 250 bytes carry a self-contained delta (``ccrdt.delta``).
   Memory: one counter per (constraint, node) and per (slice, node).
 * ``metrics`` - per-node G-counters of satisfied checks and violations,
-  u64 like the Rust crate (an increment that would wrap raises), and of
-  local operations (``version``): the vector clock of the state.
+  u64 like the Rust crate, and of local operations (``version``): the
+  vector clock of the state.
 * ``position`` - an Eisenstein-integer register: the lowest norm
   a*a - a*b + b*b wins; ties go to the higher logical clock, then the lower
   writer tag, then (a, b), so every replica picks the same value without a
@@ -23,6 +23,15 @@ Three CRDTs make one state, each a join-semilattice, so their product is too:
 Nodes are keyed by ``fnv.tag30(name)``: a small int on every port.  Tables
 are fixed-size arrays sized at construction; a full table raises
 ``CapacityError`` before anything changes.
+
+Counter ranges.  Dots, contexts, versions and the position clock are u32 on
+the wire but stay below ``COUNTER_LIMIT`` (3 * 2**28): small ints on a
+32-bit port, so joins never allocate, and the top quarter of the 30-bit
+range is never valid.  Satisfied and violation counts stay below
+``ROW_LIMIT`` (3 * 2**62), the top quarter of u64.  A local operation that
+would reach a limit raises ``OverflowError`` before changing anything; a
+remote value at or above one is refused (``ccrdt.delta``), so no frame can
+push a counter to where it would stop counting.
 """
 from array import array
 import micropython
@@ -37,8 +46,8 @@ ID_MAX = const(16)  # bytes of UTF-8, for constraint ids and node names
 SLICE_ORIGIN_MAX = const(8)
 _STRIDE = const(17)  # one length byte + ID_MAX bytes per name slot
 _FREE = const(0xFF)
-_U32_MAX = const(0xFFFFFFFF)
-_U64_MAX = 0xFFFFFFFFFFFFFFFF
+COUNTER_LIMIT = const(0x30000000)
+ROW_LIMIT = 3 << 62
 _I32_MIN = -(1 << 31)
 _I32_MAX = (1 << 31) - 1
 
@@ -70,16 +79,6 @@ def _count(n, what):
 def get64(arr, i):
     """The u64 held as the (low, high) u32 pair i of arr."""
     return arr[2 * i] | (arr[2 * i + 1] << 32)
-
-
-def join64(arr, i, buf, off):
-    """Raise pair i of arr to the little-endian u64 at buf[off:]; True if it grew."""
-    lo, hi = raw.u32(buf, off), raw.u32(buf, off + 4)
-    if hi > arr[2 * i + 1] or (hi == arr[2 * i + 1] and lo > arr[2 * i]):
-        arr[2 * i] = lo
-        arr[2 * i + 1] = hi
-        return True
-    return False
 
 
 def norm(a, b):
@@ -301,9 +300,9 @@ class ConstraintState:
         self._touch(s)
 
     def _row_live(self, n):
-        """True if node n's counter row is not all zero."""
-        s, v = self._sat, self._vio
-        return s[2 * n] or s[2 * n + 1] or v[2 * n] or v[2 * n + 1] or self._ver[n]
+        """True if node n's counter row is not all zero (counter words are
+        tested in viper: read into Python they could be heap ints)."""
+        return self._ver[n] or raw.any32(self._sat, 2 * n, 2) or raw.any32(self._vio, 2 * n, 2)
 
     def _row_in(self, n, s):
         """True if node n's counter row belongs to slice s and is not all zero."""
@@ -311,7 +310,7 @@ class ConstraintState:
 
     def _can_tick(self):
         """Raise before a local operation changes anything if its count is full."""
-        if self._ver[0] == _U32_MAX:
+        if self._ver[0] >= COUNTER_LIMIT - 1:
             raise OverflowError("operation counter exhausted")
 
     def _tick(self):
@@ -342,7 +341,7 @@ class ConstraintState:
         if mine >= SLICE_ORIGIN_MAX:
             raise CapacityError("slice %d already holds %d constraints of this node" % (s, mine))
         c = self._ctx[s * nn] + 1
-        if c > _U32_MAX:
+        if c >= COUNTER_LIMIT:
             raise OverflowError("dot counter of slice %d exhausted" % s)
         if e < 0:
             e = self._new_element(b, 0, len(b), h)
@@ -372,9 +371,9 @@ class ConstraintState:
         _count(n, what)
         self._can_tick()
         v = get64(arr, 0) + n
-        if v > _U64_MAX:
-            raise OverflowError("%s counter would pass 2**64-1" % what)
-        arr[0] = v & _U32_MAX
+        if v >= ROW_LIMIT:
+            raise OverflowError("%s counter would reach 3 * 2**62" % what)
+        arr[0] = v & 0xFFFFFFFF
         arr[1] = v >> 32
         self._tick()
 
@@ -392,7 +391,7 @@ class ConstraintState:
             if not isinstance(v, int) or not _I32_MIN <= v <= _I32_MAX:
                 raise ValueError("position coordinates must be 32-bit ints: %r" % (pos,))
         p = self.position
-        if p.clock >= _U32_MAX:
+        if p.clock >= COUNTER_LIMIT - 1:
             raise OverflowError("position clock exhausted")
         self._can_tick()
         changed = p.join(a, b, p.clock + 1, self.tag)
@@ -412,8 +411,10 @@ class ConstraintState:
     # ---- hashing ------------------------------------------------------
     @micropython.native
     def _slice_hash(self, s):
-        """Sum over the slice's items of FNV-1a of each item's canonical
-        bytes: independent of slot order, so equal content hashes equal."""
+        """Sum over the slice's items of the mixed FNV-1a of each item's
+        canonical bytes: independent of slot order, so equal content hashes
+        equal (``fnv.mix_into`` says why the mixing).  Counter words are fed
+        from their arrays, never read into Python."""
         st, acc = self._hst, self._shash
         nn, tags = self.max_nodes, self._ntag
         acc[s] = 0
@@ -424,7 +425,7 @@ class ConstraintState:
                 fnv.update_u32(st, 0, _H_CTX | (s << 8))
                 fnv.update_u32(st, 0, tags[n])
                 fnv.update_u32(st, 0, c)
-                fnv.add_into(acc, s, st, 0)
+                fnv.mix_into(acc, s, st, 0)
         ids, es = self._eid, self._eslice
         for e in range(self.max_constraints):
             if es[e] == s:
@@ -437,27 +438,25 @@ class ConstraintState:
                         fnv.update(st, 0, ids, o + 1, ids[o])
                         fnv.update_u32(st, 0, tags[n])
                         fnv.update_u32(st, 0, d)
-                        fnv.add_into(acc, s, st, 0)
+                        fnv.mix_into(acc, s, st, 0)
         for n in range(self._nn):
             if self._row_in(n, s):
                 fnv.reset(st, 0)
                 fnv.update_u32(st, 0, _H_ROW)
                 fnv.update_u32(st, 0, tags[n])
-                fnv.update_u32(st, 0, self._sat[2 * n])
-                fnv.update_u32(st, 0, self._sat[2 * n + 1])
-                fnv.update_u32(st, 0, self._vio[2 * n])
-                fnv.update_u32(st, 0, self._vio[2 * n + 1])
+                fnv.update(st, 0, self._sat, 8 * n, 8)
+                fnv.update(st, 0, self._vio, 8 * n, 8)
                 fnv.update_u32(st, 0, self._ver[n])
-                fnv.add_into(acc, s, st, 0)
+                fnv.mix_into(acc, s, st, 0)
         p = self.position
         if s == 0 and p.is_set:
             fnv.reset(st, 0)
             fnv.update_u32(st, 0, _H_POS)
-            fnv.update_u32(st, 0, p.a & _U32_MAX)
-            fnv.update_u32(st, 0, p.b & _U32_MAX)
+            fnv.update_u32(st, 0, p.a)
+            fnv.update_u32(st, 0, p.b)
             fnv.update_u32(st, 0, p.clock)
             fnv.update_u32(st, 0, p.writer)
-            fnv.add_into(acc, s, st, 0)
+            fnv.mix_into(acc, s, st, 0)
         self._dirty[s] = 0
 
     def slice_hashes(self):
@@ -472,8 +471,7 @@ class ConstraintState:
         if not self._hash_ok:
             sh, st = self.slice_hashes(), self._hst
             fnv.reset(st, 0)
-            for s in range(SLICES):
-                fnv.update_u32(st, 0, sh[s])
+            fnv.update(st, 0, sh, 0, 4 * SLICES)
             self._hash = fnv.fold30(st, 0)
             self._hash_ok = True
         return self._hash
