@@ -171,8 +171,26 @@ def test_authenticated_but_malformed_payloads_are_refused():
     assert_refused(b, sealed(b"", 9))
 
 
+def test_a_part_that_needs_room_is_refused_alone():
+    r, x, y = node("r", max_nodes=2), node("x"), node("y")
+    r.record_satisfied(1)
+    x.record_satisfied(1)
+    r.state.merge(x.state)  # r's table is full: r and x
+    x.add_constraint("c1")  # news from a node r knows
+    y.record_violations(5)  # and from one it has no room for
+    s = node("s")
+    s.state.merge(x.state)
+    s.state.merge(y.state)
+    for _ in range(3):
+        exchange(s, r)
+    assert r.state.constraints.contains("c1")
+    assert r.rejected(NO_ROOM) > 0 and r.state.metrics.total_violations() == 0
+    assert len(r.state.nodes()) == 2
+
+
 def test_frames_that_do_not_fit_the_tables_are_refused_whole():
-    full, small = full_node("full"), GossipNode("small", KEY)  # 32 + itself: no room
+    full, small = full_node("full"), GossipNode("small", KEY)
+    small.record_satisfied(1)  # 32 + itself: no room
     before = small.state.encode()
     frames = full.receive(small.ping()).responses
     for f in frames:

@@ -173,12 +173,27 @@ def test_full_node_table_raises_and_state_is_unchanged():
     a = ConstraintState("a", max_nodes=2, max_constraints=4)
     b = ConstraintState("b", max_nodes=2, max_constraints=4)
     c = ConstraintState("c", max_nodes=2, max_constraints=4)
+    a.record_satisfied(1)  # a takes its own slot when it first writes
     b.record_satisfied(1)
     c.record_satisfied(1)
     a.merge(b)
     before = a.encode()
     raises(CapacityError, a.merge, c)
     assert a.encode() == before
+
+
+def test_a_replica_takes_a_slot_only_when_it_first_writes():
+    others = [ConstraintState("n%d" % i, max_nodes=2, max_constraints=4) for i in range(2)]
+    for o in others:
+        o.record_satisfied(1)
+    passive = ConstraintState("monitor", max_nodes=2, max_constraints=4)
+    for o in others:
+        passive.merge(o)  # a listener holds the whole fleet of max_nodes
+    assert passive.metrics.total_satisfied() == 2
+    before = passive.encode()
+    raises(CapacityError, passive.record_satisfied, 1)  # no slot left for its own row
+    raises(CapacityError, passive.add_constraint, "c1")
+    assert passive.encode() == before
 
 
 def test_snapshot_round_trip_and_corruption():

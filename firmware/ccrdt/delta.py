@@ -35,16 +35,14 @@ import micropython
 from micropython import const
 
 from ccrdt import CapacityError, fnv, raw
-from ccrdt.state import SLICES, ID_MAX, SLICE_ORIGIN_MAX, COUNTER_LIMIT, ConstraintState
+from ccrdt.layout import (COUNTER_LIMIT, FREE as _FREE, ID_MAX, SLICE_ORIGIN_MAX, SLICES,
+                          STRIDE as _STRIDE, TAG_LIMIT as _TAG_LIMIT)
 
 PART_MAX = const(224)
 _PART_ORIGINS = const(32)  # more origins than this cannot fit PART_MAX anyway
 _PART_ELEMENTS = const(32)
 _ROW = const(24)
 _POS = const(16)
-_FREE = const(0xFF)
-_STRIDE = const(17)
-_TAG_LIMIT = const(1 << 30)
 
 
 class PartWriter:
@@ -172,8 +170,7 @@ class PartWriter:
         buf[o] = 1 if pos else 0
         o += 1
         if pos:
-            p = st.position
-            pack_into("<iiII", buf, o, p.a, p.b, p.clock, p.writer)
+            raw.copy(buf, o, st.position.packed, 0, _POS)
             o += _POS
             self.pos_pending = False
         self._settle()
@@ -236,8 +233,15 @@ class PartReader:
 
     def check(self, buf, off, n):
         """Raise ValueError if the part is malformed, CapacityError if it and
-        the parts checked before it in this batch cannot fit together."""
-        self._parse(buf, off, n, True)
+        the parts checked before it in this batch cannot fit together; a
+        part that does not fit leaves the batch as it was, so the parts
+        after it can still be checked and joined without it."""
+        nu, nnew = self.nu, self._nnew
+        try:
+            self._parse(buf, off, n, True)
+        except CapacityError:
+            self.nu, self._nnew = nu, nnew
+            raise
 
     @micropython.native
     def _parse(self, buf, off, n, count=False):
@@ -454,8 +458,9 @@ class PartReader:
             tag = raw.below(buf, o + 12, _TAG_LIMIT)
             if st._find_node(tag) < 0:
                 st._add_node(tag)
-            if st.position.join(raw.i32(buf, o), raw.i32(buf, o + 4),
-                                raw.below(buf, o + 8, COUNTER_LIMIT), tag):
+            p = st.position
+            if not p.holds(buf, o) and p.join(raw.i32(buf, o), raw.i32(buf, o + 4),
+                                               raw.below(buf, o + 8, COUNTER_LIMIT), tag):
                 changed = True
         if changed:
             st._touch(s)
@@ -477,8 +482,10 @@ def writer(state):
     return w
 
 
-def _merge_needs(st, other):
-    """New node and constraint slots a merge of other into st may need."""
+def _check_room(st, other):
+    """Raise CapacityError if a merge of other into st could need more node
+    or constraint slots than st has (it returns nothing: a tuple would be
+    an allocation)."""
     nn, onn = st.max_nodes, other.max_nodes
     new_nodes = 0
     for m in range(other._nn):
@@ -499,17 +506,16 @@ def _merge_needs(st, other):
             if d and (slot < 0 or d > st._ctx[s * nn + slot]):
                 new_el += 1
                 break
-    return new_nodes, new_el
-
-
-def merge_into(st, other):
-    """Join every part of other into st; all or nothing on capacity."""
-    new_nodes, new_el = _merge_needs(st, other)
     if st._nn + new_nodes > st.max_nodes:
         raise CapacityError("node table full: merge needs %d more of %d" % (new_nodes, st.max_nodes))
     if st._live + new_el > st.max_constraints:
         raise CapacityError("constraint table full: merge needs %d more of %d"
                             % (new_el, st.max_constraints))
+
+
+def merge_into(st, other):
+    """Join every part of other into st; all or nothing on capacity."""
+    _check_room(st, other)
     w, r = writer(other), reader(st)
     buf = other._partbuf
     changed = False
@@ -553,14 +559,15 @@ def encode_snapshot(st):
     return bytes(out)
 
 
-def decode_snapshot(data, node_id):
-    """A state for node_id from a snapshot; ValueError names what is wrong."""
+def decode_snapshot(data, new_state):
+    """The state a snapshot holds, built in new_state(max_nodes,
+    max_constraints); ValueError names what is wrong."""
     if len(data) < 13 or bytes(data[:4]) != _MAGIC:
         raise ValueError("not a ccrdt snapshot (bad magic or too short)")
     body = memoryview(data)[:-4]
     if fnv.fnv1a32(body) != raw.u32(data, len(data) - 4):
         raise ValueError("snapshot checksum mismatch (corrupt or truncated)")
-    st = ConstraintState(node_id, max_nodes=data[4], max_constraints=data[5])
+    st = new_state(data[4], data[5])
     o = 7
     names = []
     for _ in range(data[6]):

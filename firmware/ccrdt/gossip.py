@@ -66,6 +66,7 @@ DIGEST = const(1)  # PING flag: slice hashes follow
 PUSH = const(2)  # PING flag: delta entries of recently changed slices follow
 BCAST = const(4)  # PING flag: sent to everyone in range, nobody answers
 _HOT_PINGS = const(3)  # pings with slice hashes after each change of state
+_REFUSED = const(2)  # in _same: a part refused for lack of room (1: equal slice)
 
 # Reasons counted by rejected(), after those of wire.check().
 MALFORMED = const(6)
@@ -97,7 +98,7 @@ class GossipNode:
         self._pinged_sh = array("I", bytes(4 * SLICES))  # slice hashes at the last ping
         self._cur = -1  # slice whose parts are being packed
         self._cur_empty = False
-        self._same = bytearray(_ENTRIES_MAX)  # entries of a frame equal to ours
+        self._same = bytearray(_ENTRIES_MAX)  # per entry of a frame: 1 equal to ours, or _REFUSED
         self._peer_tag = array("I", bytes(4 * max_nodes))
         self._peer_hash = array("I", bytes(4 * max_nodes))
         self._np = 0
@@ -419,7 +420,11 @@ class GossipNode:
                 raise ValueError("delta entry length")
             same[i] = raw.equal(f, o + 1, sh, 4 * f[o + _ENTRY], 4)
             if not same[i]:
-                r.check(f, o + _ENTRY, n)
+                try:
+                    r.check(f, o + _ENTRY, n)
+                except CapacityError:  # refused alone: the other parts still join
+                    self._reasons[NO_ROOM] += 1
+                    same[i] = _REFUSED
             o += _ENTRY + n
             i += 1
         o = begin
@@ -427,12 +432,13 @@ class GossipNode:
         want, reply = self._want, False
         while o < end:
             n = f[o + 5]
+            s = f[o + _ENTRY]
             if not same[i]:
-                s = f[o + _ENTRY]
                 if r.apply(f, o + _ENTRY, n):
                     self.changed = True
                     if not self._from_bcast:
                         self._relay[s] = 1
+            if same[i] != _REFUSED:
                 flags = f[o]
                 if flags & LAST and flags & REPLY:
                     if not raw.equal(f, o + 1, self.state.slice_hashes(), 4 * s, 4):

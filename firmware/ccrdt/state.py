@@ -34,20 +34,13 @@ remote value at or above one is refused (``ccrdt.delta``), so no frame can
 push a counter to where it would stop counting.
 """
 from array import array
+from struct import pack_into
 import micropython
 from micropython import const
 
-from ccrdt import CapacityError, fnv, raw
-
-SLICES = const(32)
-ID_MAX = const(16)  # bytes of UTF-8, for constraint ids and node names
-# Live constraints one origin may hold dots for in one slice: bounds the size
-# of a single-origin delta part so that it always fits in one frame.
-SLICE_ORIGIN_MAX = const(8)
-_STRIDE = const(17)  # one length byte + ID_MAX bytes per name slot
-_FREE = const(0xFF)
-COUNTER_LIMIT = const(0x30000000)
-ROW_LIMIT = 3 << 62
+from ccrdt import CapacityError, delta, fnv, raw
+from ccrdt.layout import (COUNTER_LIMIT, FREE as _FREE, ID_MAX, ROW_LIMIT, SLICE_ORIGIN_MAX,
+                          SLICES, STRIDE as _STRIDE)
 _I32_MIN = -(1 << 31)
 _I32_MAX = (1 << 31) - 1
 
@@ -91,6 +84,14 @@ class PositionRegister:
     def __init__(self):
         self.a = self.b = self.clock = self.writer = 0
         self.is_set = False
+        # The held value as the wire writes it (i32 a, i32 b, u32 clock, u32
+        # writer): a part that carries the same bytes is recognised without
+        # computing a norm, which is a heap int for large coordinates.
+        self.packed = bytearray(16)
+
+    def holds(self, buf, off):
+        """True if buf[off:off+16] is the held value in wire form."""
+        return self.is_set and raw.equal(self.packed, 0, buf, off, 16)
 
     @property
     def position(self):
@@ -119,6 +120,7 @@ class PositionRegister:
             return False
         self.a, self.b, self.clock, self.writer = a, b, clock, writer
         self.is_set = True
+        pack_into("<iiII", self.packed, 0, a, b, clock, writer)
         return True
 
     def __str__(self):
@@ -180,7 +182,9 @@ class ConstraintState:
         self.max_nodes = max_nodes
         self.max_constraints = max_constraints
         nn, ne = max_nodes, max_constraints
-        # Node table; slot 0 is this node.  Rows are never freed (G-counters).
+        # Node table.  Rows are never freed (G-counters).  This node takes a
+        # slot when it first writes: a passive replica (a monitor, a gateway,
+        # a board that only listens) can hold a whole fleet of max_nodes.
         self._ntag = array("I", bytes(4 * nn))
         self._nname = bytearray(nn * _STRIDE)  # length 0: name not heard yet
         # u64 counters as (low, high) u32 pairs: reading an array('Q')
@@ -205,7 +209,7 @@ class ConstraintState:
         self._hash = 0
         self._hash_ok = False
         self.tag = fnv.tag30(name)
-        self._add_node(self.tag, name)
+        self._name = name
         self.constraints = ConstraintSet(self)
         self.metrics = Metrics(self)
 
@@ -308,15 +312,19 @@ class ConstraintState:
         """True if node n's counter row belongs to slice s and is not all zero."""
         return self._ntag[n] % SLICES == s and self._row_live(n)
 
-    def _can_tick(self):
-        """Raise before a local operation changes anything if its count is full."""
-        if self._ver[0] >= COUNTER_LIMIT - 1:
+    def _own(self):
+        """This node's slot, taken at its first write; raises before a local
+        operation changes anything if the table or its count is full."""
+        me = self._find_node(self.tag)
+        if me < 0:
+            return self._add_node(self.tag, self._name)
+        if self._ver[me] >= COUNTER_LIMIT - 1:
             raise OverflowError("operation counter exhausted")
+        return me
 
-    def _tick(self):
-        """Count one local operation of this node (its vector clock entry);
-        every caller has checked _can_tick() first."""
-        self._ver[0] += 1
+    def _tick(self, me):
+        """Count one local operation of this node (its vector clock entry)."""
+        self._ver[me] += 1
         self._touch_mine(self.tag % SLICES)
 
     def clock(self):
@@ -332,15 +340,17 @@ class ConstraintState:
         """Add (or re-add) cid with a new dot of this node; it then wins over
         any concurrent remove that has not seen this dot."""
         b = id_bytes(cid, "constraint id")
-        self._can_tick()
         h = fnv.tag30(b)
         s = h % SLICES
         e = self._find_id(b, 0, len(b), h)
+        if e < 0 and self._live == self.max_constraints:
+            raise CapacityError("constraint table full: %d constraints" % self.max_constraints)
+        me = self._own()
         nn = self.max_nodes
-        mine = self._origin_count(s, 0) - (1 if e >= 0 and self._dots[e * nn] else 0)
+        mine = self._origin_count(s, me) - (1 if e >= 0 and self._dots[e * nn + me] else 0)
         if mine >= SLICE_ORIGIN_MAX:
             raise CapacityError("slice %d already holds %d constraints of this node" % (s, mine))
-        c = self._ctx[s * nn] + 1
+        c = self._ctx[s * nn + me] + 1
         if c >= COUNTER_LIMIT:
             raise OverflowError("dot counter of slice %d exhausted" % s)
         if e < 0:
@@ -348,34 +358,35 @@ class ConstraintState:
         base = e * nn
         for n in range(nn):
             self._dots[base + n] = 0
-        self._dots[base] = c
-        self._ctx[s * nn] = c
+        self._dots[base + me] = c
+        self._ctx[s * nn + me] = c
         self._touch_mine(s)
-        self._tick()
+        self._tick(me)
 
     def remove_constraint(self, cid):
         """Remove cid as observed here; returns False if it was not present."""
         e = self._find_id(id_bytes(cid, "constraint id"))
         if e < 0:
             return False
-        self._can_tick()
+        me = self._own()
         base, nn = e * self.max_nodes, self.max_nodes
         for n in range(nn):
             self._dots[base + n] = 0
         self._touch_mine(self._eslice[e])
         self._free_element(e)
-        self._tick()
+        self._tick(me)
         return True
 
     def _bump(self, arr, n, what):
         _count(n, what)
-        self._can_tick()
-        v = get64(arr, 0) + n
+        me = self._find_node(self.tag)
+        v = (get64(arr, me) if me >= 0 else 0) + n
         if v >= ROW_LIMIT:
             raise OverflowError("%s counter would reach 3 * 2**62" % what)
-        arr[0] = v & 0xFFFFFFFF
-        arr[1] = v >> 32
-        self._tick()
+        me = self._own()
+        arr[2 * me] = v & 0xFFFFFFFF
+        arr[2 * me + 1] = v >> 32
+        self._tick(me)
 
     def record_satisfied(self, n=1):
         self._bump(self._sat, n, "satisfied")
@@ -393,12 +404,13 @@ class ConstraintState:
         p = self.position
         if p.clock >= COUNTER_LIMIT - 1:
             raise OverflowError("position clock exhausted")
-        self._can_tick()
-        changed = p.join(a, b, p.clock + 1, self.tag)
-        if changed:
-            self._touch_mine(0)
-            self._tick()
-        return changed
+        if not p.beats(a, b, p.clock + 1, self.tag):
+            return False
+        me = self._own()
+        p.join(a, b, p.clock + 1, self.tag)
+        self._touch_mine(0)
+        self._tick(me)
+        return True
 
     # ---- queries ------------------------------------------------------
     def satisfaction_rate(self):
@@ -480,8 +492,7 @@ class ConstraintState:
     def merge(self, other):
         """Join other into this state, in place.  Returns True if it changed.
         Runs other's delta parts through the same code as the wire."""
-        from ccrdt.delta import merge_into
-        return merge_into(self, other)
+        return delta.merge_into(self, other)
 
     def merged(self, other):
         m = self.copy()
@@ -492,14 +503,13 @@ class ConstraintState:
         return ConstraintState.decode(self.encode(), self.node_id)
 
     def encode(self):
-        from ccrdt.delta import encode_snapshot
-        return encode_snapshot(self)
+        return delta.encode_snapshot(self)
 
     @staticmethod
     def decode(data, node_id):
         """Rebuild a state from encode()'s bytes; ValueError if they are corrupt."""
-        from ccrdt.delta import decode_snapshot
-        return decode_snapshot(data, node_id)
+        return delta.decode_snapshot(data, lambda nodes, constraints:
+                                     ConstraintState(node_id, nodes, constraints))
 
     def _canonical(self):
         tags, nn = self._ntag, self.max_nodes

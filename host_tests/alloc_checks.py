@@ -1,0 +1,122 @@
+"""Hot paths that must allocate nothing, on MicroPython (64- and 32-bit).
+
+Run by ``test_zero_alloc.py`` through ``mprun.py`` under each MicroPython;
+not a pytest module, since CPython has no ``gc.mem_alloc``.  Every state
+here is at full capacity (32 nodes x 64 constraints) with counters past
+2**31, 2**32 and near 2**63: on a 32-bit port each of those words would be
+a heap int if it were ever read into Python.
+"""
+from allocs import per_call
+import histories
+from ccrdt import wire
+from ccrdt.gossip import DELTA, GossipNode
+from ccrdt.state import ConstraintState
+
+KEY = bytes(range(16))
+
+
+def _drop(buf, n):
+    pass
+
+
+def _answer(node, asker):
+    """The DELTA frames node sends when asker shows it its slice hashes:
+    only the slices where the two differ."""
+    buf = bytearray(wire.FRAME_MAX)
+    n = asker.ping_into(buf, True)
+    return [bytearray(f) for f in node.receive(bytes(buf[:n])).responses
+            if wire.kind(f) == DELTA]
+
+
+def _twin(node):
+    """Another board holding the same state as node."""
+    return GossipNode("node-99", KEY, state=ConstraintState.decode(node.state.encode(), "node-99"))
+
+
+def _assert_none(what, fn, reps=100):
+    got = per_call(fn, reps)
+    assert got == 0, "%s allocates %s bytes per call" % (what, got)
+
+
+def test_duplicate_delta_allocates_nothing():
+    a = histories.full_node("node-00", KEY, longest=True)
+    b = _twin(a)
+    a.record_satisfied(2 ** 31)
+    f = _answer(a, b)[0]
+    n = len(f)
+    b.handle(f, n, _drop)
+    _assert_none("a duplicate DELTA", lambda: b.handle(f, n, _drop))
+
+
+def test_state_changing_deltas_allocate_nothing():
+    a = histories.full_node("node-00", KEY, longest=True)
+    b = _twin(a)
+    reps = 40
+    frames = []
+    for i in range(reps + 1):
+        a.record_satisfied(2 ** 31 + i)  # the low word passes 2**31, the high one moves too
+        a.record_violations(3)
+        frames += _answer(a, b)  # b is not changed until the measured loop
+    nxt = [0]
+
+    def one():
+        f = frames[nxt[0]]
+        nxt[0] += 1
+        b.handle(f, len(f), _drop)
+        assert b.changed
+    got = per_call(one, reps)
+    assert got == 0, "a state-changing DELTA allocates %s bytes" % got
+
+
+def test_ping_of_a_converged_peer_allocates_nothing():
+    a = histories.full_node("node-00", KEY, longest=True)
+    b = _twin(a)
+    for _ in range(4):  # past the pings that carry digests after a change
+        ping = bytearray(a.ping())
+    n = len(ping)
+    b.handle(ping, n, _drop)
+    assert b.converged
+    _assert_none("a PING of a converged peer", lambda: b.handle(ping, n, _drop))
+
+
+def test_state_hash_after_a_change_allocates_nothing():
+    a = histories.full_node("node-00", KEY, longest=True)
+    b = _twin(a)
+    reps = 40
+    frames = []
+    for i in range(reps + 1):
+        a.record_violations(2 ** 32 + i)
+        frames += _answer(a, b)  # b is not changed until the measured loop
+    nxt = [0]
+    st = b.state
+
+    def change():
+        f = frames[nxt[0]]
+        nxt[0] += 1
+        b.handle(f, len(f), _drop)
+
+    def change_and_hash():
+        change()
+        st.state_hash()
+    # the change itself is measured (and must be free) above; here both
+    with_hash = per_call(change_and_hash, reps // 2)
+    assert with_hash == 0, "state_hash() after a change allocates %s bytes" % with_hash
+
+
+def test_merge_allocates_nothing():
+    a = histories.full_node("node-00", KEY, longest=True).state
+    b = ConstraintState.decode(a.encode(), "node-99")
+    b.merge(a)
+    _assert_none("merge() of an equal state", lambda: b.merge(a), 20)
+    # A merge that changes something: a local operation on a makes each
+    # merge a real join; what that operation allocates itself is subtracted.
+    a.record_satisfied(2 ** 33)
+
+    def change():
+        a.record_satisfied(1)
+
+    def change_and_merge():
+        a.record_satisfied(1)
+        assert b.merge(a)
+    got = per_call(change_and_merge, 20) - per_call(change, 20)
+    assert got == 0, "merge() of a changed state allocates %s bytes" % got
