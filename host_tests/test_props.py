@@ -12,8 +12,10 @@ OPS = st.lists(st.tuples(
     st.integers(0, 2 ** 16)), max_size=60)
 
 
-def run(history, nodes=4):
-    reps = [ConstraintState("n%d" % i, max_nodes=8, max_constraints=16) for i in range(nodes)]
+def run(history, nodes=4, reps=None):
+    """Apply history to reps (new replicas if None); returns them."""
+    reps = reps or [ConstraintState("n%d" % i, max_nodes=8, max_constraints=16)
+                    for i in range(nodes)]
     for who, op, arg in history:
         r = reps[who % nodes]
         if op == "add":
@@ -62,6 +64,22 @@ def test_hash_equal_iff_content_equal(h1, h2):
     x = run(h1)[0]
     y = run(h2)[0]
     assert (x == y) == (x.state_hash() == y.state_hash())
+
+
+@settings(max_examples=300, deadline=None)
+@given(OPS, st.lists(st.tuples(st.integers(0, 3),
+                               st.sampled_from(["add", "remove", "sat", "vio", "pos", "merge"]),
+                               st.integers(0, 3)), min_size=1, max_size=2))
+def test_nearby_states_hash_apart(history, steps):
+    # One or two small operations away: the changes most likely to cancel
+    # in a sum of item hashes (small counter moves, re-adds).
+    reps = run(history)
+    before = [r.copy() for r in reps]
+    for who, op, arg in steps:
+        run([(who, op, arg)], reps=reps)
+    for x, y in zip(before, reps):
+        assert (x == y) == (x.state_hash() == y.state_hash())
+        assert (x == y) == (list(x.slice_hashes()) == list(y.slice_hashes()))
 
 
 @settings(max_examples=100, deadline=None)
