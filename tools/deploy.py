@@ -62,29 +62,49 @@ def build(board, out=None):
     return sizes
 
 
+def apply_set(cfg, item):
+    """Apply one --set "field=JSON" to cfg; a dotted field (espnow.channel)
+    reaches into a section, making it if it is missing or null."""
+    field, _, value = item.partition("=")
+    try:
+        value = json.loads(value)
+    except ValueError:
+        raise ConfigError("--set %s: the value is not JSON" % field)
+    names = field.split(".")
+    for name in names[:-1]:
+        if cfg.get(name) is None:
+            cfg[name] = {}
+        cfg = cfg[name]
+        if not isinstance(cfg, dict):
+            raise ConfigError("--set %s: '%s' is not an object" % (field, name))
+    cfg[names[-1]] = value
+
+
 def stage(board, node, key_path, directory, overrides=()):
     """Write config.json and fleet.key for node into directory and validate
-    them as the board will; raises ConfigError naming what is wrong.
+    them as the board will; raises ConfigError naming what is wrong, in the
+    board's config as the user knows it (boards/<board>/config.json and the
+    --set options), not in the staged copy.
     overrides: "field=JSON" strings that replace fields of the board's config."""
+    board_meta(board)
     read_key(key_path, "KEY")
     shutil.copy(key_path, os.path.join(directory, "fleet.key"))
-    with open(os.path.join(ROOT, "boards", board, "config.json")) as f:
+    shown = "boards/%s/config.json" % board
+    with open(os.path.join(ROOT, shown)) as f:
         try:
             cfg = json.load(f)
-        except ValueError:
-            raise ConfigError("boards/%s/config.json: not valid JSON" % board)
+        except ValueError as e:
+            raise ConfigError("%s: not valid JSON (%s)" % (shown, e))
+    if not isinstance(cfg, dict):
+        raise ConfigError("%s: the config must be a JSON object" % shown)
     cfg["node"] = node
     cfg["key_file"] = "fleet.key"
     for item in overrides:
-        field, _, value = item.partition("=")
-        try:
-            cfg[field] = json.loads(value)
-        except ValueError:
-            raise ConfigError("--set %s: the value is not JSON" % field)
+        apply_set(cfg, item)
     path = os.path.join(directory, "config.json")
     with open(path, "w") as f:
         json.dump(cfg, f, indent=1)
-    load(path)
+    load(path, shown + (" with" if overrides else "") + "".join(" --set " + i for i in overrides))
     return path
 
 
@@ -162,7 +182,8 @@ def main(argv=None):
     d.add_argument("--node", required=True)
     d.add_argument("--key", default="")
     d.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
-                   help="replace a field of the board's config, e.g. --set 'monitor=\"10.0.0.2:47999\"'")
+                   help="replace a field of the board's config, e.g. --set 'monitor=\"10.0.0.2:47999\"' "
+                        "or --set espnow.channel=6")
     a = ap.parse_args(argv)
     try:
         if a.cmd == "key":
