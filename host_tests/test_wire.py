@@ -41,7 +41,9 @@ def test_frame_round_trip_and_refusals():
     assert f.check(buf, wire.HEADER) == wire.BAD_SIZE
     assert f.check(buf, 251) == wire.BAD_SIZE
     bad = bytearray(buf)
-    bad[1] = 0x23
+    bad[1] = ((wire.VERSION + 1) << 4) | 3
+    assert f.check(bad, n) == wire.BAD_VERSION
+    bad[1] = ((wire.VERSION - 1) << 4) | 3  # a board of the previous version
     assert f.check(bad, n) == wire.BAD_VERSION
 
 

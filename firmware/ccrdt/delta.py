@@ -527,16 +527,25 @@ def merge_into(st, other):
     return changed
 
 
-# Snapshot: b"CCS" version, u8 max_nodes, u8 max_constraints, u8 names,
-# names (u32 tag, u8 len, bytes), u16 parts, parts (u8 len, part),
-# u32 FNV-1a 32 of everything before it.
-_MAGIC = b"CCS\x01"
+# Snapshot: b"CCS", u8 version, u8 max_nodes, u8 max_constraints,
+# [version 2: u32 incarnation], u8 names, names (u32 tag, u8 len, bytes),
+# u16 parts, parts (u8 len, part), u32 FNV-1a 32 of everything before it.
+# Version 1 (no incarnation: 0) is still read.
+_MAGIC = b"CCS"
+_VERSION = const(2)
+
+
+class SnapshotVersionError(ValueError):
+    """A well-formed snapshot of a version this firmware does not read: not
+    corrupt, only newer (or older) than the code."""
 
 
 def encode_snapshot(st):
     out = bytearray(_MAGIC)
+    out.append(_VERSION)
     out.append(st.max_nodes)
     out.append(st.max_constraints)
+    out += st.incarnation.to_bytes(4, "little")
     names = [i for i in range(st._nn) if st._nname[i * _STRIDE]]
     out.append(len(names))
     for i in names:
@@ -560,17 +569,27 @@ def encode_snapshot(st):
 
 
 def decode_snapshot(data, new_state):
-    """The state a snapshot holds, built in new_state(max_nodes,
-    max_constraints); ValueError names what is wrong."""
-    if len(data) < 13 or bytes(data[:4]) != _MAGIC:
+    """The state a snapshot holds, built by new_state(max_nodes,
+    max_constraints, incarnation); ValueError names what is wrong."""
+    if len(data) < 13 or bytes(data[:3]) != _MAGIC:
         raise ValueError("not a ccrdt snapshot (bad magic or too short)")
     body = memoryview(data)[:-4]
     if fnv.fnv1a32(body) != raw.u32(data, len(data) - 4):
         raise ValueError("snapshot checksum mismatch (corrupt or truncated)")
-    st = new_state(data[4], data[5])
-    o = 7
+    version = data[3]
+    if not 1 <= version <= _VERSION:
+        raise SnapshotVersionError("snapshot version %d: this firmware reads 1..%d"
+                                   % (version, _VERSION))
+    o = 6
+    incarnation = 0
+    if version >= 2:
+        incarnation = raw.u32(data, o)
+        o += 4
+    st = new_state(data[4], data[5], incarnation)
+    count = data[o]
+    o += 1
     names = []
-    for _ in range(data[6]):
+    for _ in range(count):
         if o + 5 > len(body) or o + 5 + data[o + 4] > len(body):
             raise ValueError("snapshot names truncated")
         names.append((o, data[o + 4]))
@@ -589,5 +608,5 @@ def decode_snapshot(data, new_state):
     if o != len(body):
         raise ValueError("snapshot has trailing bytes")
     for no, n in names:
-        st.learn_name(raw.u32(data, no), data, no + 5, n)
+        st.remember_name(raw.u32(data, no), data, no + 5, n)
     return st

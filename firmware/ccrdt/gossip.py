@@ -32,7 +32,8 @@ Payloads (after the 10-byte header of ``ccrdt.wire``):
 
     PING   u8 flags (1: slice hashes follow, 2: delta entries follow,
            4: broadcast, nobody answers), u32 state hash,
-           u8 name length, name (the sender's, for display),
+           u8 name length, name, u32 incarnation (the sender's: they
+           must hash to its tag, see ``state.origin_tag``),
            [32 x u32 slice hashes], [delta entries as in DELTA]
     DELTA  one or more entries, each: u8 flags (1 LAST, 2 REPLY),
            u32 sender's hash of the slice, u8 part length, part
@@ -51,7 +52,8 @@ from micropython import const
 
 from ccrdt import CapacityError, raw, wire
 from ccrdt.delta import PART_MAX, reader, writer
-from ccrdt.state import SLICES, ConstraintState, id_bytes
+from ccrdt.layout import ID_MAX, SLICES, TAG_LIMIT
+from ccrdt.state import ConstraintState, id_bytes
 
 PING = const(1)
 DELTA = const(2)
@@ -72,7 +74,8 @@ _REFUSED = const(2)  # in _same: a part refused for lack of room (1: equal slice
 MALFORMED = const(6)
 NO_ROOM = const(7)
 UNKNOWN_KIND = const(8)
-_REASONS = const(9)
+BAD_NAME = const(9)  # a PING whose name and incarnation do not hash to its sender
+_REASONS = const(10)
 
 
 class GossipResult:
@@ -106,6 +109,7 @@ class GossipNode:
         self._rounds = self._syncs = 0
         self.burst = burst  # frames sent at most in answer to one PING
         self.changed = self.converged = False
+        self.clash_tag = self.clashes = 0  # PINGs of another board with this one's name
         self._hot = 0
         self._pinged_hash = -1
         self._reader = reader(self.state)
@@ -217,7 +221,8 @@ class GossipNode:
         L = len(self._name)
         buf[o + 5] = L
         raw.copy(buf, o + 6, self._name, 0, L)
-        return o + 6 + L
+        pack_into("<I", buf, o + 6 + L, self.state.incarnation)
+        return o + 10 + L
 
     def broadcast(self, emit):
         """Frames for everyone in radio range carrying the slices that this
@@ -355,29 +360,34 @@ class GossipNode:
 
     def _on_ping(self, f, end, tag, emit):
         o = wire.HEADER
+        st = self.state
         flags = f[o] if end > o + 5 else 0xFF
         L = f[o + 5] if end > o + 5 else 0xFF
-        d = o + 6 + L  # where slice hashes start
+        d = o + 10 + L  # where slice hashes start
         e = d + (4 * SLICES if flags & DIGEST else 0)  # where pushed entries start
-        if (flags not in (0, DIGEST, DIGEST | PUSH, PUSH | BCAST, BCAST) or L > 16 or e > end
+        if (flags not in (0, DIGEST, DIGEST | PUSH, PUSH | BCAST, BCAST) or L > ID_MAX or e > end
                 or (e == end) != (not flags & PUSH)):
             self._reasons[MALFORMED] += 1
             return
-        cold = self.state.state_hash() == self._pinged_hash
+        if not st.name_matches(tag, f, o + 6, L, raw.below(f, o + 6 + L, TAG_LIMIT)):
+            self._reasons[BAD_NAME] += 1
+            return
+        if st.is_own_name(f, o + 6, L):  # another live board has this board's name
+            self.clash_tag = tag
+            self.clashes += 1
+        cold = st.state_hash() == self._pinged_hash
         if flags & PUSH:
             self._from_bcast = flags & BCAST
             self._join_entries(f, e, end)
             self._from_bcast = False
             raw.fill(self._want, 0, SLICES, 0)  # the digest decides what to answer
+        st.remember_name(tag, f, o + 6, L)
         if flags & BCAST:
-            self.state.learn_name(tag, f, o + 6, L)
             if cold:  # the neighbours heard it too: nothing to announce
                 self._announced()
             return
-        st = self.state
         theirs = raw.u32(f, o + 1)
         self._note_peer(tag, theirs)
-        st.learn_name(tag, f, o + 6, L)
         if theirs == st.state_hash():
             self.converged = True
             self._send_ack(emit)

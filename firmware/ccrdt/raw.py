@@ -107,3 +107,46 @@ def find8(arr: ptr8, n: int, v: int, start: int) -> int:
         if arr[i] == v:
             return i
     return -1
+
+
+@micropython.viper
+def utf8(buf: ptr8, off: int, n: int) -> bool:
+    """True if buf[off:off+n] is well-formed UTF-8 (no overlong forms, no
+    surrogates, nothing above U+10FFFF), checked without decoding."""
+    i = off
+    end = off + n
+    while i < end:
+        c = buf[i]
+        k = 0  # continuation bytes
+        lo = 0x80  # the range of the first of them
+        hi = 0xBF
+        if c < 0x80:
+            i += 1
+            continue
+        if c >= 0xC2 and c <= 0xDF:
+            k = 1
+        elif c >= 0xE0 and c <= 0xEF:
+            k = 2
+            if c == 0xE0:
+                lo = 0xA0
+            if c == 0xED:
+                hi = 0x9F
+        elif c >= 0xF0 and c <= 0xF4:
+            k = 3
+            if c == 0xF0:
+                lo = 0x90
+            if c == 0xF4:
+                hi = 0x8F
+        else:
+            return False
+        if i + k >= end:
+            return False
+        b = buf[i + 1]
+        if b < lo or b > hi:
+            return False
+        for j in range(2, k + 1):
+            b = buf[i + j]
+            if b < 0x80 or b > 0xBF:
+                return False
+        i += k + 1
+    return True

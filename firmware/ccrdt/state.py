@@ -40,7 +40,7 @@ from micropython import const
 
 from ccrdt import CapacityError, delta, fnv, raw
 from ccrdt.layout import (COUNTER_LIMIT, FREE as _FREE, ID_MAX, ROW_LIMIT, SLICE_ORIGIN_MAX,
-                          SLICES, STRIDE as _STRIDE)
+                          SLICES, STRIDE as _STRIDE, TAG_LIMIT)
 _I32_MIN = -(1 << 31)
 _I32_MAX = (1 << 31) - 1
 
@@ -161,24 +161,40 @@ class Metrics:
         s = self._s
         return sum(get64(s._vio, i) for i in range(s._nn))
 
-    def _node(self, node):
-        return self._s._find_node(fnv.tag30(id_bytes(node, "node id")))
-
     def node_satisfied(self, node):
-        i = self._node(node)
-        return get64(self._s._sat, i) if i >= 0 else 0
+        """Satisfied checks counted by the board(s) named node, every
+        incarnation included."""
+        s = self._s
+        return sum(get64(s._sat, i) for i in s.slots_named(node))
 
     def node_violations(self, node):
-        i = self._node(node)
-        return get64(self._s._vio, i) if i >= 0 else 0
+        s = self._s
+        return sum(get64(s._vio, i) for i in s.slots_named(node))
+
+
+def origin_tag(name, incarnation=0):
+    """The 30-bit key of a node: FNV-1a of its name's bytes, then of its
+    incarnation (if not 0), folded.  A board takes a new incarnation when
+    it starts with no snapshot of its own, so a replaced board, or two
+    boards given one name, never share an origin: none reuses the other's
+    dots or counter row."""
+    st = array("I", [0])
+    fnv.reset(st, 0)
+    fnv.update(st, 0, name, 0, len(name))
+    if incarnation:
+        fnv.update_u32(st, 0, incarnation)
+    return fnv.fold30(st, 0)
 
 
 class ConstraintState:
-    def __init__(self, node_id, max_nodes=32, max_constraints=64):
+    def __init__(self, node_id, max_nodes=32, max_constraints=64, incarnation=0):
         name = id_bytes(node_id, "node id")
         if not 1 <= max_nodes <= 255 or not 1 <= max_constraints <= 254:
             raise ValueError("capacities: 1..255 nodes, 1..254 constraints")
+        if not isinstance(incarnation, int) or not 0 <= incarnation < TAG_LIMIT:
+            raise ValueError("incarnation must be 0..2**30-1")
         self.node_id = node_id
+        self.incarnation = incarnation
         self.max_nodes = max_nodes
         self.max_constraints = max_constraints
         nn, ne = max_nodes, max_constraints
@@ -208,7 +224,7 @@ class ConstraintState:
         self._hst = array("I", [0, 0])
         self._hash = 0
         self._hash_ok = False
-        self.tag = fnv.tag30(name)
+        self.tag = origin_tag(name, incarnation)
         self._name = name
         self.constraints = ConstraintSet(self)
         self.metrics = Metrics(self)
@@ -232,11 +248,46 @@ class ConstraintState:
         self._nname[o] = n
         raw.copy(self._nname, o + 1, buf, off, n)
 
-    def learn_name(self, tag, buf, off, n):
-        """Remember the name of a node known by tag (names are not replicated)."""
+    def name_matches(self, tag, buf, off, n, incarnation):
+        """True if buf[off:off+n] is a valid name that, with incarnation,
+        hashes to tag: what a node says its name is can then be believed,
+        and a name cannot be stuck to another node's tag."""
+        if not 0 < n <= ID_MAX or not raw.utf8(buf, off, n):
+            return False
+        st = self._hst
+        fnv.reset(st, 1)
+        fnv.update(st, 1, buf, off, n)
+        if incarnation:
+            fnv.update_u32(st, 1, incarnation)
+        return fnv.fold30(st, 1) == tag
+
+    def is_own_name(self, buf, off, n):
+        return n == len(self._name) and raw.equal(buf, off, self._name, 0, n)
+
+    def remember_name(self, tag, buf, off, n):
+        """Keep the name of a known node that has none yet (names are not
+        replicated: each board learns them from PINGs, checked first by
+        name_matches, or reads them back from its own snapshot).  False if
+        it is not a valid name."""
+        if not 0 < n <= ID_MAX or not raw.utf8(buf, off, n):
+            return False
         i = self._find_node(tag)
-        if i >= 0 and self._nname[i * _STRIDE] == 0 and 0 < n <= ID_MAX:
+        if i >= 0 and self._nname[i * _STRIDE] == 0:
             self._set_name(i, buf, off, n)
+        return True
+
+    def slots_named(self, name):
+        """Slots of the nodes known here under name (several after a board
+        was replaced: each incarnation keeps its own row)."""
+        b = id_bytes(name, "node id")
+        first = origin_tag(b)  # incarnation 0: known by its tag alone
+        out = []
+        for i in range(self._nn):
+            o = i * _STRIDE
+            if self._ntag[i] == first or (self._nname[o] == len(b)
+                                          and raw.equal(self._nname, o + 1, b, 0, len(b))):
+                out.append(i)
+        return out
 
     def node_name(self, i):
         o = i * _STRIDE
@@ -508,8 +559,8 @@ class ConstraintState:
     @staticmethod
     def decode(data, node_id):
         """Rebuild a state from encode()'s bytes; ValueError if they are corrupt."""
-        return delta.decode_snapshot(data, lambda nodes, constraints:
-                                     ConstraintState(node_id, nodes, constraints))
+        return delta.decode_snapshot(data, lambda nodes, constraints, incarnation:
+                                     ConstraintState(node_id, nodes, constraints, incarnation))
 
     def _canonical(self):
         tags, nn = self._ntag, self.max_nodes

@@ -2,7 +2,7 @@
 
     offset size  field
     0      1     magic 0xCC
-    1      1     version (high nibble, 1) | type (low nibble)
+    1      1     version (high nibble, 2) | type (low nibble)
     2      2     fleet id, u16 little-endian
     4      4     sender node tag (30-bit FNV of its name), u32
     8      2     sequence number, u16, per sender
@@ -26,7 +26,7 @@ FRAME_MAX = const(250)
 HEADER = const(10)
 MAC_LEN = const(8)
 MAGIC = const(0xCC)
-VERSION = const(1)
+VERSION = const(2)  # 2: PINGs carry the sender's incarnation
 
 # Reasons a frame is refused by check(); 0 means accepted.
 OK = const(0)
