@@ -199,6 +199,7 @@ class PartReader:
         self._hst = array("I", [0])
         self.nu = 0
         self.need_nodes = self.need_elements = 0
+        self.own_claims = 0  # parts that claimed more of this node than it issued
 
     def begin(self):
         """Start a batch of parts (all in one buffer) checked together
@@ -287,6 +288,8 @@ class PartReader:
             o += 1
             if L == 0 or L > ID_MAX or o + L + 1 > end:
                 raise ValueError("element id length")
+            if not raw.utf8(buf, o, L):
+                raise ValueError("element id is not UTF-8")
             fnv.reset(st_h, 0)
             fnv.update(st_h, 0, buf, o, L)
             h = fnv.fold30(st_h, 0)
@@ -364,9 +367,11 @@ class PartReader:
         return self.apply(buf, off, n)
 
     @micropython.native
-    def apply(self, buf, off, n):
+    def apply(self, buf, off, n, from_peer=False):
         """Join the part buf[off:off+n], which check() has passed in this
-        batch; True if the state changed."""
+        batch; True if the state changed.  from_peer: it came from another
+        board, so what it says of this node's own origin is a claim to
+        check (a merge or a snapshot of this node's own is not)."""
         self._parse(buf, off, n)
         st = self.st
         nn, ne_cap = st.max_nodes, st.max_constraints
@@ -379,6 +384,14 @@ class PartReader:
         for j in range(k):
             if omap[j] < 0:
                 omap[j] = st._add_node(self._otag[j])
+            elif (from_peer and self._otag[j] == st.tag and octx[j] > ctx[s * nn + omap[j]]
+                  and not st.recovering):
+                # Seen more of this node's dots than it issued: a buggy board.
+                # Take new dots above the claim for what this node holds, so
+                # that the join below (here and everywhere) keeps them.
+                st.reassert(s, omap[j], octx[j])
+                self.own_claims += 1
+                changed = True
         if k:
             raw.fill(touched, 0, ne_cap, 0)
         o = off + 2 + 8 * k
@@ -444,14 +457,20 @@ class PartReader:
             slot = st._find_node(tag)
             if slot < 0:
                 slot = st._add_node(tag)
-            if raw.join64(st._sat, slot, buf, o + 4):
-                changed = True
+            grew = raw.join64(st._sat, slot, buf, o + 4)
             if raw.join64(st._vio, slot, buf, o + 12):
-                changed = True
+                grew = True
             v = raw.below(buf, o + 20, COUNTER_LIMIT)
             if v > st._ver[slot]:
                 st._ver[slot] = v
+                grew = True
+            if grew:
                 changed = True
+                if from_peer and tag == st.tag and not st.recovering:
+                    # More of this node's row than it counted: joined (its
+                    # next counts go on above, nothing it counted is lost),
+                    # and counted for the operator.
+                    self.own_claims += 1
             o += _ROW
         if buf[o]:
             o += 1

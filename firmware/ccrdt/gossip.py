@@ -156,6 +156,12 @@ class GossipNode:
             return self._reasons[reason]
         return sum(self._reasons)
 
+    def own_claims(self):
+        """Parts joined that claimed more of this node (its dots or its row)
+        than it had issued: a neighbour gone wrong.  Not refused: the node
+        re-takes its dots above the claim and counts on above it."""
+        return self._reader.own_claims
+
     def peer_hash(self, tag):
         for i in range(self._np):
             if self._peer_tag[i] == tag:
@@ -444,7 +450,7 @@ class GossipNode:
             n = f[o + 5]
             s = f[o + _ENTRY]
             if not same[i]:
-                if r.apply(f, o + _ENTRY, n):
+                if r.apply(f, o + _ENTRY, n, True):
                     self.changed = True
                     if not self._from_bcast:
                         self._relay[s] = 1

@@ -226,6 +226,10 @@ class ConstraintState:
         self._hash_ok = False
         self.tag = origin_tag(name, incarnation)
         self._name = name
+        # True while this board restores its own row from the fleet (it
+        # booted from an older snapshot): larger values of its own origin
+        # are then expected, not a neighbour's mistake.
+        self.recovering = False
         self.constraints = ConstraintSet(self)
         self.metrics = Metrics(self)
 
@@ -413,6 +417,22 @@ class ConstraintState:
         self._ctx[s * nn + me] = c
         self._touch_mine(s)
         self._tick(me)
+
+    def reassert(self, s, me, above):
+        """Give this node's live constraints of slice s new dots above a
+        context that a buggy board claimed for it (``me`` is its slot), and
+        raise its context there to the last: a join with the claim keeps
+        them, and the next add is not taken for one already seen."""
+        nn, es, dots = self.max_nodes, self._eslice, self._dots
+        c = above
+        if c + self._origin_count(s, me) >= COUNTER_LIMIT:
+            raise OverflowError("dot counter of slice %d exhausted" % s)
+        for e in range(self.max_constraints):
+            if es[e] == s and dots[e * nn + me]:
+                c += 1
+                dots[e * nn + me] = c
+        self._ctx[s * nn + me] = c
+        self._touch_mine(s)
 
     def remove_constraint(self, cid):
         """Remove cid as observed here; returns False if it was not present."""

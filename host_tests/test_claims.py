@@ -1,0 +1,182 @@
+"""Remote input that cannot poison: what an authenticated but buggy or
+hostile board can send, and identity mistakes of operators (a replaced
+board, two boards with one name).  Runs on CPython and both MicroPythons."""
+from struct import pack
+
+from ccrdt import wire
+from ccrdt.delta import SnapshotVersionError
+from ccrdt.fnv import fnv1a32, tag30
+from ccrdt.gossip import BAD_NAME, DELTA, MALFORMED, PING, GossipNode, exchange
+from ccrdt.layout import COUNTER_LIMIT, SLICES
+from ccrdt.state import ConstraintState, origin_tag
+from check import raises
+
+KEY = bytes(range(16))
+
+
+def node(name, incarnation=0):
+    return GossipNode(name, KEY, max_nodes=8, max_constraints=16,
+                      state=ConstraintState(name, 8, 16, incarnation))
+
+
+def frame(sender, kind, payload):
+    """A frame with a valid MAC from sender (a GossipNode): a fleet member."""
+    buf = bytearray(wire.FRAME_MAX)
+    o = sender.framer.begin(buf, kind)
+    buf[o:o + len(payload)] = payload
+    return bytes(buf[:sender.framer.seal(buf, o + len(payload))])
+
+
+def part(s, origins=(), elements=(), rows=(), position=None):
+    """A delta part as ccrdt.delta lays it out: origins (tag, context),
+    elements (id bytes, [(origin index, dot)]), rows (tag, sat, vio, ver)."""
+    out = bytearray([s, len(origins)])
+    for tag, c in origins:
+        out += pack("<II", tag, c)
+    out.append(len(elements))
+    for cid, dots in elements:
+        out.append(len(cid))
+        out += cid
+        out.append(len(dots))
+        for j, d in dots:
+            out += pack("<BI", j, d)
+    out.append(len(rows))
+    for tag, sat, vio, ver in rows:
+        out += pack("<IQQI", tag, sat, vio, ver)
+    if position is None:
+        out.append(0)
+    else:
+        out.append(1)
+        out += pack("<iiII", *position)
+    return bytes(out)
+
+
+def delta(*parts):
+    """DELTA payload: each part as an entry with a slice hash nobody has."""
+    out = bytearray()
+    for p in parts:
+        out += pack("<BIB", 1, 0x12345678, len(p)) + p
+    return bytes(out)
+
+
+def refused(victim, f, reason):
+    before, count = victim.state.encode(), victim.rejected(reason)
+    victim.receive(f)
+    assert victim.rejected(reason) == count + 1
+    assert victim.state.encode() == before
+
+
+def test_a_constraint_id_that_is_not_utf8_is_refused():
+    bad = b"\xff\xfe"
+    liar, victim = node("liar"), node("victim")
+    p = part(tag30(bad) % SLICES, [(liar.state.tag, 1)], [(bad, [(0, 1)])])
+    refused(victim, frame(liar, DELTA, delta(p)), MALFORMED)
+    victim.state.constraints.active_constraints()  # still readable
+
+
+def test_counters_at_the_top_of_their_range_are_refused():
+    liar, victim = node("liar"), node("victim")
+    t = victim.state.tag  # claims about the victim itself, the worst case
+    s = t % SLICES
+    for row in ((t, 3 << 62, 0, 1), (t, 0, 0xFFFFFFFFFFFFFFFF, 1), (t, 0, 0, COUNTER_LIMIT),
+                (t, 0, 0, 0xFFFFFFFF)):
+        refused(victim, frame(liar, DELTA, delta(part(s, rows=[row]))), MALFORMED)
+    refused(victim, frame(liar, DELTA, delta(part(s, [(t, COUNTER_LIMIT)]))), MALFORMED)
+    refused(victim, frame(liar, DELTA, delta(part(0, position=(1, 1, 0xFFFFFFFF, t)))), MALFORMED)
+    victim.record_satisfied(1)  # the victim still counts
+    victim.add_constraint("c1")
+    victim.update_position((1, 0))
+
+
+def test_a_context_claimed_for_a_node_does_not_erase_its_adds():
+    victim, peer, liar = node("victim"), node("peer"), node("liar")
+    victim.add_constraint("held")
+    exchange(victim, peer)
+    s = tag30("held") % SLICES
+    # liar says it has seen 1000 of victim's dots in that slice, and none live
+    forged = frame(liar, DELTA, delta(part(s, [(victim.state.tag, 1000)])))
+    peer.receive(forged)
+    assert not peer.state.constraints.contains("held")  # the peer cannot tell
+    victim.receive(forged)
+    assert victim.own_claims() == 1 and victim.state.constraints.contains("held")
+    for _ in range(2):
+        exchange(victim, peer)
+    assert peer.state.constraints.contains("held") and peer.state == victim.state
+    same_slice = [c for c in ("n%d" % i for i in range(400)) if tag30(c) % SLICES == s][0]
+    victim.add_constraint(same_slice)  # a new add after the claim
+    exchange(victim, peer)
+    assert peer.state.constraints.contains(same_slice)
+
+
+def test_a_name_must_hash_to_its_sender():
+    kitchen, victim = node("kitchen-1"), node("victim")
+    kitchen.record_satisfied(1)
+    exchange(kitchen, victim)
+    liar = node("liar")
+    # a PING in kitchen-1's name, but sealed by liar: its tag is liar's
+    name = b"garage"
+    ping = frame(liar, PING, pack("<BIB", 0, 0, len(name)) + name + pack("<I", 0))
+    refused(victim, ping, BAD_NAME)
+    bad = b"\xff\xfe"
+    ping = frame(liar, PING, pack("<BIB", 0, 0, len(bad)) + bad + pack("<I", 0))
+    refused(victim, ping, BAD_NAME)
+    assert victim.state.nodes() == ["kitchen-1"]  # nothing else learned
+
+
+def test_two_boards_with_one_name_lose_nothing_and_are_reported():
+    a, b = node("kitchen-1", 11), node("kitchen-1", 22)
+    a.record_satisfied(5)
+    a.add_constraint("from-a")
+    b.record_satisfied(7)
+    b.add_constraint("from-b")
+    b.remove_constraint("from-b")
+    b.add_constraint("from-b")
+    exchange(a, b)
+    exchange(b, a)
+    assert a.clashes and b.clashes and a.clash_tag == b.state.tag
+    for n in (a, b):
+        assert n.state.metrics.node_satisfied("kitchen-1") == 12
+        assert n.state.constraints.active_constraints() == ["from-a", "from-b"]
+
+
+def test_a_replaced_board_keeps_counting_above_its_old_row():
+    old, fleet = node("kitchen-1", 1), node("hub")
+    old.record_satisfied(50)
+    old.add_constraint("c")
+    old.remove_constraint("c")
+    exchange(old, fleet)
+    new = node("kitchen-1", 2)  # empty flash: a new incarnation
+    new.record_satisfied(5)
+    new.add_constraint("c")
+    exchange(new, fleet)
+    exchange(fleet, new)
+    for n in (new, fleet):
+        assert n.state.metrics.total_satisfied() == 55
+        assert n.state.constraints.contains("c")
+    # The hub heard both incarnations name themselves; the new board never
+    # heard the old one (names are learned from PINGs, not replicated).
+    assert fleet.state.metrics.node_satisfied("kitchen-1") == 55
+    assert not new.clashes  # the old board is gone, not a duplicate
+
+
+def test_snapshots_of_version_1_load_and_unknown_versions_are_told_apart():
+    s = ConstraintState("n1", 4, 8)
+    s.add_constraint("c1")
+    s.record_satisfied(9)
+    v2 = s.encode()
+    assert v2[:4] == b"CCS\x02"
+    # the version 1 form: no incarnation field
+    body = b"CCS\x01" + v2[4:6] + v2[10:-4]
+    v1 = body + fnv1a32(body).to_bytes(4, "little")
+    assert ConstraintState.decode(v1, "n1") == s
+    body = b"CCS\x09" + v2[4:-4]
+    e = raises(SnapshotVersionError, ConstraintState.decode, body + fnv1a32(body).to_bytes(4, "little"), "n1")
+    assert "version 9" in str(e)
+
+
+def test_the_incarnation_survives_a_snapshot():
+    s = ConstraintState("n1", 4, 8, incarnation=12345)
+    s.record_satisfied(1)
+    back = ConstraintState.decode(s.encode(), "n1")
+    assert back.incarnation == 12345 and back.tag == s.tag == origin_tag(b"n1", 12345)
+    assert origin_tag(b"n1") == tag30("n1") != s.tag
