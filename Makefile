@@ -68,3 +68,10 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build
+
+# The core, wire and gossip tests on the emulated RV32 board (qemu-system-riscv32,
+# ../shared/mp32), with its heap figures.  RV32_ARGS=--bench: the board's rates;
+# --romfs: the code runs in place from ROM, as frozen code does.
+.PHONY: rv32
+rv32: $(STAMP)
+	$(BIN)/python tools/rv32board.py $(RV32_ARGS)

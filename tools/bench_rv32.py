@@ -1,0 +1,64 @@
+"""Rates of a full 32 x 64 node on the RV32 board (emulated by qemu: the
+figures say how the code behaves on rv32imc, not how fast a chip is).
+
+    python tools/rv32board.py --bench
+
+Runs on the board with firmware/ and host_tests/ on its path.  Prints
+`name value unit` lines.
+"""
+import gc
+from time import ticks_diff, ticks_ms
+
+from ccrdt.gossip import GossipNode
+from histories import full_node
+
+KEY = bytes(range(16))
+
+
+def sink(buf, n):
+    pass
+
+
+def rate(fn, calls, per_call=1):
+    """Operations per second, the best of three rounds: qemu shares the
+    host's CPUs, and a busy host only ever makes a round slower."""
+    best = None
+    for _ in range(3):
+        gc.collect()
+        t0 = ticks_ms()
+        for _ in range(calls):
+            fn()
+        ms = max(ticks_diff(ticks_ms(), t0), 1)
+        best = ms if best is None else min(best, ms)
+    return calls * per_call * 1000 // best
+
+
+def main():
+    a = full_node("node-00", KEY)
+    b = GossipNode("peer", KEY, max_nodes=33)
+    deltas = a.receive(b.ping()).responses
+    for f in deltas:
+        b.receive(f)
+    assert b.state == a.state
+    gc.collect()
+    print("heap_free_two_full_nodes %d bytes" % gc.mem_free())
+    x, y = b.state, a.state  # b's table has room for a's 32 nodes and itself
+
+    def dup_deltas():  # b holds all of their content already
+        for f in deltas:
+            b.handle(f, len(f), sink)
+
+    def merge_changed():  # y is one counter ahead: a full merge that changes x
+        y.record_satisfied(1)
+        x.merge(y)
+
+    def hash_changed():
+        x.record_satisfied(1)
+        x.state_hash()
+
+    print("delta_dup_rate %d frames/s" % rate(dup_deltas, 10, len(deltas)))
+    print("merge_full_rate %d merges/s" % rate(merge_changed, 20))
+    print("hash_after_change_rate %d hashes/s" % rate(hash_changed, 50))
+
+
+main()
