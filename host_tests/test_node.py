@@ -1,5 +1,6 @@
 """The node runtime under CPython's asyncio (the same code runs on boards)."""
 import asyncio
+import io
 import os
 import sys
 
@@ -99,4 +100,112 @@ def test_operations_wait_for_the_commit(tmp_path):
     assert a.state.constraints.contains("c1") and a.own_counts() == (4, 0)
     assert (tmp_path / "a" / "state.bin").exists()
     assert not a.commit()  # nothing new: no flash write
+    a.udp.close()
+
+
+class Clock:
+    """ticks_ms for a test: 30 bits, wrapping, moved by hand or by `step`
+    milliseconds at every read."""
+
+    def __init__(self, start=(1 << 30) - 1000, step=0):
+        self.total, self.step = start, step
+
+    def __call__(self):
+        self.total += self.step
+        return self.total & 0x3FFFFFFF
+
+
+def quiet_node(tmp_path, clock=None, **extra):
+    p1, p2 = free_ports(2)
+    (tmp_path / "a").mkdir()
+    lines = []
+    n = Node(config(tmp_path, "a", p1, "b", p2, **extra), str(tmp_path / "a"), log=lines.append,
+             clock=clock or Clock())
+    return n, lines
+
+
+def test_the_commit_keeps_what_it_cannot_apply_and_retries(tmp_path):
+    from ccrdt.state import ConstraintState
+    a, lines = quiet_node(tmp_path, max_constraints=2)
+    a.add_constraint("c1")
+    a.record_satisfied(5)
+    assert a.commit()
+    a.add_constraint("c2")  # room for it now
+    other = ConstraintState("b", 32, 2)
+    other.add_constraint("b1")
+    a.state.merge(other)  # a frame fills the table before the commit
+    a.record_satisfied(2)
+    a.commit()
+    # The add waits, counted and reported; the counts went through.
+    assert a.pending == [("add", "c2")] and a.held_ops == 1 and a.own_counts() == (7, 0)
+    assert a.status_values()["held_ops"] == 1 and any("keeps 1 items" in x for x in lines)
+    a.remove_constraint("c1")
+    a.commit()  # the add is tried first, in order: still no room; the remove frees a slot
+    assert a.pending == [("add", "c2")]
+    a.commit()
+    assert a.state.constraints.active_constraints() == ["b1", "c2"]
+    assert not a.pending and a.held_ops == 0 and a.status_values()["held_ops"] == 0
+    a.udp.close()
+
+
+def test_refusals_and_months_of_uptime_reach_the_monitor(tmp_path):
+    import socket
+    from rich.console import Console
+    from monitor import Monitor
+    from ccrdt.gossip import GossipNode
+    from ccrdt.state import ConstraintState
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.settimeout(5)
+    clock = Clock()
+    a, _ = quiet_node(tmp_path, clock, max_nodes=2,
+                      monitor="127.0.0.1:%d" % listener.getsockname()[1])
+    a.record_satisfied(1)
+    a.commit()  # a's own row takes the first slot
+    for name in ("b", "c"):  # c finds the node table full
+        other = GossipNode(name, bytes(range(16)), max_nodes=2)
+        other.record_satisfied(1)
+        f = bytearray(other.ping())
+        a.process(f, len(f))
+    f[-1] ^= 1
+    a.process(f, len(f))  # a bad MAC
+    twin = GossipNode("a", bytes(range(16)), state=ConstraintState(
+        "a", 2, 64, (a.state.incarnation + 1) % (1 << 30)))  # another board named "a"
+    f = twin.ping()
+    a.process(bytearray(f), len(f))
+    try:
+        a.record_satisfied(-1)
+    except ValueError:
+        pass
+    for _ in range(40):  # 124 days, read as the status task reads it
+        clock.total += 1 << 28
+        a.uptime.ms()
+    a.report()
+    mon = Monitor(bytes(range(16)))
+    data, addr = listener.recvfrom(300)
+    mon.datagram_received(data, addr)
+    s = mon.nodes["a"]
+    assert s["nodes"] == s["max_nodes"] == 2 and s["refused_ops"] == 1
+    assert s["uptime_ms"] == 0xFFFFFFFF and s["uptime_s"] == (40 << 28) // 1000
+    line = mon.line()
+    assert ("a: node table full (2), 2 frames rejected (bad MAC 1, no room 1), 1 operations refused, "
+            "its name is used by another board (1 pings)") in line
+    console = Console(record=True, width=300, file=io.StringIO())
+    console.print(mon.table())
+    table = console.export_text()
+    assert "124d 06h 36m" in table and "no room 1" in table and "2/2" in table
+    listener.close()
+    a.udp.close()
+
+
+def test_the_workload_runs_its_time_across_tick_wraps(tmp_path):
+    # Every clock read moves 2**28 ms (3.1 days): the tick counter wraps
+    # every 4 reads; 2**31 ms of run time end after the 9th read.
+    a, _ = quiet_node(tmp_path, Clock(step=1 << 28), workload={
+        "module": "ccrdt.workload", "interval_ms": 1, "run_ms": 1 << 31})
+
+    async def go():
+        await asyncio.wait_for(a.workload.run(), 10)
+    asyncio.run(go())
+    assert not a.workload.running and a.workload.steps == 8
     a.udp.close()

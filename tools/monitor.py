@@ -2,9 +2,13 @@
 
     python tools/monitor.py --key build/fleet/fleet.key --port 47999 [--fleet 1]
 
-It checks every frame's AES-CMAC with the fleet key (frames of other fleets
-or with a bad tag are counted and ignored) and shows one row per node.  On a
-terminal the table is live (rich); otherwise it prints a line per second.
+It checks every frame's AES-CMAC with the fleet key (frames of other fleets,
+with a bad tag or not a STATUS frame are counted and ignored) and shows one
+row per node.  Besides counters and hashes it shows what each node refused:
+frames its gossip layer rejected, by reason; local operations its
+application was refused or that wait on a refused commit; a full node or
+constraint table.  On a terminal the table is live (rich); otherwise it
+prints a line per second, naming the nodes that refuse something.
 """
 import argparse
 import asyncio
@@ -14,9 +18,43 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "firmware"))
 
-from ccrdt import wire  # noqa: E402
+from ccrdt import gossip, wire  # noqa: E402
 from ccrdt.config import read_key  # noqa: E402
 from ccrdt.status import parse  # noqa: E402
+
+# Short names of the reasons a frame is rejected (codes of wire and gossip);
+# a code not listed here shows as its number.
+REASONS = {wire.BAD_SIZE: "size", wire.BAD_MAGIC: "magic", wire.BAD_VERSION: "version",
+           wire.OTHER_FLEET: "other fleet", wire.BAD_MAC: "bad MAC", gossip.MALFORMED: "malformed",
+           gossip.NO_ROOM: "no room", gossip.UNKNOWN_KIND: "unknown type", gossip.BAD_NAME: "bad name"}
+
+
+def refusals(s):
+    """What a node's status says it refused or cannot hold, as short phrases."""
+    out = []
+    for what, n, cap in (("node", s["nodes"], s["max_nodes"]),
+                         ("constraint", s["constraints"], s["max_constraints"])):
+        if cap is not None and n >= cap:
+            out.append("%s table full (%d)" % (what, cap))
+    if s["rejected"]:
+        by = ", ".join("%s %d" % (REASONS.get(r, "reason %d" % r), c)
+                       for r, c in enumerate(s["rejected_by"] or [], 1) if c)
+        out.append("%d frames rejected%s" % (s["rejected"], " (%s)" % by if by else ""))
+    if s["refused_ops"]:
+        out.append("%d operations refused" % s["refused_ops"])
+    if s["held_ops"]:
+        out.append("%d held by the commit" % s["held_ops"])
+    if s["clashes"]:
+        out.append("its name is used by another board (%d pings)" % s["clashes"])
+    if s["own_claims"]:
+        out.append("%d parts claimed more of it than it issued" % s["own_claims"])
+    return out
+
+
+def duration(seconds):
+    """Uptime as days, hours and minutes."""
+    m = seconds // 60
+    return "%dd %02dh %02dm" % (m // 1440, m // 60 % 24, m % 60)
 
 
 class Monitor(asyncio.DatagramProtocol):
@@ -24,14 +62,17 @@ class Monitor(asyncio.DatagramProtocol):
         self.framer = wire.Framer(key, fleet, 0)
         self.nodes = {}  # name -> latest status, plus rx rate
         self.refused = 0
+        self.last_refusal = None  # why the last datagram was not a status
 
     def datagram_received(self, data, addr):
-        if self.framer.check(data, len(data)) != wire.OK:
+        code = self.framer.check(data, len(data))
+        try:
+            if code != wire.OK:
+                raise ValueError("frame rejected: %s" % REASONS.get(code, code))
+            s = parse(data, len(data))
+        except ValueError as e:
             self.refused += 1
-            return
-        s = parse(data, len(data))
-        if s is None:
-            self.refused += 1
+            self.last_refusal = "%s from %s" % (e, addr)
             return
         now = time.monotonic()
         old = self.nodes.get(s["name"])
@@ -58,26 +99,39 @@ class Monitor(asyncio.DatagramProtocol):
 
     def table(self):
         from rich.table import Table
-        t = Table(title="ccrdt fleet (%d nodes reporting, %d frames refused)" % (
-            len(self.live()), self.refused))
-        for col in ("node", "constraints", "satisfied", "violations", "rate", "hash", "converged",
-                    "frames/s", "rejected", "heap free"):
-            t.add_column(col, justify="left" if col in ("node", "hash") else "right")
+        t = Table(title="ccrdt fleet (%d nodes reporting, %s)" % (len(self.live()), self._refused()))
+        for col in ("node", "nodes", "constraints", "satisfied", "violations", "rate", "hash",
+                    "converged", "frames/s", "uptime", "heap free", "refused"):
+            t.add_column(col, justify="left" if col in ("node", "hash", "refused") else "right")
         common = self.majority_hash()
         for name in sorted(self.nodes):
             s = self.nodes[name]
             total = s["satisfied"] + s["violations"]
             rate = s["satisfied"] / total if total else 1.0
-            t.add_row(name, str(s["constraints"]), str(s["satisfied"]), str(s["violations"]),
-                      "%.3f" % rate, "%08x" % s["hash"], "yes" if s["hash"] == common else "no",
-                      "%.0f" % s["rx_rate"], str(s["rejected"]), str(s["heap_free"]))
+            t.add_row(name, _of(s["nodes"], s["max_nodes"]), _of(s["constraints"], s["max_constraints"]),
+                      str(s["satisfied"]), str(s["violations"]), "%.3f" % rate, "%08x" % s["hash"],
+                      "yes" if s["hash"] == common else "no", "%.0f" % s["rx_rate"],
+                      duration(s["uptime_ms"] // 1000 if s["uptime_s"] is None else s["uptime_s"]),
+                      str(s["heap_free"]), "; ".join(refusals(s)) or "-")
         return t
 
     def line(self):
         common = self.majority_hash()
         agree = sum(1 for v in self.live().values() if v["hash"] == common)
-        return "monitor: %d nodes reporting, %d agree on %s, %d frames refused" % (
-            len(self.live()), agree, "%08x" % common if common is not None else "-", self.refused)
+        trouble = ["%s: %s" % (name, ", ".join(refusals(s)))
+                   for name, s in sorted(self.live().items()) if refusals(s)]
+        return "monitor: %d nodes reporting, %d agree on %s, %s%s" % (
+            len(self.live()), agree, "%08x" % common if common is not None else "-",
+            self._refused(), "; " + "; ".join(trouble) if trouble else "")
+
+    def _refused(self):
+        """The datagrams this monitor refused, with why for the last one."""
+        return "%d frames refused%s" % (
+            self.refused, " (last: %s)" % self.last_refusal if self.refused else "")
+
+
+def _of(n, cap):
+    return str(n) if cap is None else "%d/%d" % (n, cap)
 
 
 async def listen(monitor, port, host="127.0.0.1"):

@@ -13,6 +13,12 @@ never go backwards across a reboot, and flash is written at most once per
 interval.  A board that booted from an older snapshot (the newest was
 missing or corrupt) holds its commits until one exchange with a peer has
 brought back what the fleet knows of it.
+
+A local operation is checked at the call against the state and the queue
+(id, table room, counter range) and raises there, counted in STATUS, rather
+than fail later.  What the commit still cannot apply (frames filled a table
+or moved a counter since the call) is kept queued, counted and retried,
+never dropped.
 """
 import asyncio
 import gc
@@ -24,8 +30,10 @@ from ccrdt import CapacityError, raw, wire
 from ccrdt.compat import sleep_ms as sleep_ms_blocking
 from ccrdt.compat import ticks_diff, ticks_ms
 from ccrdt.gossip import GossipNode
+from ccrdt.layout import COUNTER_LIMIT, ROW_LIMIT
 from ccrdt.state import id_bytes
-from ccrdt.status import PENDING, RECOVERING, RUNNING
+from ccrdt.status import FIELDS as STATUS_FIELDS
+from ccrdt.status import PENDING, RECOVERING, REASONS_MAX, RUNNING, Uptime
 from ccrdt.status import write as write_status
 from ccrdt.store import Store
 
@@ -33,6 +41,9 @@ _PENDING_MAX = const(32)
 _PRESENCE_TICKS = const(10)
 _UDP = const(0)
 _ESPNOW = const(1)
+_KINDS = ("satisfied", "violations")
+# What a refused local operation raises (at the call, or at the commit).
+_REFUSALS = (TypeError, ValueError, CapacityError, OverflowError)
 
 
 async def sleep_ms(ms):
@@ -83,10 +94,12 @@ class RxQueue:
 
 
 class Node:
-    def __init__(self, cfg, directory="", log=print):
+    def __init__(self, cfg, directory="", log=print, clock=ticks_ms):
+        """clock: the millisecond tick counter (ticks_ms, or a test's)."""
         self.cfg = cfg
         self.log = log
         self.name = cfg["node"]
+        self._name = id_bytes(self.name, "node id")
         self.store = Store(directory, self.name, cfg["max_nodes"], cfg["max_constraints"], log)
         state, fresh = self.store.load()
         self.gossip = GossipNode(self.name, cfg["key"], cfg["fleet"], state=state)
@@ -96,10 +109,12 @@ class Node:
             log("booted from an older snapshot: commits wait for one exchange with a peer")
         self.queue = RxQueue(cfg["rx_queue"])
         self.pending = []
-        self.pend_sat = self.pend_vio = 0
+        self.counts = [0, 0]  # satisfied and violation checks queued
         self.unsaved = False
-        self.rx = self.tx = self.tx_bytes = self.errors = self.rejected_ops = self.ticks = 0
-        self.started = ticks_ms()
+        self.rx = self.tx = self.tx_bytes = self.errors = self.ticks = 0
+        self.refused_ops = self.held_ops = 0
+        self._note_ops_left()
+        self.uptime = Uptime(clock)
         self.running = True
         self._tx = bytearray(wire.FRAME_MAX)
         self._reply_tag = 0
@@ -137,65 +152,101 @@ class Node:
             self.workload = mod.Workload(self, wl)
 
     # ---- what the application calls ----------------------------------
-    def _queue(self, op, arg):
-        if len(self.pending) >= _PENDING_MAX:
-            raise CapacityError("%d operations wait for the next commit" % _PENDING_MAX)
-        self.pending.append((op, arg))
-
+    # Each call raises what the commit would refuse, as far as it can be
+    # told now; a refused call changes nothing and is counted (refused_ops).
     def add_constraint(self, cid):
-        id_bytes(cid, "constraint id")
-        self._queue("add", cid)
+        self._queue("add", cid, self._check_add)
 
     def remove_constraint(self, cid):
-        id_bytes(cid, "constraint id")
-        self._queue("remove", cid)
+        self._queue("remove", cid, _check_id)
 
     def update_position(self, pos):
-        self._queue("position", pos)
+        self._queue("position", pos, self._check_position)
 
     def record_satisfied(self, n=1):
-        if not isinstance(n, int) or n < 0:
-            raise ValueError("satisfied count must be an int >= 0")
-        self.pend_sat += n
+        self._count(0, n)
 
     def record_violations(self, n=1):
-        if not isinstance(n, int) or n < 0:
-            raise ValueError("violation count must be an int >= 0")
-        self.pend_vio += n
+        self._count(1, n)
 
     @property
     def state(self):
         return self.gossip.state
+
+    def _queue(self, op, arg, check):
+        try:
+            if len(self.pending) >= _PENDING_MAX:
+                raise CapacityError("%d operations wait for the next commit" % _PENDING_MAX)
+            check(arg)
+            self._check_ops(1)
+        except _REFUSALS:
+            self.refused_ops += 1
+            raise
+        self.pending.append((op, arg))
+
+    def _count(self, i, n):
+        """Queue n checks of kind i (0 satisfied, 1 violations)."""
+        what, queued = _KINDS[i], self.counts[i]
+        try:
+            if not isinstance(n, int) or isinstance(n, bool):
+                raise TypeError("%s count must be int, not %s" % (what, type(n).__name__))
+            if n < 0:
+                raise ValueError("%s count must be >= 0, got %d" % (what, n))
+            own = self.own_counts()[i]
+            if own + queued + n >= ROW_LIMIT:
+                raise OverflowError("%s counter would reach 3 * 2**62: %d committed, %d queued, %d more"
+                                    % (what, own, queued, n))
+            if n and not queued:
+                self._check_ops(1)  # the commit records each kind as one operation
+        except _REFUSALS:
+            self.refused_ops += 1
+            raise
+        self.counts[i] = queued + n
+
+    def _check_ops(self, more):
+        """OverflowError if `more` operations, with those queued, could pass
+        this node's operation counter (as of the last commit)."""
+        queued = len(self.pending) + self._counts_queued()
+        if queued + more > self._ops_left:
+            raise OverflowError("operation counter exhausted: %d operations left, %d queued"
+                                % (self._ops_left, queued))
+
+    def _counts_queued(self):
+        return (1 if self.counts[0] else 0) + (1 if self.counts[1] else 0)
+
+    def _note_ops_left(self):
+        st = self.state
+        self._ops_left = COUNTER_LIMIT - 1 - st.clock().get_tag(st.tag)
+
+    def _check_add(self, cid):
+        id_bytes(cid, "constraint id")
+        live = set(self.state.constraints.active_constraints())
+        for op, arg in self.pending:  # the set as the commit will find it
+            if op == "add":
+                live.add(arg)
+            elif op == "remove":
+                live.discard(arg)
+        if cid not in live and len(live) >= self.state.max_constraints:
+            raise CapacityError("constraint table full: %d constraints, counting those queued"
+                                % len(live))
+
+    def _check_position(self, pos):
+        if (not isinstance(pos, (tuple, list)) or len(pos) != 2
+                or any(not isinstance(v, int) or not -(1 << 31) <= v < (1 << 31) for v in pos)):
+            raise ValueError("position must be a pair of 32-bit ints (a, b), got %r" % (pos,))
+        queued = sum(1 for op, _ in self.pending if op == "position")
+        if self.state.position.clock + queued >= COUNTER_LIMIT - 1:
+            raise OverflowError("position clock exhausted")
 
     # ---- commit --------------------------------------------------------
     def commit(self):
         """Apply the queued operations and write the snapshot if the state
         changed since the last one (gossip counts too: a rebooted board then
         starts from what it knew).  Returns True if a snapshot was written."""
-        if not (self.pending or self.pend_sat or self.pend_vio or self.unsaved
-                or self.state.state_hash() != self.saved_hash):
+        applied = self._apply() if self.pending or self._counts_queued() else False
+        if not (applied or self.unsaved or self.state.state_hash() != self.saved_hash):
             return False
         g = self.gossip
-        for op, arg in self.pending:
-            try:
-                if op == "add":
-                    g.add_constraint(arg)
-                elif op == "remove":
-                    g.remove_constraint(arg)
-                else:
-                    g.update_position(arg)
-            except (CapacityError, ValueError, OverflowError) as e:
-                self.rejected_ops += 1
-                self.log("operation %s %r refused: %s" % (op, arg, e))
-        self.pending = []
-        for count, record in ((self.pend_sat, g.record_satisfied), (self.pend_vio, g.record_violations)):
-            if count:
-                try:
-                    record(count)
-                except OverflowError as e:
-                    self.rejected_ops += 1
-                    self.log("counter refused: %s" % e)
-        self.pend_sat = self.pend_vio = 0
         try:
             self.store.save(g.state)
             self.saved_hash = g.state.state_hash()
@@ -206,6 +257,40 @@ class Node:
             self.unsaved = True
             self.log("snapshot write failed: %s" % e)
         return not self.unsaved
+
+    def _apply(self):
+        """Apply the queue in order; returns whether anything was applied.
+        What the state refuses stays queued, with every later operation on
+        the same id (so their order holds), and held_ops counts it."""
+        g = self.gossip
+        kept, held, why, applied = [], [], None, False
+        for op, arg in self.pending:
+            key = None if op == "position" else arg
+            if key not in held:
+                fn = g.add_constraint if op == "add" else (
+                    g.remove_constraint if op == "remove" else g.update_position)
+                e = _attempt(fn, arg)
+                if e is None:
+                    applied = True
+                    continue
+                held.append(key)
+                why = why or "%s %r: %s" % (op, arg, e)
+            kept.append((op, arg))
+        self.pending = kept
+        for i, fn in enumerate((g.record_satisfied, g.record_violations)):
+            n = self.counts[i]
+            if n:
+                e = _attempt(fn, n)
+                if e is None:
+                    applied = True
+                    self.counts[i] = 0
+                else:
+                    why = why or "%d %s: %s" % (n, _KINDS[i], e)
+        self.held_ops = len(kept) + self._counts_queued()
+        if self.held_ops:
+            self.log("commit keeps %d items queued, e.g. %s" % (self.held_ops, why))
+        self._note_ops_left()
+        return applied
 
     def own_counts(self):
         m = self.state.metrics
@@ -269,7 +354,7 @@ class Node:
             try:
                 n = await transport.recv_into(q.bufs[i])
             except OSError as e:
-                self._error("receive", e)
+                self.error("receive", e)
                 await sleep_ms(100)
                 continue
             if src == _ESPNOW:
@@ -285,7 +370,7 @@ class Node:
                 try:
                     self.process(q.bufs[i], q.lens[i], q.srcs[i], q.macs[i])
                 except Exception as e:  # a bug must not stop the board
-                    self._error("process", e)
+                    self.error("process", e)
 
     async def _gossip(self):
         c = self.cfg
@@ -294,20 +379,20 @@ class Node:
             try:
                 self.ping_peer()
             except Exception as e:
-                self._error("gossip", e)
+                self.error("gossip", e)
 
     async def _commit(self):
         c = self.cfg
         while self.running:
             await sleep_ms(max(c["snapshot_ms"], 50))
-            if self.recovering and ticks_diff(ticks_ms(), self.started) > 10 * c["gossip_ms"]:
+            if self.recovering and self.uptime.ms() > 10 * c["gossip_ms"]:
                 self.recovering = False
                 self.log("no peer answered: commits resume on the local snapshot")
             if not self.recovering:
                 try:
                     self.commit()
                 except Exception as e:
-                    self._error("commit", e)
+                    self.error("commit", e)
 
     async def _status(self):
         while self.running:
@@ -315,27 +400,49 @@ class Node:
             try:
                 self.report()
             except Exception as e:
-                self._error("status", e)
+                self.error("status", e)
 
-    def _error(self, where, e):
+    def error(self, where, e):
+        """Log and count an exception that a task survived."""
         self.errors += 1
         self.log("error in %s: %r" % (where, e))
 
     def status_values(self):
-        st, g = self.state, self.gossip
+        """The fields of a STATUS frame (``ccrdt.status``), by name."""
+        st, m = self.state, self.state.metrics
         sat, vio = self.own_counts()
+        ms = self.uptime.ms()
         gc.collect()
-        return (st.state_hash(), st.active_constraint_count(), len(st.nodes()),
-                st.metrics.total_satisfied(), st.metrics.total_violations(), sat, vio,
-                self.rx, self.tx, self.tx_bytes, g.rejected(), self.queue.dropped, self.errors,
-                ticks_diff(ticks_ms(), self.started), gc.mem_free() if hasattr(gc, "mem_free") else 0,
-                gc.mem_alloc() if hasattr(gc, "mem_alloc") else 0, self.flags())
+        return {"hash": st.state_hash(), "constraints": st.active_constraint_count(),
+                "nodes": len(st.nodes()), "satisfied": m.total_satisfied(),
+                "violations": m.total_violations(), "own_satisfied": sat, "own_violations": vio,
+                "rx": self.rx, "tx": self.tx, "tx_bytes": self.tx_bytes,
+                "rejected": self.gossip.rejected(), "dropped": self.queue.dropped,
+                "errors": self.errors, "uptime_ms": ms, "uptime_s": ms // 1000,
+                "heap_free": gc.mem_free() if hasattr(gc, "mem_free") else 0,
+                "heap_used": gc.mem_alloc() if hasattr(gc, "mem_alloc") else 0,
+                "flags": self.flags(), "max_nodes": st.max_nodes,
+                "max_constraints": st.max_constraints, "refused_ops": self.refused_ops,
+                "held_ops": self.held_ops, "clashes": self.gossip.clashes,
+                "own_claims": self.gossip.own_claims(), "rejected_by": self.rejected_by()}
+
+    def rejected_by(self):
+        """Frames rejected for each reason 1..R, R the highest reason with a
+        count: the counts add up to rejected(), so a reason the gossip layer
+        adds is reported without a list of reasons here."""
+        g = self.gossip
+        counts, left = [], g.rejected()
+        while left > 0 and len(counts) < REASONS_MAX:
+            c = g.rejected(len(counts) + 1)
+            counts.append(c)
+            left -= c
+        return counts
 
     def flags(self):
         f = 0
         if self.workload is not None and self.workload.running:
             f |= RUNNING
-        if self.pending or self.pend_sat or self.pend_vio or self.unsaved:
+        if self.pending or self._counts_queued() or self.unsaved:
             f |= PENDING
         if self.recovering:
             f |= RECOVERING
@@ -343,11 +450,10 @@ class Node:
 
     def report(self):
         v = self.status_values()
-        self.log("status %s hash=%08x constraints=%d nodes=%d sat=%d vio=%d own_sat=%d own_vio=%d "
-                 "rx=%d tx=%d tx_bytes=%d rejected=%d dropped=%d errors=%d heap_free=%d heap_used=%d "
-                 "flags=%d refused_ops=%d" % ((self.name,) + v[:13] + v[14:] + (self.rejected_ops,)))
+        self.log("status %s %s%s" % (self.name, " ".join("%s=%d" % (k, v[k]) for k in STATUS_FIELDS),
+                                     _by_reason(v["rejected_by"])))
         if self.monitor is not None:
-            n = write_status(self.gossip.framer, self._tx, v, self.gossip._name)
+            n = write_status(self.gossip.framer, self._tx, v, self._name)
             if self.udp is not None:
                 self.udp.send(self.monitor, self._tx, n)
             elif self._status_sock is not None:
@@ -377,13 +483,31 @@ class Node:
         self.running = False
         self.commit()
         self.report()
-        g = self.gossip
-        reasons = " ".join("%d:%d" % (r, g.rejected(r)) for r in range(1, 9) if g.rejected(r))
-        self.log("node %s stopped; frames rejected by reason: %s" % (self.name, reasons or "none"))
+        self.log("node %s stopped; frames rejected: %d%s" % (
+            self.name, self.gossip.rejected(), _by_reason(self.rejected_by())))
 
 
 def _drop(buf, n):
     pass
+
+
+def _check_id(cid):
+    id_bytes(cid, "constraint id")
+
+
+def _by_reason(counts):
+    """The reasons counted, as ' (reason:count ...)', or ''."""
+    parts = ["%d:%d" % (r + 1, c) for r, c in enumerate(counts) if c]
+    return " (%s)" % " ".join(parts) if parts else ""
+
+
+def _attempt(fn, arg):
+    """fn(arg); the refusal it raised, or None."""
+    try:
+        fn(arg)
+    except _REFUSALS as e:
+        return e
+    return None
 
 
 def join_wifi(wifi, log, timeout_ms=20000):

@@ -1,6 +1,7 @@
 """STATUS frames: what a node tells the monitor, authenticated like gossip.
 
-Payload (little-endian), after the 10-byte header of ``ccrdt.wire``:
+Payload (little-endian), after the 10-byte header of ``ccrdt.wire``.
+Version 1:
 
     u32 state hash      u16 constraints    u16 nodes known
     u64 satisfied (fleet total as seen here)   u64 violations (same)
@@ -11,40 +12,152 @@ Payload (little-endian), after the 10-byte header of ``ccrdt.wire``:
     u8 flags (1 workload running, 2 local changes not yet committed,
               4 recovering: commits wait for a peer)
     u8 name length, name
+
+Version 2 appends, after the name:
+
+    u8 version (2)
+    u32 uptime s
+    u16 node table size     u16 constraint table size (full: the count above
+                            equals the size)
+    u32 local operations refused (the call raised)
+    u16 queued items the last commit could not apply (kept queued, retried)
+    u32 PINGs from another board with this board's name
+    u32 parts that claimed more of this node than it had issued
+    u8 R, R x u32: frames rejected for reason 1..R (codes of ccrdt.wire and
+                   ccrdt.gossip); R is the highest reason counted, those
+                   above it are 0
+
+Later versions only append, after the rejected counts: a reader takes the
+fields of the versions it knows and ignores the bytes after them.
+
+Every field saturates at its width: a value past the largest the field holds
+(a fleet total past 2**64 - 1, uptime past 2**32 - 1 ms) is sent as that
+largest value, never wrapped, and means "at least this".
 """
-from struct import pack_into, unpack_from
+from struct import calcsize, pack_into, unpack_from
 
 from micropython import const
 
+from ccrdt import wire
+from ccrdt.compat import ticks_diff
+
 STATUS = const(4)
-_FMT = "<IHHQQQQIIIIIIIIIB"
-_FIELDS = ("hash", "constraints", "nodes", "satisfied", "violations", "own_satisfied",
-           "own_violations", "rx", "tx", "tx_bytes", "rejected", "dropped", "errors",
-           "uptime_ms", "heap_free", "heap_used", "flags")
-_SIZE = const(77)
+VERSION = const(2)
 RUNNING = const(1)
 PENDING = const(2)
 RECOVERING = const(4)
 
+# Each version's fields, by name, and their struct format (in that order).
+_N1 = ("hash", "constraints", "nodes", "satisfied", "violations", "own_satisfied",
+       "own_violations", "rx", "tx", "tx_bytes", "rejected", "dropped", "errors", "uptime_ms",
+       "heap_free", "heap_used", "flags")
+_F1 = "<IHHQQQQIIIIIIIIIB"
+_N2 = ("uptime_s", "max_nodes", "max_constraints", "refused_ops", "held_ops", "clashes",
+       "own_claims")
+_F2 = "<IHHIHII"
+_S1, _S2 = calcsize(_F1), calcsize(_F2)
+FIELDS = _N1 + _N2  # the numeric fields, in frame order
+# Frame bytes before the rejected counts, with the longest name (16 bytes).
+_FIXED = wire.HEADER + _S1 + 1 + 16 + 1 + _S2 + 1
+REASONS_MAX = (wire.FRAME_MAX - wire.MAC_LEN - _FIXED) // 4
+
+
+def saturate(v, code):
+    """v clamped to the range of an unsigned struct field ("B", "H", "I", "Q")."""
+    return 0 if v < 0 else min(v, (1 << 8 * calcsize(code)) - 1)
+
+
+def _pack(buf, o, names, fmt, values):
+    pack_into(fmt, buf, o, *[saturate(values[k], fmt[i + 1]) for i, k in enumerate(names)])
+
+
+def _unpack(d, names, fmt, buf, o):
+    for k, v in zip(names, unpack_from(fmt, buf, o)):
+        d[k] = v
+
 
 def write(framer, buf, values, name):
-    """A sealed STATUS frame in buf with values in _FIELDS order; its length."""
+    """A sealed STATUS frame in buf; its length.  values: a dict with every
+    name in FIELDS, and "rejected_by", the counts of reasons 1..R; name: the
+    node's name as bytes."""
+    counts = values["rejected_by"]
+    if len(counts) > REASONS_MAX or len(name) > 16:
+        raise ValueError("STATUS: %d reasons (at most %d), name of %d bytes (at most 16)"
+                         % (len(counts), REASONS_MAX, len(name)))
     o = framer.begin(buf, STATUS)
-    pack_into(_FMT, buf, o, *values)
-    o += _SIZE
+    _pack(buf, o, _N1, _F1, values)
+    o += _S1
     buf[o] = len(name)
     buf[o + 1:o + 1 + len(name)] = name
-    return framer.seal(buf, o + 1 + len(name))
+    o += 1 + len(name)
+    buf[o] = VERSION
+    _pack(buf, o + 1, _N2, _F2, values)
+    o += 1 + _S2
+    buf[o] = len(counts)
+    o += 1
+    for c in counts:
+        pack_into("<I", buf, o, saturate(c, "I"))
+        o += 4
+    return framer.seal(buf, o)
 
 
 def parse(buf, n):
-    """The fields of a STATUS frame (already checked by a Framer), or None."""
-    from ccrdt import wire
-    o = wire.HEADER
+    """The fields of a STATUS frame n bytes long (its MAC already checked by
+    a Framer): a dict keyed by field name, plus "name", "tag", "version" and
+    "rejected_by" (a list).  A version 1 frame has None for the fields of
+    version 2.  ValueError says what is wrong with a frame that is not one."""
     end = n - wire.MAC_LEN
-    if wire.kind(buf) != STATUS or end < o + _SIZE + 1 or end != o + _SIZE + 1 + buf[o + _SIZE]:
-        return None
-    d = {"name": bytes(buf[o + _SIZE + 1:end]).decode(), "tag": wire.sender(buf)}
-    for k, v in zip(_FIELDS, unpack_from(_FMT, buf, o)):
-        d[k] = v
+    o = wire.HEADER
+    if end < o or wire.kind(buf) != STATUS:
+        raise ValueError("not a STATUS frame")
+    if end < o + _S1 + 1 or end < o + _S1 + 1 + buf[o + _S1]:
+        raise ValueError("STATUS frame of %d bytes is too short" % n)
+    d = {}
+    _unpack(d, _N1, _F1, buf, o)
+    o += _S1
+    try:
+        d["name"] = bytes(buf[o + 1:o + 1 + buf[o]]).decode()
+    except UnicodeError:
+        raise ValueError("STATUS node name is not UTF-8")
+    d["tag"] = wire.sender(buf)
+    o += 1 + buf[o]
+    if o == end:
+        d["version"] = 1
+        for k in _N2:
+            d[k] = None
+        d["rejected_by"] = None
+        return d
+    v = d["version"] = buf[o]
+    if v < 2:
+        raise ValueError("STATUS version %d cannot have bytes after the name" % v)
+    if end < o + 1 + _S2 + 1 or end < o + 2 + _S2 + 4 * buf[o + 1 + _S2]:
+        raise ValueError("STATUS version %d frame of %d bytes is too short" % (v, n))
+    _unpack(d, _N2, _F2, buf, o + 1)
+    o += 1 + _S2
+    r = buf[o]
+    d["rejected_by"] = list(unpack_from("<%dI" % r, buf, o + 1))
+    if v == VERSION and end != o + 1 + 4 * r:
+        raise ValueError("STATUS version 2 frame has %d bytes too many" % (end - o - 1 - 4 * r))
     return d
+
+
+class Uptime:
+    """Milliseconds since start, summed from tick differences: the tick
+    counter wraps (every 2**30 ms on an ESP32), the sum never does and never
+    goes back.  Exact while it is read at least once per half a tick period
+    (2**29 ms, 6.2 days); the node reads it every status interval.  Past 2**30 the sum is a
+    heap int on a 32-bit port: a small allocation per read, which happens
+    on the status path only."""
+
+    def __init__(self, clock):
+        self._clock = clock
+        self._last = clock()
+        self._ms = 0
+
+    def ms(self):
+        now = self._clock()
+        d = ticks_diff(now, self._last)
+        self._last = now
+        if d > 0:
+            self._ms += d
+        return self._ms

@@ -1,0 +1,114 @@
+"""A node's refusals and status on every interpreter: a refused local
+operation raises at the call and is counted; STATUS stays right at counter
+extremes and past 2**30 and 2**32 ms of uptime; refused frames and a full
+node table show in it.  The node runs without a transport.  Runs on CPython
+and under MicroPython (host_tests/mprun.py)."""
+import os
+
+from ccrdt import CapacityError, gossip, wire
+from ccrdt.config import validate
+from ccrdt.gossip import GossipNode
+from ccrdt.layout import ROW_LIMIT
+from ccrdt.node import Node
+from ccrdt.state import ConstraintState
+from ccrdt.status import parse, write
+from test_status import KEY, PERIOD, U32, U64, Clock, raises
+
+DIR = "build/test_node_refusals"
+
+
+def fresh_dir():
+    for d in ("build", DIR):
+        try:
+            os.mkdir(d)
+        except OSError:
+            pass
+    for name in ("state.bin", "state.tmp", "state.prev"):
+        try:
+            os.remove(DIR + "/" + name)
+        except OSError:
+            pass
+    with open(DIR + "/fleet.key", "wb") as f:
+        f.write(KEY)
+
+
+def node(clock=None, **cfg):
+    """A node of a fresh flash directory, with no transport (only its state,
+    its queue and its status)."""
+    fresh_dir()
+    c = {"node": "a", "key_file": DIR + "/fleet.key", "udp": {"port": 1, "peers": []},
+         "max_nodes": 4, "max_constraints": 4}
+    c.update(cfg)
+    c = validate(c, "test")
+    c["transports"] = []
+    lines = []
+    return Node(c, DIR, log=lines.append, clock=clock or Clock()), lines
+
+
+def status(n):
+    buf = bytearray(wire.FRAME_MAX)
+    return parse(buf, write(n.gossip.framer, buf, n.status_values(), n.name.encode()))
+
+
+def test_node_uptime_and_status_past_2_30_and_2_32_ms():
+    clock = Clock(start=PERIOD - 1)
+    n, _ = node(clock)
+    for _ in range(40):  # reported every 2**28 ms: about 124 days
+        clock.advance(1 << 28)
+        d = status(n)
+        assert d["uptime_ms"] == min(clock.total - (PERIOD - 1), U32)
+    assert d["uptime_ms"] == U32 and d["uptime_s"] == (40 << 28) // 1000
+
+
+def test_node_status_at_counter_extremes():
+    n, _ = node()
+    n.gossip.record_satisfied(ROW_LIMIT - 1)  # this board's own row at its top
+    for name in ("b", "c"):  # two more rows: the fleet total passes 2**64 - 1
+        other = ConstraintState(name, 4, 4)
+        other.record_satisfied(1 << 63)
+        other.record_violations(ROW_LIMIT - 1)
+        n.state.merge(other)
+    assert n.state.metrics.total_satisfied() == ROW_LIMIT - 1 + (1 << 64) > U64
+    d = status(n)
+    assert d["satisfied"] == U64 and d["violations"] == U64
+    assert d["own_satisfied"] == ROW_LIMIT - 1 and d["nodes"] == 3 and d["max_nodes"] == 4
+    # The next local count would pass the limit: refused at the call, counted.
+    assert "satisfied" in raises(OverflowError, n.record_satisfied, 1)
+    assert n.counts == [0, 0] and status(n)["refused_ops"] == 1
+
+
+def test_refused_local_operations_raise_at_the_call():
+    n, _ = node(max_constraints=2)
+    n.add_constraint("c1")
+    n.add_constraint("c2")
+    raises(ValueError, n.add_constraint, "")
+    raises(TypeError, n.add_constraint, 5)
+    raises(ValueError, n.remove_constraint, "x" * 17)
+    assert "table full" in raises(CapacityError, n.add_constraint, "c3")
+    n.remove_constraint("c1")  # queued: frees a slot at the commit
+    n.add_constraint("c3")
+    raises(ValueError, n.update_position, (1 << 31, 0))
+    raises(ValueError, n.update_position, 5)
+    raises(ValueError, n.record_violations, -1)
+    raises(TypeError, n.record_violations, 1.5)
+    assert n.refused_ops == 8 and len(n.pending) == 4
+    assert n.commit() and n.held_ops == 0 and not n.pending
+    assert n.state.constraints.active_constraints() == ["c2", "c3"]
+    assert status(n)["refused_ops"] == 8
+
+
+def test_refused_frames_and_a_full_node_table_show_in_status():
+    n, _ = node(max_nodes=2)
+    n.record_satisfied(1)
+    n.commit()  # this board's own row takes a slot
+    for name in ("b", "c"):
+        other = GossipNode(name, KEY, max_nodes=2)
+        other.record_satisfied(1)
+        f = bytearray(other.ping())
+        n.process(f, len(f))
+    f[len(f) - 1] ^= 1  # a frame whose MAC does not match
+    n.process(f, len(f))
+    d = status(n)
+    assert d["nodes"] == d["max_nodes"] == 2
+    assert d["rejected"] == 2 and len(d["rejected_by"]) == gossip.NO_ROOM
+    assert d["rejected_by"][gossip.NO_ROOM - 1] == 1 and d["rejected_by"][wire.BAD_MAC - 1] == 1
