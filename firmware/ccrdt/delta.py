@@ -31,7 +31,6 @@ CapacityError, and in both cases the state is untouched.
 """
 from array import array
 from struct import pack_into
-import micropython
 from micropython import const
 
 from ccrdt import CapacityError, fnv, raw
@@ -72,7 +71,6 @@ class PartWriter:
             self.rc += 1
         self.done = self.oc >= st._nn and self.rc >= st._nn and not self.pos_pending
 
-    @micropython.native
     def _origin_cost(self, n, mark):
         st, s, nn = self.st, self.s, self.st.max_nodes
         es, dots = st._eslice, st._dots
@@ -85,7 +83,6 @@ class PartWriter:
                     inc[e] = 1
         return add
 
-    @micropython.native
     def next(self, buf, off, budget=PART_MAX):
         """Write the next part of the slice, at most budget bytes, at buf[off:].
         Returns its length; 0 if nothing more fits that budget (self.done
@@ -178,21 +175,28 @@ class PartWriter:
 
 
 class PartReader:
-    """Validates and joins parts into one state, with preallocated scratch."""
+    """Validates and joins parts into one state, with preallocated scratch.
+
+    This module is bytecode, not native code: native code takes about three
+    times the RAM of bytecode where a board loads it into its heap (an .mpy
+    on the RV32 board), which left too little room for a full-capacity node
+    beside it, and measured, the native parse and join were not the
+    bottleneck of receiving (the join loop in ``ccrdt.gossip`` and the slice
+    hash in ``ccrdt.state`` stay native)."""
 
     def __init__(self, state):
         self.st = state
         self._omap = array("h", bytes(2 * _PART_ORIGINS))
-        self._otag = array("I", bytes(4 * _PART_ORIGINS))
-        self._octx = array("I", bytes(4 * _PART_ORIGINS))
-        self._db = array("I", bytes(4 * _PART_ORIGINS))
+        self._otag = raw.zeros32(_PART_ORIGINS)
+        self._octx = raw.zeros32(_PART_ORIGINS)
+        self._db = raw.zeros32(_PART_ORIGINS)
         self._per = bytearray(_PART_ORIGINS)
         self._seen = bytearray(_PART_ORIGINS)
         self._eoff = array("H", bytes(2 * _PART_ELEMENTS))
-        self._ehash = array("I", bytes(4 * _PART_ELEMENTS))
+        self._ehash = raw.zeros32(_PART_ELEMENTS)
         # Nodes and constraints a batch of parts would add, each counted once.
-        self._unknown = array("I", bytes(4 * (state.max_nodes + 1)))
-        self._new_hash = array("I", bytes(4 * (state.max_constraints + 1)))
+        self._unknown = raw.zeros32(state.max_nodes + 1)
+        self._new_hash = raw.zeros32(state.max_constraints + 1)
         self._new_off = array("H", bytes(2 * (state.max_constraints + 1)))
         self._nnew = 0
         self._touched = bytearray(state.max_constraints)
@@ -244,7 +248,6 @@ class PartReader:
             self.nu, self._nnew = nu, nnew
             raise
 
-    @micropython.native
     def _parse(self, buf, off, n, count=False):
         """Validate the part and fill the scratch tables; with count, note
         the nodes and constraints it would add to the batch."""
@@ -366,7 +369,6 @@ class PartReader:
         self.check(buf, off, n)
         return self.apply(buf, off, n)
 
-    @micropython.native
     def apply(self, buf, off, n, from_peer=False):
         """Join the part buf[off:off+n], which check() has passed in this
         batch; True if the state changed.  from_peer: it came from another

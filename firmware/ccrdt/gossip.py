@@ -45,7 +45,6 @@ dropped, counted by reason, and leaves the state as it was.  It allocates
 nothing in steady state; ``receive()`` is the seed-style wrapper that
 returns a ``GossipResult`` with the responses as bytes.
 """
-from array import array
 from struct import pack_into
 import micropython
 from micropython import const
@@ -98,14 +97,14 @@ class GossipNode:
         self._relay = bytearray(SLICES)  # slices repaired by unicast since the last broadcast
         self._from_bcast = False
         self._slice_hot = bytearray(SLICES)  # pings left to carry each slice
-        self._pinged_sh = array("I", bytes(4 * SLICES))  # slice hashes at the last ping
+        self._pinged_sh = raw.zeros32(SLICES)  # slice hashes at the last ping
         self._cur = -1  # slice whose parts are being packed
         self._cur_empty = False
         self._same = bytearray(_ENTRIES_MAX)  # per entry of a frame: 1 equal to ours, or _REFUSED
-        self._peer_tag = array("I", bytes(4 * max_nodes))
-        self._peer_hash = array("I", bytes(4 * max_nodes))
+        self._peer_tag = raw.zeros32(max_nodes)
+        self._peer_hash = raw.zeros32(max_nodes)
         self._np = 0
-        self._reasons = array("I", bytes(4 * _REASONS))
+        self._reasons = raw.zeros32(_REASONS)
         self._rounds = self._syncs = 0
         self.burst = burst  # frames sent at most in answer to one PING
         self.changed = self.converged = False

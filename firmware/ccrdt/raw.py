@@ -1,6 +1,16 @@
 """Byte-buffer helpers in viper: copy, compare and read integers without
 allocating (slicing a bytearray or memoryview would create a new object)."""
+from array import array
 import micropython
+
+
+def zeros32(n):
+    """An array('I') of n zeros.  array("I", bytes(4 * n)) would need room
+    for both at once (16 KB for the 8 KB dot table of a full state); range()
+    gives the length without a buffer, and fill() then clears the values."""
+    a = array("I", range(n))
+    fill(a, 0, 4 * n, 0)
+    return a
 
 
 @micropython.viper

@@ -201,24 +201,24 @@ class ConstraintState:
         # Node table.  Rows are never freed (G-counters).  This node takes a
         # slot when it first writes: a passive replica (a monitor, a gateway,
         # a board that only listens) can hold a whole fleet of max_nodes.
-        self._ntag = array("I", bytes(4 * nn))
+        self._ntag = raw.zeros32(nn)
         self._nname = bytearray(nn * _STRIDE)  # length 0: name not heard yet
         # u64 counters as (low, high) u32 pairs: reading an array('Q')
         # element allocates a long on MicroPython, reading 'I' does not.
-        self._sat = array("I", bytes(8 * nn))
-        self._vio = array("I", bytes(8 * nn))
-        self._ver = array("I", bytes(4 * nn))
+        self._sat = raw.zeros32(2 * nn)
+        self._vio = raw.zeros32(2 * nn)
+        self._ver = raw.zeros32(nn)
         self._nn = 0
         # Constraint table: id bytes, id hash, slice (or _FREE), dot row.
         self._eid = bytearray(ne * _STRIDE)
-        self._ehash = array("I", bytes(4 * ne))
+        self._ehash = raw.zeros32(ne)
         self._eslice = bytearray(b"\xff" * ne)
         self._live = 0
-        self._dots = array("I", bytes(4 * ne * nn))  # [element * nn + node]
-        self._ctx = array("I", bytes(4 * SLICES * nn))  # [slice * nn + node]
+        self._dots = raw.zeros32(ne * nn)  # [element * nn + node]
+        self._ctx = raw.zeros32(SLICES * nn)  # [slice * nn + node]
         self.position = PositionRegister()
         # Hash cache: one order-independent sum of item hashes per slice.
-        self._shash = array("I", bytes(4 * SLICES))
+        self._shash = raw.zeros32(SLICES)
         self._dirty = bytearray(b"\x01" * SLICES)
         self.mine = bytearray(SLICES)  # slices this node's own operations changed
         self._hst = array("I", [0, 0])

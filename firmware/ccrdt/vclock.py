@@ -6,7 +6,7 @@ same key the replicated state uses, so a clock never stores strings.
 from array import array
 from micropython import const
 
-from ccrdt import CapacityError
+from ccrdt import CapacityError, raw
 from ccrdt.fnv import tag30
 
 BEFORE = const(-1)
@@ -19,7 +19,7 @@ _U64_MAX = 0xFFFFFFFFFFFFFFFF
 
 class VectorClock:
     def __init__(self, capacity=32):
-        self._tags = array("I", bytes(4 * capacity))
+        self._tags = raw.zeros32(capacity)
         self._t = array("Q", bytes(8 * capacity))
         self._n = 0
 
