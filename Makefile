@@ -17,8 +17,15 @@ $(STAMP): requirements.txt
 
 setup: $(STAMP)
 
+# MICROPYTHON=path: the MicroPython that runs the virtual fleet, virtual boards
+# and benchmarks (e.g. ../shared/mp32/micropython, 32-bit); default: the venv's.
+ifdef MICROPYTHON
+export MICROPYTHON
+endif
+
+# -rs: a run that was not possible (no 32-bit MicroPython) says so.
 test: $(STAMP)
-	$(BIN)/pytest -q host_tests
+	$(BIN)/pytest -q -rs host_tests
 
 # The main job: a virtual fleet of real MicroPython nodes (N=8 by default).
 N ?= 8

@@ -1,11 +1,16 @@
-"""Where the real MicroPython tools are, for tests that drive them."""
+"""Where the real MicroPython tools are, for tests that drive them, and the
+two MicroPythons the tests run on: the 64-bit unix port from the venv and
+the 32-bit one beside the repository (hostenv.MP32)."""
 import os
 import shutil
+import subprocess
 import sys
+
+import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools"))
 import hostenv  # noqa: E402
-from hostenv import FIRMWARE, HEAP, ROOT  # noqa: E402,F401
+from hostenv import FIRMWARE, MP32, ROOT, TEST_HEAP  # noqa: E402,F401
 
 
 def tool(name):
@@ -14,6 +19,20 @@ def tool(name):
     assert os.path.isabs(path) or shutil.which(path), \
         "%s is not installed: run the tests with `make test`" % name
     return path
+
+
+# Parametrize a test with these to run it on both word sizes; where the
+# 32-bit build is missing its run is reported as skipped, never as passed.
+BOTH = [pytest.param(hostenv.tool("micropython"), id="mp64"),
+        pytest.param(MP32, id="mp32", marks=pytest.mark.skipif(
+            not os.path.exists(MP32), reason="the 32-bit run was not possible: %s is missing" % MP32))]
+
+
+def run_micropython(interp, args, heap_bytes=TEST_HEAP, timeout=600):
+    """interp running a test script from the repository root: a test
+    process, not a node, so TEST_HEAP by default."""
+    return subprocess.run(hostenv.command(interp, heap_bytes) + args, cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout)
 
 
 def firmware_modules():

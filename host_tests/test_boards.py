@@ -1,6 +1,7 @@
 """End to end on virtual boards: make deploy with mpremote, gossip over the
 ESP-NOW stand-in, the monitor sees convergence, mpremote reads the snapshots
-back.  Bounded in time; everything it starts, it stops."""
+back, on the 64-bit and the 32-bit MicroPython.  Bounded in time; everything
+it starts, it stops."""
 import asyncio
 import hashlib
 import json
@@ -12,11 +13,12 @@ import time
 
 import pytest
 
-from interp import ROOT
+from interp import BOTH, ROOT
 
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 from ccrdt.config import read_key  # noqa: E402
 from ccrdt.state import ConstraintState  # noqa: E402
+import hostenv  # noqa: E402
 from monitor import Monitor, listen  # noqa: E402
 from netsim import AirHub, Faults, free_ports  # noqa: E402
 from vboard import VBoard  # noqa: E402
@@ -64,28 +66,33 @@ def flash_digest(board):
 
 
 @pytest.fixture
-def rig(tmp_path):
+def rig(tmp_path, request):
+    """Three virtual boards on the interpreter given as the parameter
+    (default hostenv.MICROPYTHON), the board name to deploy to them, the air
+    hub and the monitor."""
+    interp = getattr(request, "param", hostenv.MICROPYTHON)
     key = str(tmp_path / "fleet.key")
     assert make("key", "KEY=" + key).returncode == 0
     host = Host(key)
     boards = [VBoard(str(tmp_path / ("vb%d" % i)), mac="0200000009%02x" % i,
-                     air="127.0.0.1:%d" % host.air_port) for i in range(3)]
+                     air="127.0.0.1:%d" % host.air_port, micropython=interp) for i in range(3)]
     for b in boards:
         b.start()
     time.sleep(1)  # the REPLs come up
-    yield key, host, boards
+    yield key, host, boards, hostenv.board(interp)
     for b in boards:
         b.stop()
     host.stop()
 
 
+@pytest.mark.parametrize("rig", BOTH, indirect=True)
 def test_deploy_gossip_converge_and_read_back(rig):
-    key, host, boards = rig
+    key, host, boards, board = rig
     names = ["vb-%d" % i for i in range(3)]
     workload = json.dumps({"module": "ccrdt.workload", "interval_ms": 200, "run_ms": 2500})
     sets = "SET=--set 'monitor=\"127.0.0.1:%d\"' --set 'workload=%s'" % (host.mon_port, workload)
     for b, name in zip(boards, names):
-        r = make("deploy", "PORT=" + b.device, "BOARD=unix", "NODE=" + name, "KEY=" + key, sets)
+        r = make("deploy", "PORT=" + b.device, "BOARD=" + board, "NODE=" + name, "KEY=" + key, sets)
         assert r.returncode == 0, r.stdout + r.stderr
         assert "board reset" in r.stdout
     deadline = time.monotonic() + 60
@@ -109,14 +116,14 @@ def test_deploy_gossip_converge_and_read_back(rig):
 
 
 def test_deploy_refuses_a_missing_key_or_a_broken_config_and_writes_nothing(rig):
-    key, host, boards = rig
+    key, host, boards, board = rig
     b = boards[0]
     before = flash_digest(b)
-    r = make("deploy", "PORT=" + b.device, "BOARD=unix", "NODE=vb-x", "KEY=")
+    r = make("deploy", "PORT=" + b.device, "BOARD=" + board, "NODE=vb-x", "KEY=")
     assert r.returncode != 0 and "KEY=path/to/fleet.key" in r.stdout + r.stderr
-    r = make("deploy", "PORT=" + b.device, "BOARD=unix", "NODE=vb-x", "KEY=" + key,
+    r = make("deploy", "PORT=" + b.device, "BOARD=" + board, "NODE=vb-x", "KEY=" + key,
              "SET=--set 'gossip_ms=\"fast\"'")
     assert r.returncode != 0 and "'gossip_ms'" in r.stdout + r.stderr
-    r = make("deploy", "PORT=" + b.device, "BOARD=unix", "NODE=" + "x" * 17, "KEY=" + key)
+    r = make("deploy", "PORT=" + b.device, "BOARD=" + board, "NODE=" + "x" * 17, "KEY=" + key)
     assert r.returncode != 0 and "'node'" in r.stdout + r.stderr
     assert flash_digest(b) == before

@@ -1,10 +1,10 @@
-"""The same tests under the real MicroPython, the same hashes on both
-interpreters, and firmware that compiles for the ESP32 targets."""
+"""The same tests under the real MicroPythons, 64-bit and 32-bit, the same
+hashes as on CPython, and firmware that compiles for the ESP32 targets."""
 import subprocess
 
 import pytest
 
-from interp import HEAP, ROOT, firmware_modules, tool
+from interp import BOTH, ROOT, firmware_modules, run_micropython, tool
 
 # Test modules that need nothing but the firmware and host_tests helpers.
 SHARED = ["test_fnv", "test_vclock", "test_state", "test_laws", "test_wire", "test_gossip",
@@ -15,13 +15,9 @@ def count_tests(mod_names):
     return sum(1 for m in mod_names for n in dir(__import__(m)) if n.startswith("test_"))
 
 
-def run_micropython(args, timeout=600):
-    return subprocess.run([tool("micropython"), "-X", "heapsize=%d" % HEAP] + args, cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def test_shared_modules_pass_under_micropython():
-    r = run_micropython(["host_tests/mprun.py"] + SHARED)
+@pytest.mark.parametrize("interp", BOTH)
+def test_shared_modules_pass_under_micropython(interp):
+    r = run_micropython(interp, ["host_tests/mprun.py"] + SHARED)
     out = r.stdout + r.stderr
     assert r.returncode == 0, out
     # Every test function ran there: none skipped, none silently missing.
@@ -38,8 +34,9 @@ for seed in range(6):
 """
 
 
-def test_same_histories_hash_the_same_on_both_interpreters():
-    r = run_micropython(["-c", HASH_SCRIPT])
+@pytest.mark.parametrize("interp", BOTH)
+def test_same_histories_hash_the_same_as_on_cpython(interp):
+    r = run_micropython(interp, ["-c", HASH_SCRIPT])
     assert r.returncode == 0, r.stderr
     from check import Rng
     from histories import replicas

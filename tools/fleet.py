@@ -2,12 +2,14 @@
 
     python tools/fleet.py --nodes 8 --duration 15 --loss 0.1 --seed 1
 
-Each node is ``micropython -X heapsize=220000 firmware/main.py`` (the unix
-port; 220 000 bytes there stand for about 110 KB on a 32-bit ESP32) running
-in its own flash directory under build/fleet/<node>, exactly the firmware a
-board runs.  Every datagram passes a relay on loopback that counts bytes and
-can drop, duplicate, reorder and partition.  The monitor listens to the
-nodes' authenticated STATUS frames.
+Each node is ``$MICROPYTHON -X heapsize=N main.py`` (a unix port, the
+venv's 64-bit one unless MICROPYTHON=path names another, with the heap of
+its word size from tools/hostenv.py) running in its own flash directory
+under build/fleet/<node>, exactly the firmware a board runs, loaded as the
+.mpy files `make deploy` puts on a board.  Every datagram
+passes a relay on loopback that counts bytes and can drop, duplicate,
+reorder and partition.  The monitor listens to the nodes' authenticated
+STATUS frames.
 
 The run: the nodes' workload changes their states for --duration seconds,
 then stops; the fleet must re-converge.  Faults can be scheduled (--kill,
@@ -26,21 +28,25 @@ import subprocess
 import sys
 import time
 
-from hostenv import FIRMWARE, HEAP, ROOT, SHIM, tool
+import hostenv
+from hostenv import FIRMWARE, ROOT, SHIM
 
 sys.path.insert(0, FIRMWARE)
 
 from ccrdt.config import read_key  # noqa: E402
+from deploy import build  # noqa: E402
 from ccrdt.state import ConstraintState  # noqa: E402
 from monitor import Monitor, listen  # noqa: E402
 from netsim import AirHub, Faults, Relay, free_ports  # noqa: E402
 
 
 class Fleet:
-    def __init__(self, n=8, duration=15.0, seed=1, root=None, heap=HEAP, gossip_ms=250,
+    def __init__(self, n=8, duration=15.0, seed=1, root=None, heap=None, gossip_ms=250,
                  snapshot_ms=1000, status_ms=500, faults=None, log=print, workload=True,
-                 transport="udp"):
-        self.n, self.duration, self.seed, self.heap = n, duration, seed, heap
+                 transport="udp", micropython=hostenv.MICROPYTHON):
+        self.n, self.duration, self.seed = n, duration, seed
+        self.micropython = micropython
+        self.heap = heap or hostenv.heap(micropython)
         self.root = root or os.path.join(ROOT, "build", "fleet")
         self.names = ["n%02d" % i for i in range(n)]
         self.gossip_ms, self.snapshot_ms, self.status_ms = gossip_ms, snapshot_ms, status_ms
@@ -50,12 +56,15 @@ class Fleet:
         self.transport = transport  # "udp" (through relays) or "espnow" (through the air hub)
         self.macs = [bytes([2, 0, 0, 0, i >> 8, i & 0xFF]) for i in range(n)]
         self.procs = [None] * n
+        self.down = set()  # nodes killed on purpose, not yet restarted
         self.t0 = time.monotonic()
 
     # ---- files ---------------------------------------------------------
     def setup(self):
         shutil.rmtree(self.root, ignore_errors=True)
         os.makedirs(self.root)
+        self.mpy = os.path.join(self.root, "mpy")
+        build(hostenv.board(self.micropython), self.mpy)
         rng = random.Random(self.seed)
         self.key_path = os.path.join(self.root, "fleet.key")
         with open(self.key_path, "w") as f:
@@ -96,13 +105,14 @@ class Fleet:
 
     # ---- processes -----------------------------------------------------
     def start(self, i):
-        env = dict(os.environ, MICROPYPATH=".frozen:" + FIRMWARE)
+        env = dict(os.environ, MICROPYPATH=".frozen:" + self.mpy)
         if self.transport == "espnow":  # the radio stand-in, on the air hub
-            env.update(MICROPYPATH=SHIM + ":.frozen:" + FIRMWARE, CCRDT_MAC=self.macs[i].hex(),
+            env.update(MICROPYPATH=SHIM + ":.frozen:" + self.mpy, CCRDT_MAC=self.macs[i].hex(),
                        CCRDT_AIR="127.0.0.1:%d" % self.air_port)
+        self.down.discard(i)
         logf = open(os.path.join(self.dir(i), "log.txt"), "a")
         self.procs[i] = subprocess.Popen(
-            [tool("micropython"), "-X", "heapsize=%d" % self.heap, os.path.join(FIRMWARE, "main.py")],
+            hostenv.command(self.micropython, self.heap) + [os.path.join(self.mpy, "main.py")],
             cwd=self.dir(i), env=env, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True)  # Ctrl-C reaches the tool, which stops each node once
         logf.close()
@@ -110,6 +120,7 @@ class Fleet:
     def kill(self, i):
         """kill -9: no clean shutdown, whatever was not committed is gone."""
         p = self.procs[i]
+        self.down.add(i)
         p.kill()
         p.wait()
 
@@ -145,11 +156,26 @@ class Fleet:
         with open(os.path.join(self.dir(i), "log.txt")) as f:
             return f.read()
 
+    def exited(self):
+        """Problems of nodes that ended on their own (a board would reboot
+        into the same failure): the exit status and the last log line."""
+        out = []
+        for i, p in enumerate(self.procs):
+            if p is not None and i not in self.down and p.poll() is not None:
+                last = (self.logs(i).strip().splitlines() or ["(no output)"])[-1]
+                out.append("%s exited with status %d: %s" % (self.names[i], p.returncode, last))
+        return out
+
     # ---- checks --------------------------------------------------------
     def snapshots(self):
+        """Each node's snapshot read back, None where it wrote none."""
         out = []
         for i, name in enumerate(self.names):
-            with open(os.path.join(self.dir(i), "state.bin"), "rb") as f:
+            path = os.path.join(self.dir(i), "state.bin")
+            if not os.path.exists(path):
+                out.append(None)
+                continue
+            with open(path, "rb") as f:
                 out.append(ConstraintState.decode(f.read(), name))
         return out
 
@@ -203,10 +229,12 @@ class Fleet:
         quiet_at = self.duration
         converged_at = None
         last_print = 0
+        self.died = []
         try:
-            while True:
+            while not self.died:
                 await asyncio.sleep(0.1)
                 t = time.monotonic() - self.t0
+                self.died = self.exited()
                 while pending and pending[0][0] <= t:
                     pending.pop(0)[1](self)
                     quiet_at = max(quiet_at, t)
@@ -234,20 +262,28 @@ class Fleet:
         if s["settle_s"] is not None:
             s["settle_rounds"] = s["settle_s"] * 1000 / (self.gossip_ms * 1.25)
         states = self.snapshots()
-        s["snapshots_equal"] = all(x == states[0] for x in states[1:])
-        s["problems"] = []
+        s["snapshots_equal"] = None not in states and all(x == states[0] for x in states[1:])
+        s["problems"] = self.died + ["%s wrote no snapshot" % name
+                                     for name, x in zip(self.names, states) if x is None]
         for i, name in enumerate(self.names):
-            own = (states[0].metrics.node_satisfied(name), states[0].metrics.node_violations(name))
-            s["problems"] += self.count_problems(i, own)
-        s["counts_match"] = not s["problems"]
+            errors = [line for line in self.logs(i).splitlines() if line.startswith("error in ")]
+            if errors:
+                s["problems"].append("%s logged %d errors, the last: %s" % (name, len(errors), errors[-1]))
+        counts = []
+        first = next((x for x in states if x is not None), ConstraintState("none"))
+        for i, name in enumerate(self.names):
+            own = (first.metrics.node_satisfied(name), first.metrics.node_violations(name))
+            counts += self.count_problems(i, own)
+        s["counts_match"] = not counts
+        s["problems"] += counts
         live = self.mon.live(max_age=30)
         s["heap_used_max"] = max((v["heap_used"] for v in live.values()), default=0)
         s["heap_free_min"] = min((v["heap_free"] for v in live.values()), default=0)
         cpu = getattr(self, "cpu", [])
         s["cpu_percent"] = 100 * sum(cpu) / len(cpu) / self.wall if cpu else None
-        s["constraints"] = states[0].active_constraint_count()
-        s["satisfied"] = states[0].metrics.total_satisfied()
-        s["violations"] = states[0].metrics.total_violations()
+        s["constraints"] = first.active_constraint_count()
+        s["satisfied"] = first.metrics.total_satisfied()
+        s["violations"] = first.metrics.total_violations()
         return s
 
 
@@ -287,8 +323,8 @@ def main(argv=None):
         events.append((a.kill, kill_and_restart(1)))
     if part:
         events.append((part[1], lambda f: f.log("partition healed")))
-    print("fleet of %d MicroPython nodes over %s (heap %d bytes each, 64-bit unix port) in %s"
-          % (a.nodes, a.transport, HEAP, os.path.relpath(fleet.root)))
+    print("fleet of %d MicroPython nodes over %s on %s, heap %d bytes each, in %s"
+          % (a.nodes, a.transport, hostenv.describe(fleet.micropython), fleet.heap, os.path.relpath(fleet.root)))
 
     async def go():
         if sys.stdout.isatty() and not a.plain:
@@ -306,8 +342,8 @@ def main(argv=None):
           % (s["nodes"], "converged" if s["converged"] else "NOT converged",
              "%.1f s (about %.0f gossip rounds)" % (s["settle_s"], s["settle_rounds"]) if s["converged"] else "-",
              s["frames"], s["bytes"], s["dropped"]))
-    print("summary: per node: heap used at most %d bytes, free at least %d (64-bit unix port), CPU %.1f%% of a core"
-          % (s["heap_used_max"], s["heap_free_min"], s["cpu_percent"] or 0))
+    print("summary: per node: heap used at most %d bytes, free at least %d (%d-bit), CPU %.1f%% of a core"
+          % (s["heap_used_max"], s["heap_free_min"], hostenv.word_bits(fleet.micropython), s["cpu_percent"] or 0))
     print("summary: snapshots read back from every node %s; counters %s the workloads' records; "
           "%d constraints, %d satisfied, %d violations"
           % ("are equal" if s["snapshots_equal"] else "DIFFER",

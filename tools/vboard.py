@@ -3,15 +3,19 @@
     python tools/vboard.py 3                  # three boards under build/vboards/
     mpremote connect /dev/pts/N resume exec "import os; print(os.listdir())"
 
-Each board is ``micropython -X heapsize=220000`` whose stdio is a pseudo-
-terminal; a second pseudo-terminal, in raw mode, is the "USB port" mpremote
-opens, and a supervisor copies bytes between the two.  The board's directory
+Each board is ``$MICROPYTHON -X heapsize=N`` (the venv's 64-bit unix port
+unless MICROPYTHON=path names another, with the heap of its word size from
+tools/hostenv.py) whose stdio is a pseudo-terminal; a second pseudo-
+terminal, in raw mode, is the "USB port" mpremote opens, and a supervisor
+copies bytes between the two.  The board's directory
 is its flash filesystem (the process's working directory).  At boot it runs
 main.py if there is one and then stays at the REPL, as a board does; Ctrl-C
 from mpremote interrupts main.py; ``machine.reset()`` (mpremote's ``reset``)
 ends the process and the supervisor boots it again behind the same device.
 The ESP-NOW stand-in (host_tests/shim) is on its path, on the air hub given.
-Pass ``resume`` to mpremote: the unix port has no soft reset.
+Pass ``resume`` to mpremote: the unix port has no soft reset.  Deploy with
+BOARD=unix to a 64-bit board, BOARD=unix32 to a 32-bit one (their .mpy
+files differ in the native code).
 """
 import argparse
 import fcntl
@@ -23,7 +27,8 @@ import threading
 import time
 import tty
 
-from hostenv import HEAP, ROOT, SHIM, tool
+import hostenv
+from hostenv import ROOT, SHIM
 
 
 def _controlling_tty():
@@ -32,10 +37,11 @@ def _controlling_tty():
 
 
 class VBoard:
-    def __init__(self, flash_dir, heap=HEAP, mac=None, air=None):
+    def __init__(self, flash_dir, heap=None, mac=None, air=None, micropython=hostenv.MICROPYTHON):
         self.dir = os.path.abspath(flash_dir)
         os.makedirs(self.dir, exist_ok=True)
-        self.heap = heap
+        self.micropython = micropython
+        self.heap = heap or hostenv.heap(micropython)
         self.env = dict(os.environ, MICROPYPATH=":lib:.frozen:" + SHIM)
         if mac:
             self.env["CCRDT_MAC"] = mac
@@ -61,7 +67,7 @@ class VBoard:
         attrs = termios.tcgetattr(con)
         attrs[1] &= ~termios.OPOST  # it writes \r\n itself
         termios.tcsetattr(con, termios.TCSANOW, attrs)
-        args = [tool("micropython"), "-X", "heapsize=%d" % self.heap]
+        args = hostenv.command(self.micropython, self.heap)
         if os.path.exists(os.path.join(self.dir, "main.py")):
             args += ["-i", "main.py"]
         self.proc = subprocess.Popen(args, stdin=con, stdout=con, stderr=con, cwd=self.dir,
@@ -115,6 +121,7 @@ def main(argv=None):
     ap.add_argument("--air", default=None, help="host:port of an ESP-NOW air hub (tools/netsim.py air)")
     a = ap.parse_args(argv)
     boards = []
+    print("virtual boards on %s, heap %d bytes each" % (hostenv.describe(), hostenv.heap()), flush=True)
     for i in range(a.count):
         b = VBoard(os.path.join(a.root, "vb%d" % (i + 1)), mac="0200000001%02x" % (i + 1), air=a.air)
         boards.append(b)
