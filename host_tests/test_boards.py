@@ -98,7 +98,8 @@ def test_deploy_gossip_converge_and_read_back(rig):
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not host.mon.converged(names):
         time.sleep(0.5)
-    assert host.mon.converged(names), host.mon.line()
+    assert host.mon.converged(names), host.mon.line() + "".join(
+        "\n--- %s console:\n%s" % (n, b.console_tail()) for n, b in zip(names, boards))
     live = host.mon.live()
     assert all(live[n]["nodes"] == 3 and live[n]["constraints"] >= 3 for n in names)
     assert all(b.boots == 2 for b in boards)  # the deploy's reset rebooted each board once

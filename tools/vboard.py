@@ -97,6 +97,11 @@ class VBoard:
                 time.sleep(0.2)
                 self._boot()
 
+    def console_tail(self, n=600):
+        """The last n characters the board printed, for a failure report."""
+        with open(self.dir + ".console.log", "rb") as f:
+            return f.read()[-n:].decode("utf-8", "replace")
+
     def stop(self):
         self.running = False
         if self.proc and self.proc.poll() is None:
