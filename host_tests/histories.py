@@ -36,13 +36,13 @@ def full_node(name, key, nodes=32, constraints=64, longest=False):
     per = constraints // nodes
     for i in range(nodes):
         node_name = ("node-%02d-longname" if longest else "node-%02d") % i
-        h = n if i == 0 else GossipNode(node_name, key, max_nodes=2, max_constraints=per)
+        h = n.state if i == 0 else ConstraintState(node_name, max_nodes=2, max_constraints=per)
         for j in range(per):
             h.add_constraint(("c%02d-%d-0123456789" if longest else "c%02d-%d") % (i, j))
         h.record_satisfied((2 ** 63 if longest else 1000) + i)
         h.record_violations((2 ** 40 if longest else 0) + i)
-        if h is not n:
-            n.state.merge(h.state)
+        if h is not n.state:
+            n.state.merge(h)
     if longest:
         n.update_position((-2 ** 31, 2 ** 31 - 1))
     return n

@@ -37,7 +37,8 @@ OUT = os.path.join(ROOT, "build", "rv32")  # beside it: OUT.qemu.log, OUT.romfs
 ROMFS_ADDR = 0x80610000
 # Core, wire and gossip: what the board's MicroPython can import (no
 # asyncio or sockets, so not the node loop or its transports).
-MODULES = ["test_fnv", "test_vclock", "test_state", "test_laws", "test_wire", "test_gossip"]
+MODULES = ["test_fnv", "test_vclock", "test_state", "test_laws", "test_wire", "test_gossip",
+           "test_hash", "test_claims", "alloc_checks"]
 GC_BLOCK = 16  # bytes per GC block on a 32-bit port (4 words)
 
 # Run on the board from the build directory: heap at start, after the
@@ -50,7 +51,9 @@ def heap(label):
     micropython.mem_info()
 heap('start')
 sys.path[:0] = ['firmware', 'host_tests']
+gc.threshold(2048)  # collect the loader's buffers as it goes: less fragmentation
 import ccrdt.gossip, ccrdt.vclock
+gc.threshold(-1)
 heap('firmware_loaded')
 sys.argv[:] = ['mprun'] + %r
 try:
@@ -58,6 +61,13 @@ try:
 except SystemExit:
     pass
 heap('after')
+"""
+_PARITY = """import gc, sys
+sys.path[:0] = ['firmware', 'host_tests']
+gc.threshold(2048)
+import ccrdt.gossip
+gc.threshold(-1)
+import parity
 """
 _BENCH = """import sys
 sys.path[:0] = ['firmware', 'host_tests', 'tools']
@@ -152,9 +162,10 @@ class Board:
         self.stop()
 
 
-def on_board(script, romfs, timeout, out):
-    """Stage out, boot a board, run script from that directory."""
-    stage(out, romfs)
+def on_board(script, romfs, timeout, out, staged=False):
+    """Stage out (unless staged), boot a board, run script from that directory."""
+    if not staged:
+        stage(out, romfs)
     with Board(out + ".qemu.log", out + ".romfs" if romfs else None) as b:
         if romfs:
             return b.mpremote("exec", "import os\nos.chdir('/rom')\n" + script, timeout=timeout)
@@ -162,12 +173,34 @@ def on_board(script, romfs, timeout, out):
 
 
 def run_tests(modules=MODULES, romfs=False, timeout=170, out=OUT):
-    """Run the test modules on a fresh board; returns (passed, failed, output)."""
-    rc, text = on_board(_TESTS % list(modules), romfs, timeout, out)
-    m = re.search(r"^(\d+) passed, (\d+) failed$", text, re.M)
-    if rc or not m:
-        raise BoardError("the board run did not finish (mpremote exit %d):\n%s" % (rc, text))
-    return int(m.group(1)), int(m.group(2)), text
+    """Run each test module on a freshly booted board, as a test of a board
+    starts from a reset; returns (passed, failed, output) summed."""
+    stage(out, romfs)
+    passed = failed = 0
+    text = ""
+    deadline = time.monotonic() + timeout
+    for m in modules:
+        rc, got = on_board(_TESTS % [m], romfs, max(1, deadline - time.monotonic()), out, True)
+        text += got
+        found = re.search(r"^(\d+) passed, (\d+) failed$", got, re.M)
+        if rc or not found:
+            raise BoardError("the board run of %s did not finish (mpremote exit %d):\n%s"
+                             % (m, rc, text))
+        passed += int(found.group(1))
+        failed += int(found.group(2))
+    return passed, failed, text
+
+
+def run_parity(timeout=170, out=OUT):
+    """What host_tests/parity.py prints on a fresh board (its lines only)."""
+    rc, text = on_board(_PARITY, False, timeout, out)
+    lines = [ln for ln in text.splitlines() if ln.split(" ", 1)[0] in _PARITY_WORDS]
+    if rc or "Traceback" in text:
+        raise BoardError("parity.py failed on the board:\n%s" % text)
+    return lines
+
+
+_PARITY_WORDS = ("seed", "slices", "snapshot", "extremes", "totals", "frame", "peer")
 
 
 def run_bench(romfs=False, timeout=300, out=OUT):

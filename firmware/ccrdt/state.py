@@ -571,7 +571,14 @@ class ConstraintState:
         return m
 
     def copy(self):
-        return ConstraintState.decode(self.encode(), self.node_id)
+        """An equal state (the same node, names included), made by a merge
+        into an empty one: no snapshot bytes in between."""
+        c = ConstraintState(self.node_id, self.max_nodes, self.max_constraints, self.incarnation)
+        c.merge(self)
+        for i in range(self._nn):
+            o = i * _STRIDE
+            c.remember_name(self._ntag[i], self._nname, o + 1, self._nname[o])
+        return c
 
     def encode(self):
         return delta.encode_snapshot(self)
