@@ -67,10 +67,11 @@ def fleets(interps):
             f = fleet.Fleet(n, 10, seed=1, log=lambda *a: None, micropython=interp)
             s = asyncio.run(f.run())
             clean = s["converged"] and s["snapshots_equal"] and s["counts_match"] and not s["problems"]
-            settled = "%.1f s | %.0f" % (s["settle_s"], s["settle_rounds"]) if s["converged"] else "- | -"
-            print("| %s | %d bytes | %d | %s%s | %d | %d | %d bytes | %d bytes | %.1f %% |" % (
-                hostenv.describe(interp), f.heap, n, settled, "" if clean else " (NOT clean, see below)",
-                s["frames"], s["bytes"], s["heap_used_max"], s["heap_free_min"], s["cpu_percent"] or 0))
+            settled = ("%.1f s" % s["settle_s"] if s["converged"] else "-") + ("" if clean else " (NOT clean)")
+            rounds = "%.0f" % s["settle_rounds"] if s["converged"] else "-"
+            print("| %s | %d bytes | %d | %s | %s | %d | %d | %d bytes | %d bytes | %.1f %% |" % (
+                hostenv.describe(interp), f.heap, n, settled, rounds, s["frames"], s["bytes"],
+                s["heap_used_max"], s["heap_free_min"], s["cpu_percent"] or 0))
             problems += ["%d nodes on %s: %s" % (n, hostenv.describe(interp), p)
                          for p in (s["problems"] or ([] if clean else ["snapshots differ"]))]
     print("Heap used includes the firmware's modules, loaded as .mpy files as on a board after make deploy;")
