@@ -1,7 +1,16 @@
 """Board entry point: run the ccrdt node described by config.json.
 
+While the firmware's modules load, the GC runs every few KB: the loader's
+temporary buffers are freed as it goes instead of being left between the
+code it keeps, so a full-capacity state still finds its 8 KB table in one
+piece in a ~110 KB heap (measured on the 32-bit port and the RV32 board).
+
 When the node stops (Ctrl-C, or a config error it has printed) the board is
 back at the REPL, as after any main.py."""
-from ccrdt.node import main
+import gc
 
+gc.threshold(4096)
+from ccrdt.node import main  # noqa: E402
+
+gc.threshold(-1)
 main("config.json")

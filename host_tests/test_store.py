@@ -1,8 +1,8 @@
 """Snapshots: atomic writes, corrupt or missing files, restart keeps counting."""
 import os
 
-from ccrdt.state import ConstraintState
-from ccrdt.store import Store
+from ccrdt.state import ConstraintState, origin_tag
+from ccrdt.store import NEWEST, NONE, OLDER, Store
 
 DIR = "build/test_store"
 
@@ -30,31 +30,33 @@ def two_saves(first, second):
     state.bin at first + second."""
     fresh_dir()
     st, _ = store()
-    s, _ = st.load()
+    s, _ = st.load(0)
     s.record_satisfied(first)
     st.save(s)
     s.record_satisfied(second)
     st.save(s)
 
 
-def test_first_boot_is_empty_and_fresh():
+def test_first_boot_is_empty_under_the_new_incarnation():
     fresh_dir()
     st, _ = store()
-    state, fresh = st.load()
-    assert fresh and state == ConstraintState("n1", 8, 16)
+    state, how = st.load(77)
+    assert how == NONE and state == ConstraintState("n1", 8, 16)
+    assert state.incarnation == 77 and state.tag == origin_tag(b"n1", 77)
 
 
 def test_save_then_load_keeps_counting():
     fresh_dir()
     st, _ = store()
-    s, _ = st.load()
+    s, _ = st.load(5)
     s.add_constraint("c1")
     s.record_satisfied(7)
     st.save(s)
     s.record_satisfied(2)
     st.save(s)
-    back, fresh = store()[0].load()
-    assert fresh and back == s and back.metrics.node_satisfied("n1") == 9
+    back, how = store()[0].load(6)
+    assert how == NEWEST and back == s and back.metrics.node_satisfied("n1") == 9
+    assert back.incarnation == 5  # the snapshot's, not the one offered
     back.record_satisfied(1)
     assert back.metrics.node_satisfied("n1") == 10
 
@@ -76,8 +78,8 @@ def test_corrupt_snapshot_falls_back_to_the_previous_and_says_so():
         two_saves(5, 5)
         corrupt("state.bin", how)
         st2, lines = store()
-        back, fresh = st2.load()
-        assert not fresh  # newer changes may exist only on other boards
+        back, how = st2.load(9)
+        assert how == OLDER  # newer changes may exist only on other boards
         assert back.metrics.node_satisfied("n1") == 5  # the previous good one
         assert st2.corrupt == 1 and any("refused" in line for line in lines)
 
@@ -86,8 +88,8 @@ def test_everything_corrupt_gives_an_empty_state_not_a_crash():
     two_saves(5, 0)
     corrupt("state.bin", "flip")
     corrupt("state.prev", "truncate")
-    back, fresh = store()[0].load()
-    assert not fresh and back == ConstraintState("n1", 8, 16)
+    back, how = store()[0].load(9)
+    assert how == NONE and back == ConstraintState("n1", 8, 16) and back.incarnation == 9
 
 
 def test_crash_between_renames_loses_nothing():
@@ -95,5 +97,5 @@ def test_crash_between_renames_loses_nothing():
     # As if the board died after moving state.bin away, before the new one
     # took its place: only state.prev and a complete state.tmp remain.
     os.rename(DIR + "/state.bin", DIR + "/state.tmp")
-    back, _ = store()[0].load()
-    assert back.metrics.node_satisfied("n1") == 7
+    back, how = store()[0].load(0)
+    assert how == NEWEST and back.metrics.node_satisfied("n1") == 7

@@ -213,11 +213,13 @@ class Fleet:
         self.mon = Monitor(read_key(self.key_path), 1)
         transports = [await listen(self.mon, self.monitor_port)]
         port_node = dict((p, i) for i, p in enumerate(self.node_ports))
+        relays = []
         for j in range(self.n):
-            t, _ = await loop.create_datagram_endpoint(
-                lambda j=j: Relay(self.faults, j, ("127.0.0.1", self.node_ports[j]), port_node),
+            t, r = await loop.create_datagram_endpoint(
+                lambda j=j: Relay(self.faults, j, ("127.0.0.1", self.node_ports[j]), port_node, relays),
                 local_addr=("127.0.0.1", self.relay_ports[j]))
             transports.append(t)
+            relays.append(r)
         mac_node = dict((m, i) for i, m in enumerate(self.macs))
         t, _ = await loop.create_datagram_endpoint(lambda: AirHub(self.faults, mac_node),
                                                    local_addr=("127.0.0.1", self.air_port))

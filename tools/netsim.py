@@ -72,15 +72,20 @@ class _Forwarder(asyncio.DatagramProtocol):
 
 class Relay(_Forwarder):
     """Forwards what peers send to node dst (at dst_addr); port_node maps a
-    sender's UDP port to its node index."""
+    sender's UDP port to its node index.  A frame from node src leaves
+    through src's own relay (relays[src]), so dst sees it come from the
+    address at which src is reached, and an answer sent back to that
+    address goes to src, through the same faults, as on a real network."""
 
-    def __init__(self, faults, dst, dst_addr, port_node):
+    def __init__(self, faults, dst, dst_addr, port_node, relays):
         self.faults, self.dst, self.dst_addr, self.port_node = faults, dst, dst_addr, port_node
+        self.relays = relays
 
     def datagram_received(self, data, addr):
         self.faults.on_air(len(data))
         src = self.port_node.get(addr[1], -1)
-        self.deliver(data, self.dst_addr, self.faults.deliveries(src, self.dst))
+        via = self.relays[src] if src >= 0 else self
+        via.deliver(data, self.dst_addr, self.faults.deliveries(src, self.dst))
 
 
 class AirHub(_Forwarder):

@@ -155,6 +155,12 @@ class GossipNode:
             return self._reasons[reason]
         return sum(self._reasons)
 
+    def reincarnate(self, incarnation):
+        """This board goes on as a new incarnation (``state.reincarnate``);
+        its frames carry the new tag from now on."""
+        self.state.reincarnate(incarnation)
+        self.framer.tag = self.state.tag
+
     def own_claims(self):
         """Parts joined that claimed more of this node (its dots or its row)
         than it had issued: a neighbour gone wrong.  Not refused: the node

@@ -22,6 +22,7 @@ never dropped.
 """
 import asyncio
 import gc
+import os
 import random
 
 from micropython import const
@@ -35,15 +36,22 @@ from ccrdt.state import id_bytes
 from ccrdt.status import FIELDS as STATUS_FIELDS
 from ccrdt.status import PENDING, RECOVERING, REASONS_MAX, RUNNING, Uptime
 from ccrdt.status import write as write_status
-from ccrdt.store import Store
+from ccrdt.store import NONE, OLDER, Store
 
 _PENDING_MAX = const(32)
+_RECOVER_ROUNDS = const(40)  # gossip intervals a board restored from an older snapshot waits
 _PRESENCE_TICKS = const(10)
 _UDP = const(0)
 _ESPNOW = const(1)
 _KINDS = ("satisfied", "violations")
 # What a refused local operation raises (at the call, or at the commit).
 _REFUSALS = (TypeError, ValueError, CapacityError, OverflowError)
+
+
+def new_incarnation():
+    """A random non-zero 30-bit number for a new life of this board."""
+    b = os.urandom(4)
+    return (b[0] | b[1] << 8 | b[2] << 16 | (b[3] & 0x3F) << 24) or 1
 
 
 async def sleep_ms(ms):
@@ -62,6 +70,7 @@ class RxQueue:
         # One byte more than a frame, so that an oversized datagram shows.
         self.bufs = [bytearray(wire.FRAME_MAX + 1) for _ in range(slots + 1)]
         self.macs = [bytearray(6) for _ in range(slots + 1)]
+        self.addrs = [None] * (slots + 1)  # UDP source addresses (kept, not copied)
         self.lens = [0] * (slots + 1)
         self.srcs = bytearray(slots + 1)
         self.slots = slots
@@ -101,12 +110,17 @@ class Node:
         self.name = cfg["node"]
         self._name = id_bytes(self.name, "node id")
         self.store = Store(directory, self.name, cfg["max_nodes"], cfg["max_constraints"], log)
-        state, fresh = self.store.load()
+        state, how = self.store.load(new_incarnation())
         self.gossip = GossipNode(self.name, cfg["key"], cfg["fleet"], state=state)
-        self.recovering = not fresh
+        self.recovering = state.recovering = how == OLDER
         self.saved_hash = state.state_hash()
-        if self.recovering:
-            log("booted from an older snapshot: commits wait for one exchange with a peer")
+        self._clash_tag = 0  # the last other board logged as using this name
+        if how == NONE:
+            log("no snapshot of this board: a new life as incarnation %d (a new board, or its "
+                "flash was lost: an earlier life's row stays in the fleet)" % state.incarnation)
+        elif self.recovering:
+            log("booted from an older snapshot: commits wait until a peer agrees with this "
+                "board's state (its own row back)")
         self.queue = RxQueue(cfg["rx_queue"])
         self.pending = []
         self.counts = [0, 0]  # satisfied and violation checks queued
@@ -117,9 +131,8 @@ class Node:
         self.uptime = Uptime(clock)
         self.running = True
         self._tx = bytearray(wire.FRAME_MAX)
-        self._reply_tag = 0
         self._reply_src = _UDP
-        self._reply_mac = None
+        self._reply_to = None  # where the frame being handled came from: a MAC or an address
         self._reply = self._send_reply  # bound once: no allocation per frame
         self._bcast = self._send_broadcast
         self.udp = self.espnow = None
@@ -304,31 +317,40 @@ class Node:
 
     def _send_reply(self, buf, n):
         """Answers go back the way the frame came."""
+        if self._reply_to is None:
+            return  # a frame handed in by a caller, not received: nobody to answer
         if self._reply_src == _ESPNOW and self.espnow is not None:
-            self._sent(self.espnow.send(self._reply_mac, buf, n), n)
+            self._sent(self.espnow.send(self._reply_to, buf, n), n)
         elif self.udp is not None:
-            self._sent(self.udp.send_to_tag(self._reply_tag, buf, n), n)
+            self._sent(self.udp.send(self._reply_to, buf, n), n)
 
     def _send_broadcast(self, buf, n):
         if self.espnow is not None:
             self._sent(self.espnow.broadcast(buf, n), n)
 
-    def process(self, buf, n, src=0, mac=None):
-        """Handle one received frame (never raises)."""
+    def process(self, buf, n, src=0, sender=None):
+        """Handle one received frame (never raises); sender: its source
+        (the MAC on ESP-NOW, the address on UDP), where answers go."""
         self.rx += 1
         g = self.gossip
         before = g.rejected()
-        self._reply_tag = wire.sender(buf) if n >= wire.HEADER else 0
         self._reply_src = src
-        self._reply_mac = mac
+        self._reply_to = sender
         g.handle(buf, n, self._reply if not self.unsaved else _drop)
         if g.rejected() != before:
             return
         if src == _ESPNOW and self.espnow is not None:
-            self.espnow.heard(mac)  # authenticated: a board of the fleet
-        if self.recovering and (g.changed or g.converged):
-            self.recovering = False
+            self.espnow.heard(sender)  # authenticated: a board of the fleet
+        if self.recovering and g.converged:
+            # A peer holds exactly what this board holds, its own row
+            # included: what the fleet knows of its last life is back.
+            self.recovering = self.state.recovering = False
             self.log("caught up with the fleet: commits resume")
+        if g.clash_tag and g.clash_tag != self._clash_tag:
+            self._clash_tag = g.clash_tag
+            self.log("another live board is named %s (tag %08x, this one %08x): give boards "
+                     "distinct names; both keep their counts" % (self.name, g.clash_tag,
+                                                                 self.state.tag))
 
     def ping_peer(self):
         """One gossip tick: on ESP-NOW, broadcast own changes, and announce
@@ -359,6 +381,8 @@ class Node:
                 continue
             if src == _ESPNOW:
                 raw.copy(q.macs[i], 0, transport.last_mac, 0, 6)
+            else:
+                q.addrs[i] = transport.last_addr
             q.push(i, n, src)
 
     async def _process(self):
@@ -368,7 +392,8 @@ class Node:
             while q.count:
                 i = q.pop()
                 try:
-                    self.process(q.bufs[i], q.lens[i], q.srcs[i], q.macs[i])
+                    self.process(q.bufs[i], q.lens[i], q.srcs[i],
+                                 q.macs[i] if q.srcs[i] == _ESPNOW else q.addrs[i])
                 except Exception as e:  # a bug must not stop the board
                     self.error("process", e)
 
@@ -385,9 +410,15 @@ class Node:
         c = self.cfg
         while self.running:
             await sleep_ms(max(c["snapshot_ms"], 50))
-            if self.recovering and self.uptime.ms() > 10 * c["gossip_ms"]:
+            if self.recovering and self.uptime.ms() > _RECOVER_ROUNDS * c["gossip_ms"]:
+                # No peer confirmed this board's row: counting on from the
+                # older snapshot could reuse dots and counts the fleet has
+                # seen, so go on as a new incarnation instead (nothing lost;
+                # it costs one more node slot).
+                self.gossip.reincarnate(new_incarnation())
                 self.recovering = False
-                self.log("no peer answered: commits resume on the local snapshot")
+                self.log("no peer confirmed this board's row in %d ms: a new life as incarnation "
+                         "%d" % (self.uptime.ms(), self.state.incarnation))
             if not self.recovering:
                 try:
                     self.commit()
@@ -532,6 +563,8 @@ def main(config_path="config.json", directory=""):
     except ConfigError as e:
         print("config error:", e)
         return 1
+    import sys
+    del sys.modules["ccrdt.config"]  # read once at boot: its ~7 KB go back to the heap
     node = Node(cfg, directory)
     try:
         asyncio.run(node.run())

@@ -418,6 +418,14 @@ class ConstraintState:
         self._touch_mine(s)
         self._tick(me)
 
+    def reincarnate(self, incarnation):
+        """Go on as a new incarnation of this board (one that could not get
+        its own history back): the old incarnation's row and dots stay, as
+        another node's, and this one's first write takes a new slot."""
+        self.incarnation = incarnation
+        self.tag = origin_tag(self._name, incarnation)
+        self.recovering = False
+
     def reassert(self, s, me, above):
         """Give this node's live constraints of slice s new dots above a
         context that a buggy board claimed for it (``me`` is its slot), and

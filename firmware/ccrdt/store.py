@@ -2,18 +2,34 @@
 
 save() writes ``state.tmp``, moves the current ``state.bin`` to
 ``state.prev`` and renames the new file into place; each step is a rename, so
-a power cut leaves at least one complete file.  load() reads every one of
-the three that is valid (the codec carries a checksum) and joins them: a
-join of states of the same board is always safe, so the newest content
-survives whichever step a crash interrupted.  A corrupt file is reported
-and skipped, never trusted.
+a power cut leaves at least one complete file.  A state only grows (every
+change is a join or a local operation), so each snapshot holds all of the one
+before it: load() reads the newest complete file (``state.tmp`` if a crash
+came between the renames, else ``state.bin``, else ``state.prev``) and no
+other, which keeps one full state in RAM at boot, not two.  A corrupt file
+(the codec carries a checksum) is reported, counted and skipped, never
+trusted.
+
+load() also says how the board's own history stands:
+
+* ``NEWEST`` - the latest snapshot: the board goes on where it stopped;
+* ``OLDER`` - only ``state.prev``: what the board did after it may live only
+  on other boards, so it must get its own row back before it counts on;
+* ``NONE`` - no valid snapshot (a new board, a wiped or replaced one, or
+  every file corrupt): the state is empty, under the new incarnation the
+  caller gave, so that nothing it does reuses an earlier life's dots or row.
 """
 import os
+
+from micropython import const
 
 from ccrdt import CapacityError
 from ccrdt.state import ConstraintState
 
-_FILES = ("state.bin", "state.tmp", "state.prev")
+_FILES = ("state.tmp", "state.bin", "state.prev")  # newest first
+NEWEST = const(0)
+OLDER = const(1)
+NONE = const(2)
 
 
 class Store:
@@ -27,34 +43,29 @@ class Store:
     def _path(self, name):
         return self.dir + name
 
-    def load(self):
-        """(state, fresh): fresh is False when some snapshot existed but
-        state.bin itself was missing or corrupt, so newer changes may exist
-        only on other boards."""
-        state = ConstraintState(self.node_id, *self.caps)
-        found = {}
-        existed = False
-        for name in _FILES:
+    def load(self, incarnation):
+        """(state, how): the newest valid snapshot, and NEWEST, OLDER or
+        NONE (see above); with NONE an empty state of that incarnation."""
+        for i, name in enumerate(_FILES):
             try:
                 with open(self._path(name), "rb") as f:
                     data = f.read()
             except OSError:
                 continue  # not there: normal on first boot and between renames
-            existed = True
             try:
-                state.merge(ConstraintState.decode(data, self.node_id))
-                found[name] = True
+                state = ConstraintState.decode(data, self.node_id)
             except (ValueError, CapacityError) as e:
                 self.corrupt += 1
                 self.log("snapshot %s refused: %s" % (self._path(name), e))
-        if found:
-            self.log("state loaded from %s" % ", ".join(n for n in _FILES if n in found))
-        return state, "state.bin" in found or not existed
+                continue
+            self.log("state loaded from %s" % self._path(name))
+            return state, OLDER if i == 2 else NEWEST
+        return ConstraintState(self.node_id, self.caps[0], self.caps[1], incarnation), NONE
 
     def save(self, state):
         """Write the state; raises OSError if the flash write fails."""
         data = state.encode()
-        tmp, cur, prev = self._path(_FILES[1]), self._path(_FILES[0]), self._path(_FILES[2])
+        tmp, cur, prev = self._path(_FILES[0]), self._path(_FILES[1]), self._path(_FILES[2])
         with open(tmp, "wb") as f:
             f.write(data)
         try:

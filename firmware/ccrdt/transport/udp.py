@@ -1,14 +1,13 @@
 """UDP transport: frames to the configured peers, non-blocking under asyncio.
 
-Works on ESP32 (over Wi-Fi), the MicroPython unix port and CPython.  A peer
-is known by its node tag, so an answer goes to the address configured for
-the node named in the frame's header.
+Works on ESP32 (over Wi-Fi), the MicroPython unix port and CPython.  An
+answer goes back to the address the frame came from (``last_addr``): a
+node's tag changes with its incarnation, its address does not.
 """
 import socket
 
 from ccrdt import raw
 from ccrdt.compat import IS_MICROPYTHON
-from ccrdt.fnv import tag30
 
 
 def _readable(sock):
@@ -24,31 +23,33 @@ def resolve(host, port):
 
 class UdpTransport:
     def __init__(self, port, peers, bind="0.0.0.0"):
-        """peers: [(node name, (host, port))]."""
+        """peers: [(node name, (host, port))] (the names are for people)."""
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(resolve(bind, port))
         s.setblocking(False)
         self.sock = s
-        self.tags = [tag30(name) for name, _ in peers]
         self.addrs = [resolve(h, p) for _, (h, p) in peers]
         self.sent = self.send_errors = 0
+        self.last_addr = None  # source of the datagram recv_into read last
 
     async def recv_into(self, buf):
         """Wait for one datagram, copy it into buf; returns its length
         (len(buf) + 1 bytes are read, so an oversized one shows)."""
         if IS_MICROPYTHON:
             # asyncio.Stream.readinto would loop until buf is full and glue
-            # datagrams together; sockets have no recv_into here, so recv()
-            # one datagram (one short-lived bytes object per frame).
+            # datagrams together; sockets have no recv_into here, so
+            # recvfrom() one datagram (a short-lived bytes object and
+            # address per frame).
             await _readable(self.sock)  # pyright: ignore[reportGeneralTypeIssues]
-            data = self.sock.recv(len(buf) + 1)
+            data, self.last_addr = self.sock.recvfrom(len(buf) + 1)
             n = min(len(data), len(buf))
             raw.copy(buf, 0, data, 0, n)
             return len(data)
         import asyncio  # CPython from here on
         loop = asyncio.get_running_loop()  # pyright: ignore[reportAttributeAccessIssue]
-        return await loop.sock_recv_into(self.sock, buf)
+        n, self.last_addr = await loop.sock_recvfrom_into(self.sock, buf)
+        return n
 
     def send(self, addr, buf, n):
         try:
@@ -64,13 +65,6 @@ class UdpTransport:
 
     def send_to_peer(self, i, buf, n):
         return self.send(self.addrs[i], buf, n)
-
-    def send_to_tag(self, tag, buf, n):
-        """Send to the node with this tag; False if it is not a configured peer."""
-        for i in range(len(self.tags)):
-            if self.tags[i] == tag:
-                return self.send(self.addrs[i], buf, n)
-        return False
 
     def close(self):
         self.sock.close()
