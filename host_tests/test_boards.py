@@ -100,7 +100,7 @@ def test_deploy_gossip_converge_and_read_back(rig):
         time.sleep(0.5)
     assert host.mon.converged(names), host.mon.line() + "".join(
         "\n--- %s console:\n%s" % (n, b.console_tail()) for n, b in zip(names, boards))
-    live = host.mon.live()
+    live = host.mon.named()
     assert all(live[n]["nodes"] == 3 and live[n]["constraints"] >= 3 for n in names)
     assert all(b.boots == 2 for b in boards)  # the deploy's reset rebooted each board once
     states = []

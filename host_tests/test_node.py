@@ -184,7 +184,7 @@ def test_refusals_and_months_of_uptime_reach_the_monitor(tmp_path):
     mon = Monitor(bytes(range(16)))
     data, addr = listener.recvfrom(300)
     mon.datagram_received(data, addr)
-    s = mon.nodes["a"]
+    s = mon.named()["a"]
     assert s["nodes"] == s["max_nodes"] == 2 and s["refused_ops"] == 1
     assert s["uptime_ms"] == 0xFFFFFFFF and s["uptime_s"] == (40 << 28) // 1000
     line = mon.line()

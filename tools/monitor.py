@@ -60,7 +60,9 @@ def duration(seconds):
 class Monitor(asyncio.DatagramProtocol):
     def __init__(self, key, fleet=1):
         self.framer = wire.Framer(key, fleet, 0)
-        self.nodes = {}  # name -> latest status, plus rx rate
+        # sender tag (a board, one incarnation of it) -> latest status, plus
+        # rx rate: two boards given one name show as two rows
+        self.nodes = {}
         self.refused = 0
         self.last_refusal = None  # why the last datagram was not a status
 
@@ -75,23 +77,31 @@ class Monitor(asyncio.DatagramProtocol):
             self.last_refusal = "%s from %s" % (e, addr)
             return
         now = time.monotonic()
-        old = self.nodes.get(s["name"])
+        old = self.nodes.get(s["tag"])
         s["seen"] = now
         s["rx_rate"] = 0.0
         if old and now > old["seen"] and s["rx"] >= old["rx"]:
             s["rx_rate"] = (s["rx"] - old["rx"]) / (now - old["seen"])
-        self.nodes[s["name"]] = s
+        self.nodes[s["tag"]] = s
 
     def live(self, max_age=5.0):
         now = time.monotonic()
         return dict((k, v) for k, v in self.nodes.items() if now - v["seen"] <= max_age)
 
+    def named(self, max_age=5.0):
+        """name -> the latest live status under that name."""
+        out = {}
+        for v in sorted(self.live(max_age).values(), key=lambda v: v["seen"]):
+            out[v["name"]] = v
+        return out
+
     def converged(self, names):
-        """True if every named node reported recently, none has changes under
-        way (workload, uncommitted, recovering) and all hashes agree."""
-        live = self.live()
-        return (all(n in live and not live[n]["flags"] for n in names)
-                and len(set(live[n]["hash"] for n in names)) == 1)
+        """True if every named node reported recently, no live board has
+        changes under way (workload, uncommitted, recovering) and all their
+        hashes agree."""
+        live = list(self.live().values())
+        return (set(names) <= set(v["name"] for v in live) and not any(v["flags"] for v in live)
+                and len(set(v["hash"] for v in live)) == 1)
 
     def majority_hash(self):
         hashes = [v["hash"] for v in self.live().values()]
@@ -104,11 +114,10 @@ class Monitor(asyncio.DatagramProtocol):
                     "converged", "frames/s", "uptime", "heap free", "refused"):
             t.add_column(col, justify="left" if col in ("node", "hash", "refused") else "right")
         common = self.majority_hash()
-        for name in sorted(self.nodes):
-            s = self.nodes[name]
+        for s in sorted(self.nodes.values(), key=lambda v: (v["name"], v["tag"])):
             total = s["satisfied"] + s["violations"]
             rate = s["satisfied"] / total if total else 1.0
-            t.add_row(name, _of(s["nodes"], s["max_nodes"]), _of(s["constraints"], s["max_constraints"]),
+            t.add_row(s["name"], _of(s["nodes"], s["max_nodes"]), _of(s["constraints"], s["max_constraints"]),
                       str(s["satisfied"]), str(s["violations"]), "%.3f" % rate, "%08x" % s["hash"],
                       "yes" if s["hash"] == common else "no", "%.0f" % s["rx_rate"],
                       duration(s["uptime_ms"] // 1000 if s["uptime_s"] is None else s["uptime_s"]),
@@ -118,8 +127,8 @@ class Monitor(asyncio.DatagramProtocol):
     def line(self):
         common = self.majority_hash()
         agree = sum(1 for v in self.live().values() if v["hash"] == common)
-        trouble = ["%s: %s" % (name, ", ".join(refusals(s)))
-                   for name, s in sorted(self.live().items()) if refusals(s)]
+        trouble = ["%s: %s" % (s["name"], ", ".join(refusals(s)))
+                   for s in sorted(self.live().values(), key=lambda v: v["name"]) if refusals(s)]
         return "monitor: %d nodes reporting, %d agree on %s, %s%s" % (
             len(self.live()), agree, "%08x" % common if common is not None else "-",
             self._refused(), "; " + "; ".join(trouble) if trouble else "")

@@ -228,8 +228,7 @@ class Node:
         return (1 if self.counts[0] else 0) + (1 if self.counts[1] else 0)
 
     def _note_ops_left(self):
-        st = self.state
-        self._ops_left = COUNTER_LIMIT - 1 - st.clock().get_tag(st.tag)
+        self._ops_left = COUNTER_LIMIT - 1 - self.state.operations()
 
     def _check_add(self, cid):
         id_bytes(cid, "constraint id")
@@ -306,8 +305,8 @@ class Node:
         return applied
 
     def own_counts(self):
-        m = self.state.metrics
-        return m.node_satisfied(self.name), m.node_violations(self.name)
+        """What this board (this incarnation of it) has counted."""
+        return self.state.metrics.origin(self.state.tag)
 
     # ---- frames --------------------------------------------------------
     def _sent(self, ok, n):
@@ -504,8 +503,9 @@ class Node:
             tasks.append(asyncio.create_task(self._receive(self.espnow, _ESPNOW)))
         if self.workload is not None:
             tasks.append(asyncio.create_task(self.workload.run()))
-        self.log("node %s up: own_sat=%d own_vio=%d, %d constraints, %d nodes known" % (
-            (self.name,) + self.own_counts() + (self.state.active_constraint_count(), len(self.state.nodes()))))
+        self.log("node %s up: incarnation %d own_sat=%d own_vio=%d, %d constraints, %d nodes known" % (
+            (self.name, self.state.incarnation) + self.own_counts()
+            + (self.state.active_constraint_count(), len(self.state.nodes()))))
         self.report()
         await asyncio.gather(*tasks)
 
@@ -564,7 +564,11 @@ def main(config_path="config.json", directory=""):
         print("config error:", e)
         return 1
     import sys
-    del sys.modules["ccrdt.config"]  # read once at boot: its ~7 KB go back to the heap
+    import ccrdt
+    # Read once at boot: its ~7 KB (and the 3 KB the module keeps) go back
+    # to the heap; the package holds it as an attribute too.
+    del sys.modules["ccrdt.config"]
+    delattr(ccrdt, "config")
     node = Node(cfg, directory)
     try:
         asyncio.run(node.run())

@@ -161,6 +161,13 @@ class Metrics:
         s = self._s
         return sum(get64(s._vio, i) for i in range(s._nn))
 
+    def origin(self, tag):
+        """(satisfied, violations) counted by one origin (one incarnation of
+        a board, by its tag)."""
+        s = self._s
+        i = s._find_node(tag)
+        return (get64(s._sat, i), get64(s._vio, i)) if i >= 0 else (0, 0)
+
     def node_satisfied(self, node):
         """Satisfied checks counted by the board(s) named node, every
         incarnation included."""
@@ -381,6 +388,12 @@ class ConstraintState:
         """Count one local operation of this node (its vector clock entry)."""
         self._ver[me] += 1
         self._touch_mine(self.tag % SLICES)
+
+    def operations(self):
+        """Local operations this node (this incarnation) has issued: its
+        entry of the vector clock, without building the clock."""
+        me = self._find_node(self.tag)
+        return self._ver[me] if me >= 0 else 0
 
     def clock(self):
         """The vector clock of this state: per node, its operations seen here."""
