@@ -15,10 +15,11 @@ import fleet as fleet_tool  # noqa: E402
 import hostenv  # noqa: E402
 
 
-def run(tmp_path, n=4, duration=4, events=(), settle=40, transport="udp", interp=hostenv.MICROPYTHON, **faults):
+def run(tmp_path, n=4, duration=4, events=(), settle=40, transport="udp", interp=hostenv.MICROPYTHON,
+        twin=False, **faults):
     f = fleet_tool.Fleet(n, duration, seed=3, root=str(tmp_path / "fleet"), gossip_ms=200,
                          snapshot_ms=500, status_ms=300, faults=fleet_tool.Faults(3, **faults),
-                         log=lambda *a: None, transport=transport, micropython=interp)
+                         log=lambda *a: None, transport=transport, micropython=interp, twin=twin)
     return f, asyncio.run(asyncio.wait_for(f.run(events, settle_timeout=settle), 120))
 
 
@@ -42,6 +43,26 @@ def test_lossy_duplicating_reordering_network(tmp_path):
     f, s = run(tmp_path, loss=0.3, dup=0.2, reorder_ms=40)
     assert s["dropped"] > 0  # the relay really dropped frames
     assert_healthy(s)
+
+
+def test_chaos_replaced_board_and_two_boards_with_one_name(tmp_path):
+    """Loss, duplication, reordering, a partition, a kill -9, a board
+    replaced with an empty flash and two boards given one name: every
+    incarnation of every board holds what it committed, and the clash is
+    reported by both boards."""
+    f, s = run(tmp_path, n=5, duration=5, twin=True, loss=0.2, dup=0.1, reorder_ms=30,
+               partition=(1.0, 2.5, set(range(2))),
+               events=[(1.5, fleet_tool.kill_and_restart(1, 0.5)),
+                       (3.0, fleet_tool.replace_board(2, 0.5))])
+    assert_healthy(s)
+    assert s["clashes"] == ["n00"]
+    assert len(f.wiped) == 1  # n02's first incarnation: its row stays in the fleet
+    (i, old), = f.wiped
+    _, committed = f.incarnations(2)
+    assert len(committed) == 2 and old in committed  # the new board is a new incarnation
+    # What the old board had told the fleet survived it; at most its last
+    # commit, made just before the flash was wiped, had reached no peer.
+    assert f.unsent < sum(committed[old])
 
 
 @pytest.mark.parametrize("interp", BOTH)
