@@ -29,7 +29,7 @@ import sys
 import time
 
 import hostenv
-from hostenv import FIRMWARE, ROOT, SHIM
+from hostenv import FIRMWARE, ROOT
 
 sys.path.insert(0, FIRMWARE)
 
@@ -50,6 +50,8 @@ class Fleet:
         n = self.n
         self.micropython = micropython
         self.heap = heap or hostenv.heap(micropython)
+        if transport == "espnow":  # + the host radio stand-in, part of a board's firmware
+            self.heap += hostenv.shim_cost(micropython)
         self.root = root or os.path.join(ROOT, "build", "fleet")
         self.names = ["n%02d" % i for i in range(n - (1 if twin else 0))]
         self.dirs = list(self.names)
@@ -74,6 +76,7 @@ class Fleet:
         os.makedirs(self.root)
         self.mpy = os.path.join(self.root, "mpy")
         build(hostenv.board(self.micropython), self.mpy)
+        self.shim = hostenv.shim(self.micropython)
         rng = random.Random(self.seed)
         self.key_path = os.path.join(self.root, "fleet.key")
         with open(self.key_path, "w") as f:
@@ -116,7 +119,7 @@ class Fleet:
     def start(self, i):
         env = dict(os.environ, MICROPYPATH=".frozen:" + self.mpy)
         if self.transport == "espnow":  # the radio stand-in, on the air hub
-            env.update(MICROPYPATH=SHIM + ":.frozen:" + self.mpy, CCRDT_MAC=self.macs[i].hex(),
+            env.update(MICROPYPATH=self.shim + ":.frozen:" + self.mpy, CCRDT_MAC=self.macs[i].hex(),
                        CCRDT_AIR="127.0.0.1:%d" % self.air_port)
         self.down.discard(i)
         logf = open(os.path.join(self.dir(i), "log.txt"), "a")

@@ -80,3 +80,38 @@ def describe(interp=MICROPYTHON):
     """e.g. '../shared/mp32/micropython (32-bit)', for output."""
     shown = os.path.relpath(interp) if os.path.isabs(interp) else interp
     return "%s (%d-bit)" % (shown, word_bits(interp))
+
+
+def shim(interp=MICROPYTHON):
+    """The host stand-ins (host_tests/shim: espnow, aioespnow, network,
+    machine) compiled to .mpy for interp, in build/shim-<board>/: on a
+    board these are built into the firmware, so compiling their source at
+    boot would take heap a board never spends (on a 32-bit heap, enough to
+    stop a node)."""
+    import json
+    b = board(interp)
+    with open(os.path.join(ROOT, "boards", b, "board.json")) as f:
+        arch = json.load(f)["arch"]
+    out = os.path.join(ROOT, "build", "shim-" + b)
+    os.makedirs(out, exist_ok=True)
+    for name in sorted(os.listdir(SHIM)):
+        if name.endswith(".py"):
+            subprocess.run([tool("mpy-cross"), "-march=" + arch, "-o",
+                            os.path.join(out, name[:-3] + ".mpy"), os.path.join(SHIM, name)], check=True)
+    return out
+
+
+_shim_cost = {}
+
+
+def shim_cost(interp=MICROPYTHON):
+    """Heap bytes the compiled stand-ins take once imported in interp,
+    measured: a board has these modules in its firmware, so a virtual board
+    or an ESP-NOW host node gets this much on top of the board's heap."""
+    if interp not in _shim_cost:
+        script = ("import gc\ngc.collect()\na = gc.mem_alloc()\nimport espnow, aioespnow, network, machine\n"
+                  "gc.collect()\nprint(gc.mem_alloc() - a)")
+        out = subprocess.run(command(interp, 200000) + ["-c", script], capture_output=True, text=True,
+                             env=dict(os.environ, MICROPYPATH=shim(interp) + ":.frozen"), check=True)
+        _shim_cost[interp] = int(out.stdout.strip())
+    return _shim_cost[interp]

@@ -28,7 +28,7 @@ import time
 import tty
 
 import hostenv
-from hostenv import ROOT, SHIM
+from hostenv import ROOT
 
 
 def _controlling_tty():
@@ -41,8 +41,10 @@ class VBoard:
         self.dir = os.path.abspath(flash_dir)
         os.makedirs(self.dir, exist_ok=True)
         self.micropython = micropython
-        self.heap = heap or hostenv.heap(micropython)
-        self.env = dict(os.environ, MICROPYPATH=":lib:.frozen:" + SHIM)
+        # the board's heap, plus what the stand-ins for the radio, network
+        # and machine modules take: a board has those in its firmware
+        self.heap = heap or hostenv.heap(micropython) + hostenv.shim_cost(micropython)
+        self.env = dict(os.environ, MICROPYPATH=":lib:.frozen:" + hostenv.shim(micropython))
         if mac:
             self.env["CCRDT_MAC"] = mac
         if air:
@@ -126,7 +128,8 @@ def main(argv=None):
     ap.add_argument("--air", default=None, help="host:port of an ESP-NOW air hub (tools/netsim.py air)")
     a = ap.parse_args(argv)
     boards = []
-    print("virtual boards on %s, heap %d bytes each" % (hostenv.describe(), hostenv.heap()), flush=True)
+    print("virtual boards on %s, heap %d bytes each + %d for the host stand-ins of espnow, network "
+          "and machine" % (hostenv.describe(), hostenv.heap(), hostenv.shim_cost()), flush=True)
     for i in range(a.count):
         b = VBoard(os.path.join(a.root, "vb%d" % (i + 1)), mac="0200000001%02x" % (i + 1), air=a.air)
         boards.append(b)

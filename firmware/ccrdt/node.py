@@ -570,6 +570,7 @@ def main(config_path="config.json", directory=""):
     del sys.modules["ccrdt.config"]
     delattr(ccrdt, "config")
     node = Node(cfg, directory)
+    gc.threshold(-1)  # built: the GC runs when the heap is full again (see main.py)
     try:
         asyncio.run(node.run())
     except KeyboardInterrupt:
