@@ -36,7 +36,9 @@ def test_two_nodes_converge_over_udp_and_commit(tmp_path):
         ta, tb = asyncio.create_task(a.run()), asyncio.create_task(b.run())
         for _ in range(100):
             await asyncio.sleep(0.05)
-            if a.state == b.state and not a.pending and a.state.constraints.contains("c1"):
+            # names travel in PINGs, so each must also have heard the other's
+            if (a.state == b.state and not a.pending and a.state.constraints.contains("c1")
+                    and sorted(a.state.nodes()) == sorted(b.state.nodes()) == ["a", "b"]):
                 break
         a.running = b.running = False
         ta.cancel()

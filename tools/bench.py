@@ -112,6 +112,24 @@ def one_change_fleets(fleet):
     return True
 
 
+def board():
+    """The RV32 board (qemu): heap with the firmware loaded as .mpy, and
+    rates of a full node, emulated."""
+    import rv32board
+    print("\n## RV32 board (qemu rv32imc, 140 032-byte heap), firmware as -march=rv32imc .mpy over mpremote mount")
+    print("    python tools/rv32board.py test_state && python tools/rv32board.py --bench")
+    why = rv32board.available()
+    if why:
+        print("Not run: %s." % why)
+        return
+    _, _, out = rv32board.run_tests(["test_state"])
+    for label, used, free, block in rv32board.heap_figures(out):
+        print("| heap %s | used %d bytes | free %d bytes | largest free block %d bytes |"
+              % (label, used, free, block))
+    print("Rates, emulated (how the code runs on rv32imc under qemu on this host, not a chip's speed):")
+    print(rv32board.run_bench().split("mounted at /remote\n")[-1], end="")
+
+
 def main():
     mps = micropythons()
     py = [tool("python")]
@@ -129,6 +147,7 @@ def main():
     print("\n*_kept: gc.mem_alloc() after gc.collect(), what a state keeps.  *_alloc: bytes one call or frame")
     print("allocates, with the GC disabled around the measured loop and the empty loop subtracted")
     print("(host_tests/allocs.py); _2e31: every node's counter past 2**31.  CPython has no heap counter.")
+    board()
     clean = fleets(mps)
     for title, args in (
             ("Convergence from disjoint states, ccrdt vs the seed-style baseline (20 seeds)",

@@ -69,8 +69,11 @@ import ccrdt.gossip
 gc.threshold(-1)
 import parity
 """
-_BENCH = """import sys
+_BENCH = """import gc, sys
 sys.path[:0] = ['firmware', 'host_tests', 'tools']
+gc.threshold(2048)
+import ccrdt.gossip, histories
+gc.threshold(-1)
 import bench_rv32
 """
 
