@@ -211,3 +211,65 @@ def test_the_workload_runs_its_time_across_tick_wraps(tmp_path):
     asyncio.run(go())
     assert not a.workload.running and a.workload.steps == 8
     a.udp.close()
+
+
+def older_snapshot_only(d, incarnation):
+    """A flash whose newest snapshot was lost: state.prev holds 100 checks,
+    the lost state.bin held 105 (and the fleet heard of them)."""
+    from ccrdt.store import Store
+    st = Store(str(d), "a", 32, 64)
+    s, _ = st.load(incarnation)
+    s.record_satisfied(100)
+    st.save(s)
+    s.record_satisfied(5)
+    st.save(s)
+    os.remove(str(d / "state.bin"))
+    return s  # what the fleet holds of a
+
+
+def test_an_older_snapshot_waits_for_a_peer_that_agrees(tmp_path):
+    from ccrdt.gossip import GossipNode, exchange
+    (tmp_path / "a").mkdir()
+    newest = older_snapshot_only(tmp_path / "a", 7)
+    p1, p2 = free_ports(2)
+    a = Node(config(tmp_path, "a", p1, "b", p2), str(tmp_path / "a"), log=lambda *x: None)
+    assert a.recovering and a.state.incarnation == 7 and a.own_counts() == (100, 0)
+    a.record_satisfied(5)  # counted while recovering: kept, not committed
+    key = bytes(range(16))
+    other = GossipNode("c", key)
+    other.record_satisfied(1)
+    sent = []
+    other.broadcast(lambda buf, n: sent.append(bytes(buf[:n])))
+    a.process(sent[0], len(sent[0]))
+    assert a.state.metrics.total_satisfied() == 101  # it changed the state...
+    assert a.recovering  # ...but a change from elsewhere is not this board's row back
+    assert not a.commit() and a.own_counts() == (100, 0)  # nothing applied yet
+    peer = GossipNode("b", key)
+    peer.state.merge(newest)
+    peer.state.merge(other.state)
+    exchange(peer, a.gossip)
+    ping = peer.ping()
+    a.process(ping, len(ping))  # a peer with the same state: the row is back
+    assert not a.recovering
+    assert a.commit() and a.own_counts() == (110, 0)  # 105 + 5, not 100 + 5
+    a.udp.close()
+
+
+def test_no_peer_in_time_means_a_new_incarnation(tmp_path):
+    (tmp_path / "a").mkdir()
+    older_snapshot_only(tmp_path / "a", 7)
+    clock = Clock()
+    p1, p2 = free_ports(2)
+    lines = []
+    a = Node(config(tmp_path, "a", p1, "b", p2), str(tmp_path / "a"), log=lines.append, clock=clock)
+    a.record_satisfied(5)
+    a.give_up_recovery()
+    assert a.recovering  # not yet
+    clock.total += 60 * 50  # 60 gossip intervals of 50 ms
+    a.give_up_recovery()
+    assert not a.recovering and a.state.incarnation != 7
+    assert any("a new life as incarnation" in line for line in lines)
+    assert a.commit()
+    assert a.own_counts() == (5, 0)  # the new incarnation's own row
+    assert a.state.metrics.node_satisfied("a") == 105  # the old row is kept beside it
+    a.udp.close()

@@ -254,7 +254,10 @@ class Node:
     def commit(self):
         """Apply the queued operations and write the snapshot if the state
         changed since the last one (gossip counts too: a rebooted board then
-        starts from what it knew).  Returns True if a snapshot was written."""
+        starts from what it knew).  Returns True if a snapshot was written.
+        Nothing is applied while the board is recovering its own row."""
+        if self.recovering:
+            return False
         applied = self._apply() if self.pending or self._counts_queued() else False
         if not (applied or self.unsaved or self.state.state_hash() != self.saved_hash):
             return False
@@ -405,19 +408,22 @@ class Node:
             except Exception as e:
                 self.error("gossip", e)
 
+    def give_up_recovery(self, wait_rounds=_RECOVER_ROUNDS):
+        """After wait_rounds gossip intervals with no peer that agrees
+        with this board's state: counting on from the older snapshot could
+        reuse dots and counts the fleet has seen, so go on as a new
+        incarnation instead (nothing lost; it costs one more node slot)."""
+        if self.recovering and self.uptime.ms() >= wait_rounds * self.cfg["gossip_ms"]:
+            self.gossip.reincarnate(new_incarnation())
+            self.recovering = False
+            self.log("no peer confirmed this board's row in %d ms: a new life as incarnation "
+                     "%d" % (self.uptime.ms(), self.state.incarnation))
+
     async def _commit(self):
         c = self.cfg
         while self.running:
             await sleep_ms(max(c["snapshot_ms"], 50))
-            if self.recovering and self.uptime.ms() > _RECOVER_ROUNDS * c["gossip_ms"]:
-                # No peer confirmed this board's row: counting on from the
-                # older snapshot could reuse dots and counts the fleet has
-                # seen, so go on as a new incarnation instead (nothing lost;
-                # it costs one more node slot).
-                self.gossip.reincarnate(new_incarnation())
-                self.recovering = False
-                self.log("no peer confirmed this board's row in %d ms: a new life as incarnation "
-                         "%d" % (self.uptime.ms(), self.state.incarnation))
+            self.give_up_recovery()
             if not self.recovering:
                 try:
                     self.commit()
@@ -510,8 +516,12 @@ class Node:
         await asyncio.gather(*tasks)
 
     def shutdown(self):
-        """Clean stop: commit what is queued."""
+        """Clean stop: commit what is queued (a board still recovering its
+        own row first goes on as a new incarnation, so that nothing it
+        counted meanwhile is lost or counted on a stale row)."""
         self.running = False
+        if self.recovering:
+            self.give_up_recovery(0)
         self.commit()
         self.report()
         self.log("node %s stopped; frames rejected: %d%s" % (
