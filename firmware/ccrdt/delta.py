@@ -561,39 +561,64 @@ class SnapshotVersionError(ValueError):
     corrupt, only newer (or older) than the code."""
 
 
-def encode_snapshot(st):
-    """The snapshot bytes of st, written into one buffer of the exact size
-    (measured by a first pass of the part writer): a full state's snapshot
-    is about 10 KB, and growing it piece by piece would need several times
-    that at once on a board."""
-    w, part = writer(st), st._partbuf
-    names = [i for i in range(st._nn) if st._nname[i * _STRIDE]]
-    size = 11 + sum(5 + st._nname[i * _STRIDE] for i in names) + 2
+def write_snapshot(st, emit):
+    """Hand the snapshot of st to emit(buf, n), piece by piece (header,
+    names, each part with its length byte, the checksum last), so that a
+    board writes it to flash without ever holding it whole: a full state's
+    snapshot is about 10 KB, too big a block to count on in a fragmented
+    110 KB heap.  Allocates a few small buffers, no more."""
+    w = writer(st)
+    piece = bytearray(PART_MAX + 1)
     count = 0
     for s in range(SLICES):
         w.start(s)
         while not w.done:
-            size += 1 + w.next(part, 0)
+            w.next(piece, 1)
             count += 1
-    out = bytearray(size + 4)
-    out[0:3] = _MAGIC
-    pack_into("<BBBIB", out, 3, _VERSION, st.max_nodes, st.max_constraints, st.incarnation,
+    names = [i for i in range(st._nn) if st._nname[i * _STRIDE]]
+    sum_ = array("I", [0])
+    fnv.reset(sum_, 0)
+
+    def out(buf, n):
+        fnv.update(sum_, 0, buf, 0, n)
+        emit(buf, n)
+    piece[0:3] = _MAGIC
+    pack_into("<BBBIB", piece, 3, _VERSION, st.max_nodes, st.max_constraints, st.incarnation,
               len(names))
-    o = 11
+    out(piece, 11)
     for i in names:
         n = st._nname[i * _STRIDE]
-        pack_into("<I", out, o, st._ntag[i])
-        raw.copy(out, o + 4, st._nname, i * _STRIDE, 1 + n)
-        o += 5 + n
-    pack_into("<H", out, o, count)
-    o += 2
+        pack_into("<I", piece, 0, st._ntag[i])
+        raw.copy(piece, 4, st._nname, i * _STRIDE, 1 + n)
+        out(piece, 5 + n)
+    pack_into("<H", piece, 0, count)
+    out(piece, 2)
     for s in range(SLICES):
         w.start(s)
         while not w.done:
-            n = w.next(out, o + 1)
-            out[o] = n
-            o += 1 + n
-    pack_into("<I", out, o, fnv.fnv1a32(memoryview(out)[:o]))
+            n = w.next(piece, 1)
+            piece[0] = n
+            out(piece, 1 + n)
+    pack_into("<I", piece, 0, sum_[0])
+    emit(piece, 4)
+
+
+def encode_snapshot(st):
+    """The snapshot bytes of st, in one buffer of the exact size (measured
+    by a first pass): growing it piece by piece would need several times
+    its size at once."""
+    size = [0]
+
+    def measure(buf, n):
+        size[0] += n
+    write_snapshot(st, measure)
+    out = bytearray(size[0])
+    at = [0]
+
+    def put(buf, n):
+        raw.copy(out, at[0], buf, 0, n)
+        at[0] += n
+    write_snapshot(st, put)
     return out
 
 

@@ -141,6 +141,7 @@ class Node:
         if "udp" in cfg["transports"]:
             from ccrdt.transport.udp import UdpTransport
             self.udp = UdpTransport(cfg["udp"]["port"], cfg["udp"]["peers"])
+            cfg["udp"]["peers"] = None  # resolved into the transport: ~100 bytes a peer back
         if "espnow" in cfg["transports"]:
             from ccrdt.transport.espnow import EspNowTransport
             self.espnow = EspNowTransport(cfg["espnow"]["channel"], cfg["espnow"]["peers"], log)

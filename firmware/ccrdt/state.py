@@ -604,6 +604,11 @@ class ConstraintState:
     def encode(self):
         return delta.encode_snapshot(self)
 
+    def write_snapshot(self, f):
+        """Write encode()'s bytes to the file f piece by piece, never holding
+        them whole (see ``delta.write_snapshot``)."""
+        delta.write_snapshot(self, lambda buf, n: f.write(memoryview(buf)[:n]))
+
     @staticmethod
     def decode(data, node_id):
         """Rebuild a state from encode()'s bytes; ValueError if they are corrupt."""

@@ -64,10 +64,9 @@ class Store:
 
     def save(self, state):
         """Write the state; raises OSError if the flash write fails."""
-        data = state.encode()
         tmp, cur, prev = self._path(_FILES[0]), self._path(_FILES[1]), self._path(_FILES[2])
         with open(tmp, "wb") as f:
-            f.write(data)
+            state.write_snapshot(f)
         try:
             os.rename(cur, prev)
         except OSError:
