@@ -47,6 +47,7 @@ def extremes():
 def hub_of(states):
     """A node holding all of states (the largest of its 16 x 16 tables)."""
     hub = GossipNode("hub-of-extremes", KEY, max_nodes=16, max_constraints=16)
+    hub.boot = 1  # random per boot on a board: fixed here, since PINGs carry it
     for st in states:
         hub.state.merge(st)
     return hub
@@ -64,6 +65,7 @@ def main():
     print("totals", hub.state.metrics.total_satisfied(), hub.state.metrics.total_violations())
     # Frames of one exchange between the hub and an empty node, in order.
     peer = GossipNode("peer", KEY, max_nodes=16, max_constraints=16)
+    peer.boot = 2
     queue = [(peer, hub.ping())]
     while queue:
         to, f = queue.pop(0)

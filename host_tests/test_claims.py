@@ -76,16 +76,35 @@ def test_a_constraint_id_that_is_not_utf8_is_refused():
 
 def test_counters_at_the_top_of_their_range_are_refused():
     liar, victim = node("liar"), node("victim")
-    t = victim.state.tag  # claims about the victim itself, the worst case
+    t = liar.state.tag
     s = t % SLICES
     for row in ((t, 3 << 62, 0, 1), (t, 0, 0xFFFFFFFFFFFFFFFF, 1), (t, 0, 0, COUNTER_LIMIT),
                 (t, 0, 0, 0xFFFFFFFF)):
         refused(victim, frame(liar, DELTA, delta(part(s, rows=[row]))), MALFORMED)
     refused(victim, frame(liar, DELTA, delta(part(s, [(t, COUNTER_LIMIT)]))), MALFORMED)
     refused(victim, frame(liar, DELTA, delta(part(0, position=(1, 1, 0xFFFFFFFF, t)))), MALFORMED)
-    victim.record_satisfied(1)  # the victim still counts
-    victim.add_constraint("c1")
-    victim.update_position((1, 0))
+
+
+def test_values_just_under_the_limits_disable_no_board():
+    liar, victim = node("liar"), node("victim")
+    victim.record_satisfied(1)
+    victim.add_constraint("held")
+    old = victim.state.tag
+    s = old % SLICES
+    # the victim's own row at the largest valid values, and a position clock
+    top = (old, (3 << 62) - 1, (3 << 62) - 1, COUNTER_LIMIT - 1)
+    victim.receive(frame(liar, DELTA, delta(part(s, rows=[top]))))
+    victim.receive(frame(liar, DELTA, delta(part(0, position=(0, 0, COUNTER_LIMIT - 1, liar.state.tag)))))
+    assert victim.own_claims() == 1 and victim.state.tag != old  # a new life
+    victim.record_satisfied(1)  # every operation still works
+    victim.record_violations(1)
+    victim.add_constraint("new")
+    victim.remove_constraint("new")
+    victim.update_position((0, 0))  # a tie of norm and (saturated) clock: no error
+    assert victim.update_position((1, 0)) is False  # a larger norm loses
+    assert victim.state.position.norm == 0
+    assert victim.state.constraints.contains("held")
+    assert victim.state.metrics.origin(victim.state.tag) == (1, 1)
 
 
 def test_a_context_claimed_for_a_node_does_not_erase_its_adds():
@@ -93,12 +112,15 @@ def test_a_context_claimed_for_a_node_does_not_erase_its_adds():
     victim.add_constraint("held")
     exchange(victim, peer)
     s = tag30("held") % SLICES
+    old = victim.state.tag
     # liar says it has seen 1000 of victim's dots in that slice, and none live
-    forged = frame(liar, DELTA, delta(part(s, [(victim.state.tag, 1000)])))
+    forged = frame(liar, DELTA, delta(part(s, [(old, 1000)])))
     peer.receive(forged)
     assert not peer.state.constraints.contains("held")  # the peer cannot tell
     victim.receive(forged)
-    assert victim.own_claims() == 1 and victim.state.constraints.contains("held")
+    # The victim goes on as a new incarnation and adds what it held again.
+    assert victim.own_claims() == 1 and victim.state.tag != old
+    assert victim.state.constraints.contains("held")
     for _ in range(2):
         exchange(victim, peer)
     assert peer.state.constraints.contains("held") and peer.state == victim.state
@@ -108,6 +130,25 @@ def test_a_context_claimed_for_a_node_does_not_erase_its_adds():
     assert peer.state.constraints.contains(same_slice)
 
 
+def test_a_board_with_this_very_origin_is_told_apart_by_its_boot():
+    # Two boards with one name and incarnation 0 (snapshots of version 1), or
+    # a cloned flash: the same tag.  A PING from the other boot is a clash,
+    # and the board that hears it goes on as a new incarnation; what each
+    # counts from then on is its own.  (What both counted under the shared
+    # origin before the first PING is one row, joined by max.)
+    a, b = GossipNode("kitchen-1", KEY), GossipNode("kitchen-1", KEY)
+    assert a.state.tag == b.state.tag
+    exchange(a, b)
+    assert (a.clashes or b.clashes) and a.state.tag != b.state.tag
+    a.record_satisfied(5)
+    b.record_satisfied(7)
+    for _ in range(2):
+        exchange(a, b)
+    assert a.state == b.state and a.state.metrics.total_satisfied() == 12
+    tag = a.state.tag
+    assert not a.receive(a.ping()).responses and a.state.tag == tag  # its own echo: ignored
+
+
 def test_a_name_must_hash_to_its_sender():
     kitchen, victim = node("kitchen-1"), node("victim")
     kitchen.record_satisfied(1)
@@ -115,10 +156,10 @@ def test_a_name_must_hash_to_its_sender():
     liar = node("liar")
     # a PING in kitchen-1's name, but sealed by liar: its tag is liar's
     name = b"garage"
-    ping = frame(liar, PING, pack("<BIB", 0, 0, len(name)) + name + pack("<I", 0))
+    ping = frame(liar, PING, pack("<BIB", 0, 0, len(name)) + name + pack("<II", 0, 0))
     refused(victim, ping, BAD_NAME)
     bad = b"\xff\xfe"
-    ping = frame(liar, PING, pack("<BIB", 0, 0, len(bad)) + bad + pack("<I", 0))
+    ping = frame(liar, PING, pack("<BIB", 0, 0, len(bad)) + bad + pack("<II", 0, 0))
     refused(victim, ping, BAD_NAME)
     assert victim.state.nodes() == ["kitchen-1"]  # nothing else learned
 

@@ -99,3 +99,27 @@ def test_crash_between_renames_loses_nothing():
     os.rename(DIR + "/state.bin", DIR + "/state.tmp")
     back, how = store()[0].load(0)
     assert how == NEWEST and back.metrics.node_satisfied("n1") == 7
+
+
+def test_a_complete_tmp_is_renamed_into_place_when_loaded():
+    two_saves(3, 4)
+    os.rename(DIR + "/state.bin", DIR + "/state.tmp")  # a crash between the renames
+    st, _ = store()
+    back, how = st.load(0)
+    assert how == NEWEST and back.metrics.node_satisfied("n1") == 7
+    # A later save cut short leaves a corrupt state.tmp: state.bin must be the 7.
+    with open(DIR + "/state.tmp", "wb") as f:
+        f.write(b"CCS\x02 cut short")
+    again, how = store()[0].load(0)
+    assert how == NEWEST and again.metrics.node_satisfied("n1") == 7
+
+
+def test_the_config_sizes_win_over_the_snapshot_sizes():
+    fresh_dir()
+    st = Store(DIR, "n1", 4, 8)
+    s, _ = st.load(3)
+    s.record_satisfied(2)
+    st.save(s)
+    back, how = Store(DIR, "n1", 32, 64).load(3)
+    assert how == NEWEST and back.max_nodes == 32 and back.max_constraints == 64
+    assert back.metrics.node_satisfied("n1") == 2

@@ -97,7 +97,7 @@ class Monitor(asyncio.DatagramProtocol):
 
     def converged(self, names):
         """True if every named node reported recently, no live board has
-        changes under way (workload, uncommitted, recovering) and all their
+        changes under way (workload, uncommitted) and all their
         hashes agree."""
         live = list(self.live().values())
         return (set(names) <= set(v["name"] for v in live) and not any(v["flags"] for v in live)

@@ -25,9 +25,10 @@ part dot dB, local context cA and part context cS (ORSWOT merge):
   * dB is taken only if this side has not seen it (dB > cA).
 Elements of the slice that the part does not list count as dB = 0.
 
-``apply_part`` validates the whole part before changing anything: a
-malformed part raises ValueError, one that does not fit the tables raises
-CapacityError, and in both cases the state is untouched.
+``PartReader.check`` validates a part before ``apply`` changes anything: a
+malformed part raises ValueError, one that does not fit the tables
+CapacityError, one from a peer that holds more of this node's own origin
+than it has OwnClaim; in each case the state is untouched.
 """
 from array import array
 from struct import pack_into
@@ -42,6 +43,10 @@ _PART_ORIGINS = const(32)  # more origins than this cannot fit PART_MAX anyway
 _PART_ELEMENTS = const(32)
 _ROW = const(24)
 _POS = const(16)
+
+
+class OwnClaim(Exception):
+    """A peer's part holds more of this node's own origin than it has."""
 
 
 class PartWriter:
@@ -203,7 +208,7 @@ class PartReader:
         self._hst = array("I", [0])
         self.nu = 0
         self.need_nodes = self.need_elements = 0
-        self.own_claims = 0  # parts that claimed more of this node than it issued
+        self.claim = False  # set by a from_peer check: see check()
 
     def begin(self):
         """Start a batch of parts (all in one buffer) checked together
@@ -236,21 +241,30 @@ class PartReader:
         self._new_off[self._nnew] = off
         self._nnew += 1
 
-    def check(self, buf, off, n):
+    def check(self, buf, off, n, from_peer=False):
         """Raise ValueError if the part is malformed, CapacityError if it and
         the parts checked before it in this batch cannot fit together; a
         part that does not fit leaves the batch as it was, so the parts
-        after it can still be checked and joined without it."""
+        after it can still be checked and joined without it.  from_peer: it
+        came from another board, and OwnClaim is raised if it holds more of
+        this node's own origin (a context, a row) than this node has: the
+        origin's history was lost here or forged there (``ccrdt.gossip``
+        answers it)."""
         nu, nnew = self.nu, self._nnew
+        self.claim = False
         try:
-            self._parse(buf, off, n, True)
+            self._parse(buf, off, n, True, from_peer)
         except CapacityError:
             self.nu, self._nnew = nu, nnew
             raise
+        if self.claim:
+            self.nu, self._nnew = nu, nnew
+            raise OwnClaim("a part claims more of this node than it issued")
 
-    def _parse(self, buf, off, n, count=False):
+    def _parse(self, buf, off, n, count=False, from_peer=False):
         """Validate the part and fill the scratch tables; with count, note
-        the nodes and constraints it would add to the batch."""
+        the nodes and constraints it would add to the batch; with from_peer,
+        set self.claim if it claims more of this node than it has."""
         st = self.st
         nn, ctx = st.max_nodes, st._ctx
         end = off + n
@@ -276,6 +290,8 @@ class PartReader:
             octx[j] = c
             omap[j] = st._find_node(tag)
             per[j] = 0
+            if from_peer and tag == st.tag and (omap[j] < 0 or c > ctx[s * nn + omap[j]]):
+                self.claim = True
             if count:
                 self._note_unknown(tag)
         ne = buf[o]
@@ -340,8 +356,14 @@ class PartReader:
             if tag < 0 or tag % SLICES != s:
                 raise ValueError("row tag")
             # the top quarter of u64, and of the version's range, is never valid
-            if buf[o + 11] >= 0xC0 or buf[o + 19] >= 0xC0 or raw.below(buf, o + 20, COUNTER_LIMIT) < 0:
+            v = raw.below(buf, o + 20, COUNTER_LIMIT)
+            if buf[o + 11] >= 0xC0 or buf[o + 19] >= 0xC0 or v < 0:
                 raise ValueError("row counter out of range")
+            if from_peer and tag == st.tag:
+                me = st._find_node(tag)
+                if (me < 0 or v > st._ver[me] or raw.above64(st._sat, me, buf, o + 4)
+                        or raw.above64(st._vio, me, buf, o + 12)):
+                    self.claim = True
             if count:
                 self._note_unknown(tag)
             o += _ROW
@@ -369,11 +391,9 @@ class PartReader:
         self.check(buf, off, n)
         return self.apply(buf, off, n)
 
-    def apply(self, buf, off, n, from_peer=False):
+    def apply(self, buf, off, n):
         """Join the part buf[off:off+n], which check() has passed in this
-        batch; True if the state changed.  from_peer: it came from another
-        board, so what it says of this node's own origin is a claim to
-        check (a merge or a snapshot of this node's own is not)."""
+        batch; True if the state changed."""
         self._parse(buf, off, n)
         st = self.st
         nn, ne_cap = st.max_nodes, st.max_constraints
@@ -386,14 +406,6 @@ class PartReader:
         for j in range(k):
             if omap[j] < 0:
                 omap[j] = st._add_node(self._otag[j])
-            elif (from_peer and self._otag[j] == st.tag and octx[j] > ctx[s * nn + omap[j]]
-                  and not st.recovering):
-                # Seen more of this node's dots than it issued: a buggy board.
-                # Take new dots above the claim for what this node holds, so
-                # that the join below (here and everywhere) keeps them.
-                st.reassert(s, omap[j], octx[j])
-                self.own_claims += 1
-                changed = True
         if k:
             raw.fill(touched, 0, ne_cap, 0)
         o = off + 2 + 8 * k
@@ -459,20 +471,14 @@ class PartReader:
             slot = st._find_node(tag)
             if slot < 0:
                 slot = st._add_node(tag)
-            grew = raw.join64(st._sat, slot, buf, o + 4)
+            if raw.join64(st._sat, slot, buf, o + 4):
+                changed = True
             if raw.join64(st._vio, slot, buf, o + 12):
-                grew = True
+                changed = True
             v = raw.below(buf, o + 20, COUNTER_LIMIT)
             if v > st._ver[slot]:
                 st._ver[slot] = v
-                grew = True
-            if grew:
                 changed = True
-                if from_peer and tag == st.tag and not st.recovering:
-                    # More of this node's row than it counted: joined (its
-                    # next counts go on above, nothing it counted is lost),
-                    # and counted for the operator.
-                    self.own_claims += 1
             o += _ROW
         if buf[o]:
             o += 1

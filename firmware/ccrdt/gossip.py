@@ -33,26 +33,33 @@ Payloads (after the 10-byte header of ``ccrdt.wire``):
     PING   u8 flags (1: slice hashes follow, 2: delta entries follow,
            4: broadcast, nobody answers), u32 state hash,
            u8 name length, name, u32 incarnation (the sender's: they
-           must hash to its tag, see ``state.origin_tag``),
+           must hash to its tag, see ``state.origin_tag``), u32 boot id
+           (random per boot: the same tag with another boot id is another
+           board with this origin),
            [32 x u32 slice hashes], [delta entries as in DELTA]
     DELTA  one or more entries, each: u8 flags (1 LAST, 2 REPLY),
            u32 sender's hash of the slice, u8 part length, part
     ACK    u32 state hash
 
 ``handle()`` never raises: a frame that is too short or long, of another
-version or fleet, with a bad MAC, malformed, or that cannot fit the tables is
-dropped, counted by reason, and leaves the state as it was.  It allocates
-nothing in steady state; ``receive()`` is the seed-style wrapper that
-returns a ``GossipResult`` with the responses as bytes.
+version or fleet, with a bad MAC, or malformed is dropped, counted by
+reason, and leaves the state as it was; a part that needs room the tables
+lack is refused alone (NO_ROOM) and the frame's other parts join.  A frame
+that holds more of this board's own origin than it has (its history was
+lost here, or a neighbour forged it), or a PING with this board's own tag
+from another boot, makes the board go on as a new incarnation
+(``own_claims()``, ``clashes``).  It allocates nothing in steady state;
+``receive()`` is the seed-style wrapper that returns a ``GossipResult``
+with the responses as bytes.
 """
 from struct import pack_into
 import micropython
 from micropython import const
 
 from ccrdt import CapacityError, raw, wire
-from ccrdt.delta import PART_MAX, reader, writer
+from ccrdt.delta import PART_MAX, OwnClaim, reader, writer
 from ccrdt.layout import ID_MAX, SLICES, TAG_LIMIT
-from ccrdt.state import ConstraintState, id_bytes
+from ccrdt.state import ConstraintState, id_bytes, new_incarnation
 
 PING = const(1)
 DELTA = const(2)
@@ -109,6 +116,9 @@ class GossipNode:
         self.burst = burst  # frames sent at most in answer to one PING
         self.changed = self.converged = False
         self.clash_tag = self.clashes = 0  # PINGs of another board with this one's name
+        self.boot = new_incarnation()  # tells this board's PINGs from a clone's
+        self._own_claims = 0
+        self.authentic = 0  # frames whose MAC was right
         self._hot = 0
         self._pinged_hash = -1
         self._reader = reader(self.state)
@@ -162,10 +172,9 @@ class GossipNode:
         self.framer.tag = self.state.tag
 
     def own_claims(self):
-        """Parts joined that claimed more of this node (its dots or its row)
-        than it had issued: a neighbour gone wrong.  Not refused: the node
-        re-takes its dots above the claim and counts on above it."""
-        return self._reader.own_claims
+        """Frames that held more of this node's origin (a context, a row)
+        than it had: each made it go on as a new incarnation."""
+        return self._own_claims
 
     def peer_hash(self, tag):
         for i in range(self._np):
@@ -232,8 +241,8 @@ class GossipNode:
         L = len(self._name)
         buf[o + 5] = L
         raw.copy(buf, o + 6, self._name, 0, L)
-        pack_into("<I", buf, o + 6 + L, self.state.incarnation)
-        return o + 10 + L
+        pack_into("<II", buf, o + 6 + L, self.state.incarnation, self.boot)
+        return o + 14 + L
 
     def broadcast(self, emit):
         """Frames for everyone in radio range carrying the slices that this
@@ -351,11 +360,19 @@ class GossipNode:
             if code:
                 self._reasons[code] += 1
                 return
+            self.authentic += 1
             tag = wire.sender(frame)
-            if tag == self.state.tag:
-                return  # our own broadcast, looped back
             k = wire.kind(frame)
             end = n - wire.MAC_LEN
+            if tag == self.state.tag:
+                if not (k == PING and self._other_boot(frame, end)):
+                    return  # our own broadcast, looped back
+                # Another live board with this board's very origin (a cloned
+                # flash, or two boards of one name from version-1 snapshots):
+                # they would share dots and a row, so this one moves on.
+                self.clash_tag, self.clashes = tag, self.clashes + 1
+                self._new_life()
+                return
             if k == PING:
                 self._on_ping(frame, end, tag, emit)
             elif k == DELTA:
@@ -369,12 +386,28 @@ class GossipNode:
         except Exception:  # ValueError from a malformed payload, or worse
             self._reasons[MALFORMED] += 1
 
+    def _other_boot(self, f, end):
+        """True if the PING in f[:end] carries a boot id other than ours."""
+        o = wire.HEADER
+        if end <= o + 5 or o + 14 + f[o + 5] > end:
+            return False
+        return raw.below(f, o + 10 + f[o + 5], TAG_LIMIT) != self.boot
+
+    def _new_life(self):
+        """Go on as a new incarnation, taking new dots for the constraints
+        this board holds (as if it added them again), so that whatever
+        others hold of the old origin erases none of them."""
+        mine = self.state.own_constraints()
+        self.reincarnate(new_incarnation())
+        for cid in mine:
+            self.state.add_constraint(cid)
+
     def _on_ping(self, f, end, tag, emit):
         o = wire.HEADER
         st = self.state
         flags = f[o] if end > o + 5 else 0xFF
         L = f[o + 5] if end > o + 5 else 0xFF
-        d = o + 10 + L  # where slice hashes start
+        d = o + 14 + L  # where slice hashes start
         e = d + (4 * SLICES if flags & DIGEST else 0)  # where pushed entries start
         if (flags not in (0, DIGEST, DIGEST | PUSH, PUSH | BCAST, BCAST) or L > ID_MAX or e > end
                 or (e == end) != (not flags & PUSH)):
@@ -442,10 +475,20 @@ class GossipNode:
             same[i] = raw.equal(f, o + 1, sh, 4 * f[o + _ENTRY], 4)
             if not same[i]:
                 try:
-                    r.check(f, o + _ENTRY, n)
+                    r.check(f, o + _ENTRY, n, True)
                 except CapacityError:  # refused alone: the other parts still join
                     self._reasons[NO_ROOM] += 1
                     same[i] = _REFUSED
+                except OwnClaim:
+                    # Someone holds more of this board's origin than it has:
+                    # its history was lost here, or a neighbour forged it.
+                    # Either way a new incarnation is safe, and the frame
+                    # then joins as news of another origin.
+                    if len(self.state.nodes()) >= self.state.max_nodes:
+                        raise CapacityError("no slot for a new incarnation")
+                    self._own_claims += 1
+                    self._new_life()
+                    return self._join_entries(f, begin, end)
             o += _ENTRY + n
             i += 1
         o = begin
@@ -455,7 +498,7 @@ class GossipNode:
             n = f[o + 5]
             s = f[o + _ENTRY]
             if not same[i]:
-                if r.apply(f, o + _ENTRY, n, True):
+                if r.apply(f, o + _ENTRY, n):
                     self.changed = True
                     if not self._from_bcast:
                         self._relay[s] = 1

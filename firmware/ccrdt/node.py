@@ -22,7 +22,6 @@ never dropped.
 """
 import asyncio
 import gc
-import os
 import random
 
 from micropython import const
@@ -32,26 +31,19 @@ from ccrdt.compat import sleep_ms as sleep_ms_blocking
 from ccrdt.compat import ticks_diff, ticks_ms
 from ccrdt.gossip import GossipNode
 from ccrdt.layout import COUNTER_LIMIT, ROW_LIMIT
-from ccrdt.state import id_bytes
+from ccrdt.state import id_bytes, new_incarnation
 from ccrdt.status import FIELDS as STATUS_FIELDS
-from ccrdt.status import PENDING, RECOVERING, REASONS_MAX, RUNNING, Uptime
+from ccrdt.status import PENDING, REASONS_MAX, RUNNING, Uptime
 from ccrdt.status import write as write_status
 from ccrdt.store import NONE, OLDER, Store
 
 _PENDING_MAX = const(32)
-_RECOVER_ROUNDS = const(40)  # gossip intervals a board restored from an older snapshot waits
 _PRESENCE_TICKS = const(10)
 _UDP = const(0)
 _ESPNOW = const(1)
 _KINDS = ("satisfied", "violations")
 # What a refused local operation raises (at the call, or at the commit).
 _REFUSALS = (TypeError, ValueError, CapacityError, OverflowError)
-
-
-def new_incarnation():
-    """A random non-zero 30-bit number for a new life of this board."""
-    b = os.urandom(4)
-    return (b[0] | b[1] << 8 | b[2] << 16 | (b[3] & 0x3F) << 24) or 1
 
 
 async def sleep_ms(ms):
@@ -112,15 +104,22 @@ class Node:
         self.store = Store(directory, self.name, cfg["max_nodes"], cfg["max_constraints"], log)
         state, how = self.store.load(new_incarnation())
         self.gossip = GossipNode(self.name, cfg["key"], cfg["fleet"], state=state)
-        self.recovering = state.recovering = how == OLDER
         self.saved_hash = state.state_hash()
         self._clash_tag = 0  # the last other board logged as using this name
+        self._claims = 0  # own_claims() already logged
         if how == NONE:
             log("no snapshot of this board: a new life as incarnation %d (a new board, or its "
                 "flash was lost: an earlier life's row stays in the fleet)" % state.incarnation)
-        elif self.recovering:
-            log("booted from an older snapshot: commits wait until a peer agrees with this "
-                "board's state (its own row back)")
+        elif how == OLDER or not state.incarnation:
+            # What this board did after that snapshot may live on other
+            # boards only: counting on from it would reuse dots and counts
+            # the fleet has seen.  A new incarnation is safe, at the cost of
+            # a node slot; the old row stays, with what the fleet holds of it.
+            self.gossip.reincarnate(new_incarnation())
+            # A snapshot of version 1 has no incarnation: every board named
+            # alike would share one origin, so it takes one now.
+            log("booted from an older snapshot, or one without an incarnation: a new life as "
+                "incarnation %d" % state.incarnation)
         self.queue = RxQueue(cfg["rx_queue"])
         self.pending = []
         self.counts = [0, 0]  # satisfied and violation checks queued
@@ -255,10 +254,7 @@ class Node:
     def commit(self):
         """Apply the queued operations and write the snapshot if the state
         changed since the last one (gossip counts too: a rebooted board then
-        starts from what it knew).  Returns True if a snapshot was written.
-        Nothing is applied while the board is recovering its own row."""
-        if self.recovering:
-            return False
+        starts from what it knew).  Returns True if a snapshot was written."""
         applied = self._apply() if self.pending or self._counts_queued() else False
         if not (applied or self.unsaved or self.state.state_hash() != self.saved_hash):
             return False
@@ -336,19 +332,16 @@ class Node:
         (the MAC on ESP-NOW, the address on UDP), where answers go."""
         self.rx += 1
         g = self.gossip
-        before = g.rejected()
+        before = g.authentic
         self._reply_src = src
         self._reply_to = sender
         g.handle(buf, n, self._reply if not self.unsaved else _drop)
-        if g.rejected() != before:
-            return
-        if src == _ESPNOW and self.espnow is not None:
+        if src == _ESPNOW and self.espnow is not None and g.authentic != before:
             self.espnow.heard(sender)  # authenticated: a board of the fleet
-        if self.recovering and g.converged:
-            # A peer holds exactly what this board holds, its own row
-            # included: what the fleet knows of its last life is back.
-            self.recovering = self.state.recovering = False
-            self.log("caught up with the fleet: commits resume")
+        if g.own_claims() != self._claims:
+            self._claims = g.own_claims()
+            self.log("a peer held more of this board's origin than it had: a new life as "
+                     "incarnation %d" % self.state.incarnation)
         if g.clash_tag and g.clash_tag != self._clash_tag:
             self._clash_tag = g.clash_tag
             self.log("another live board is named %s (tag %08x, this one %08x): give boards "
@@ -409,27 +402,14 @@ class Node:
             except Exception as e:
                 self.error("gossip", e)
 
-    def give_up_recovery(self, wait_rounds=_RECOVER_ROUNDS):
-        """After wait_rounds gossip intervals with no peer that agrees
-        with this board's state: counting on from the older snapshot could
-        reuse dots and counts the fleet has seen, so go on as a new
-        incarnation instead (nothing lost; it costs one more node slot)."""
-        if self.recovering and self.uptime.ms() >= wait_rounds * self.cfg["gossip_ms"]:
-            self.gossip.reincarnate(new_incarnation())
-            self.recovering = False
-            self.log("no peer confirmed this board's row in %d ms: a new life as incarnation "
-                     "%d" % (self.uptime.ms(), self.state.incarnation))
-
     async def _commit(self):
         c = self.cfg
         while self.running:
             await sleep_ms(max(c["snapshot_ms"], 50))
-            self.give_up_recovery()
-            if not self.recovering:
-                try:
-                    self.commit()
-                except Exception as e:
-                    self.error("commit", e)
+            try:
+                self.commit()
+            except Exception as e:
+                self.error("commit", e)
 
     async def _status(self):
         while self.running:
@@ -481,8 +461,6 @@ class Node:
             f |= RUNNING
         if self.pending or self._counts_queued() or self.unsaved:
             f |= PENDING
-        if self.recovering:
-            f |= RECOVERING
         return f
 
     def report(self):
@@ -517,12 +495,8 @@ class Node:
         await asyncio.gather(*tasks)
 
     def shutdown(self):
-        """Clean stop: commit what is queued (a board still recovering its
-        own row first goes on as a new incarnation, so that nothing it
-        counted meanwhile is lost or counted on a stale row)."""
+        """Clean stop: commit what is queued."""
         self.running = False
-        if self.recovering:
-            self.give_up_recovery(0)
         self.commit()
         self.report()
         self.log("node %s stopped; frames rejected: %d%s" % (

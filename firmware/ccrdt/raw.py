@@ -58,6 +58,20 @@ def i32(buf: ptr8, off: int) -> int:
 
 
 @micropython.viper
+def above64(pairs: ptr32, i: int, buf: ptr8, off: int) -> bool:
+    """True if the little-endian u64 at buf[off:] is above the (low, high)
+    u32 pair i of an array('I').  The words are assembled inline here and in
+    the functions beside it: a viper call returning a uint of 2**30 or more
+    would allocate on a 32-bit port."""
+    lo = uint(buf[off]) | (uint(buf[off + 1]) << 8) | (uint(buf[off + 2]) << 16) \
+        | (uint(buf[off + 3]) << 24)
+    hi = uint(buf[off + 4]) | (uint(buf[off + 5]) << 8) | (uint(buf[off + 6]) << 16) \
+        | (uint(buf[off + 7]) << 24)
+    mhi = uint(pairs[2 * i + 1])
+    return hi > mhi or (hi == mhi and lo > uint(pairs[2 * i]))
+
+
+@micropython.viper
 def join64(pairs: ptr32, i: int, buf: ptr8, off: int) -> bool:
     """Raise the u64 held as the (low, high) u32 pair i of an array('I') to
     the little-endian u64 at buf[off:]; True if it grew.  Done in viper so

@@ -34,6 +34,7 @@ remote value at or above one is refused (``ccrdt.delta``), so no frame can
 push a counter to where it would stop counting.
 """
 from array import array
+import os
 from struct import pack_into
 import micropython
 from micropython import const
@@ -193,6 +194,12 @@ def origin_tag(name, incarnation=0):
     return fnv.fold30(st, 0)
 
 
+def new_incarnation():
+    """A random non-zero 30-bit incarnation for a new life of a board."""
+    b = os.urandom(4)
+    return (b[0] | b[1] << 8 | b[2] << 16 | (b[3] & 0x3F) << 24) or 1
+
+
 class ConstraintState:
     def __init__(self, node_id, max_nodes=32, max_constraints=64, incarnation=0):
         name = id_bytes(node_id, "node id")
@@ -233,10 +240,7 @@ class ConstraintState:
         self._hash_ok = False
         self.tag = origin_tag(name, incarnation)
         self._name = name
-        # True while this board restores its own row from the fleet (it
-        # booted from an older snapshot): larger values of its own origin
-        # are then expected, not a neighbour's mistake.
-        self.recovering = False
+
         self.constraints = ConstraintSet(self)
         self.metrics = Metrics(self)
 
@@ -437,23 +441,14 @@ class ConstraintState:
         another node's, and this one's first write takes a new slot."""
         self.incarnation = incarnation
         self.tag = origin_tag(self._name, incarnation)
-        self.recovering = False
 
-    def reassert(self, s, me, above):
-        """Give this node's live constraints of slice s new dots above a
-        context that a buggy board claimed for it (``me`` is its slot), and
-        raise its context there to the last: a join with the claim keeps
-        them, and the next add is not taken for one already seen."""
-        nn, es, dots = self.max_nodes, self._eslice, self._dots
-        c = above
-        if c + self._origin_count(s, me) >= COUNTER_LIMIT:
-            raise OverflowError("dot counter of slice %d exhausted" % s)
-        for e in range(self.max_constraints):
-            if es[e] == s and dots[e * nn + me]:
-                c += 1
-                dots[e * nn + me] = c
-        self._ctx[s * nn + me] = c
-        self._touch_mine(s)
+    def own_constraints(self):
+        """The live constraint ids that hold a dot of this node."""
+        me, nn = self._find_node(self.tag), self.max_nodes
+        if me < 0:
+            return []
+        return [self._id_str(e) for e in range(self.max_constraints)
+                if self._eslice[e] != _FREE and self._dots[e * nn + me]]
 
     def remove_constraint(self, cid):
         """Remove cid as observed here; returns False if it was not present."""
@@ -494,12 +489,13 @@ class ConstraintState:
             if not isinstance(v, int) or not _I32_MIN <= v <= _I32_MAX:
                 raise ValueError("position coordinates must be 32-bit ints: %r" % (pos,))
         p = self.position
-        if p.clock >= COUNTER_LIMIT - 1:
-            raise OverflowError("position clock exhausted")
-        if not p.beats(a, b, p.clock + 1, self.tag):
+        # The clock only breaks ties of equal norm: at its limit it stays
+        # there (a forged clock near the limit cannot stop updates).
+        clock = min(p.clock + 1, COUNTER_LIMIT - 1)
+        if not p.beats(a, b, clock, self.tag):
             return False
         me = self._own()
-        p.join(a, b, p.clock + 1, self.tag)
+        p.join(a, b, clock, self.tag)
         self._touch_mine(0)
         self._tick(me)
         return True
@@ -610,10 +606,13 @@ class ConstraintState:
         delta.write_snapshot(self, lambda buf, n: f.write(memoryview(buf)[:n]))
 
     @staticmethod
-    def decode(data, node_id):
-        """Rebuild a state from encode()'s bytes; ValueError if they are corrupt."""
-        return delta.decode_snapshot(data, lambda nodes, constraints, incarnation:
-                                     ConstraintState(node_id, nodes, constraints, incarnation))
+    def decode(data, node_id, max_nodes=None, max_constraints=None):
+        """Rebuild a state from encode()'s bytes; ValueError if they are
+        corrupt.  Its tables have the snapshot's sizes, or the sizes given
+        (a board whose config changed them; CapacityError if the content
+        does not fit)."""
+        return delta.decode_snapshot(data, lambda nodes, constraints, incarnation: ConstraintState(
+            node_id, max_nodes or nodes, max_constraints or constraints, incarnation))
 
     def _canonical(self):
         tags, nn = self._ntag, self.max_nodes

@@ -10,7 +10,8 @@ Version 1:
     u32 frames rejected u32 frames dropped (queue full)   u32 handler errors
     u32 uptime ms       u32 heap free      u32 heap used
     u8 flags (1 workload running, 2 local changes not yet committed,
-              4 recovering: commits wait for a peer)
+              4 was "recovering" and is no longer set: a board that booted
+              from an older snapshot starts a new incarnation at once)
     u8 name length, name
 
 Version 2 appends, after the name:
@@ -45,7 +46,6 @@ STATUS = const(4)
 VERSION = const(2)
 RUNNING = const(1)
 PENDING = const(2)
-RECOVERING = const(4)
 
 # Each version's fields, by name, and their struct format (in that order).
 _N1 = ("hash", "constraints", "nodes", "satisfied", "violations", "own_satisfied",

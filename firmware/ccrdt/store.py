@@ -53,23 +53,33 @@ class Store:
             except OSError:
                 continue  # not there: normal on first boot and between renames
             try:
-                state = ConstraintState.decode(data, self.node_id)
+                state = ConstraintState.decode(data, self.node_id, *self.caps)
             except (ValueError, CapacityError) as e:
                 self.corrupt += 1
                 self.log("snapshot %s refused: %s" % (self._path(name), e))
                 continue
+            del data
             self.log("state loaded from %s" % self._path(name))
+            if i == 0:
+                # A complete state.tmp: a crash came between the renames.
+                # Finish them now, or a later save cut short would leave the
+                # older state.bin looking like the newest.
+                self._rotate()
             return state, OLDER if i == 2 else NEWEST
         return ConstraintState(self.node_id, self.caps[0], self.caps[1], incarnation), NONE
 
     def save(self, state):
         """Write the state; raises OSError if the flash write fails."""
-        tmp, cur, prev = self._path(_FILES[0]), self._path(_FILES[1]), self._path(_FILES[2])
-        with open(tmp, "wb") as f:
+        with open(self._path(_FILES[0]), "wb") as f:
             state.write_snapshot(f)
+        self._rotate()
+        self.saves += 1
+
+    def _rotate(self):
+        """state.bin becomes state.prev, state.tmp becomes state.bin."""
+        tmp, cur, prev = self._path(_FILES[0]), self._path(_FILES[1]), self._path(_FILES[2])
         try:
             os.rename(cur, prev)
         except OSError:
             pass  # first save: nothing to keep yet
         os.rename(tmp, cur)
-        self.saves += 1
