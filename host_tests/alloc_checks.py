@@ -122,3 +122,37 @@ def test_merge_allocates_nothing():
         assert b.merge(a)
     got = per_call(change_and_merge, 20) - per_call(change, 20)
     assert got == 0, "merge() of a changed state allocates %s bytes" % got
+
+
+def test_broadcast_pings_with_changes_allocate_nothing():
+    # The ESP-NOW receive path: a neighbour's own changes, broadcast.
+    a = histories.full_node("node-00", KEY, longest=True)
+    a.broadcast(_drop)  # what the building of a's state would announce
+    b = _twin(a)
+    reps = 40
+    frames = []
+    for i in range(reps + 1):
+        a.record_satisfied(2 ** 31 + i)
+        a.broadcast(lambda buf, n: frames.append(bytearray(buf[:n])))
+    nxt = [0]
+
+    def one():
+        f = frames[nxt[0]]
+        nxt[0] += 1
+        b.handle(f, len(f), _drop)
+        assert b.changed
+    got = per_call(one, reps)
+    assert got == 0, "a broadcast PING with changes allocates %s bytes" % got
+
+
+def test_answering_a_ping_whose_slices_differ_allocates_nothing():
+    a = histories.full_node("node-00", KEY, longest=True)
+    b = _twin(a)
+    a.record_satisfied(2 ** 32)  # a differs from b in one slice
+    buf = bytearray(wire.FRAME_MAX)
+    ping = bytearray(buf[:a.ping_into(buf, True)])
+    n = len(ping)
+    answers = []
+    b.handle(ping, n, lambda f, m: answers.append(m))
+    assert answers  # b answers with the slice that differs
+    _assert_none("answering a PING with slice hashes", lambda: b.handle(ping, n, _drop))
