@@ -35,6 +35,20 @@ def _twin(node):
     return twin
 
 
+def _assert_each_changes(node, frames, reps, what):
+    """node handles frames one after the other (the first before measuring),
+    each changing its state, allocating nothing."""
+    nxt = [0]
+
+    def one():
+        f = frames[nxt[0]]
+        nxt[0] += 1
+        node.handle(f, len(f), _drop)
+        assert node.changed
+    got = per_call(one, reps)
+    assert got == 0, "%s allocates %s bytes" % (what, got)
+
+
 def _assert_none(what, fn, reps=100):
     got = per_call(fn, reps)
     assert got == 0, "%s allocates %s bytes per call" % (what, got)
@@ -59,15 +73,7 @@ def test_state_changing_deltas_allocate_nothing():
         a.record_satisfied(2 ** 31 + i)  # the low word passes 2**31, the high one moves too
         a.record_violations(3)
         frames += _answer(a, b)  # b is not changed until the measured loop
-    nxt = [0]
-
-    def one():
-        f = frames[nxt[0]]
-        nxt[0] += 1
-        b.handle(f, len(f), _drop)
-        assert b.changed
-    got = per_call(one, reps)
-    assert got == 0, "a state-changing DELTA allocates %s bytes" % got
+    _assert_each_changes(b, frames, reps, "a state-changing DELTA")
 
 
 def test_ping_of_a_converged_peer_allocates_nothing():
@@ -134,15 +140,7 @@ def test_broadcast_pings_with_changes_allocate_nothing():
     for i in range(reps + 1):
         a.record_satisfied(2 ** 31 + i)
         a.broadcast(lambda buf, n: frames.append(bytearray(buf[:n])))
-    nxt = [0]
-
-    def one():
-        f = frames[nxt[0]]
-        nxt[0] += 1
-        b.handle(f, len(f), _drop)
-        assert b.changed
-    got = per_call(one, reps)
-    assert got == 0, "a broadcast PING with changes allocates %s bytes" % got
+    _assert_each_changes(b, frames, reps, "a broadcast PING with changes")
 
 
 def test_answering_a_ping_whose_slices_differ_allocates_nothing():

@@ -32,3 +32,18 @@ class Rng:
 
     def choice(self, seq):
         return seq[self.below(len(seq))]
+
+
+def fresh_dir(path):
+    """Make path (and build/) if missing, and remove the snapshots in it."""
+    import os
+    for d in ("build", path):
+        try:
+            os.mkdir(d)
+        except OSError:
+            pass
+    for name in ("state.bin", "state.tmp", "state.prev"):
+        try:
+            os.remove(path + "/" + name)
+        except OSError:
+            pass

@@ -5,6 +5,8 @@ node table show in it.  The node runs without a transport.  Runs on CPython
 and under MicroPython (host_tests/mprun.py)."""
 import os
 
+import check
+
 from ccrdt import CapacityError, gossip, wire
 from ccrdt.config import validate
 from ccrdt.gossip import GossipNode
@@ -18,16 +20,7 @@ DIR = "build/test_node_refusals"
 
 
 def fresh_dir():
-    for d in ("build", DIR):
-        try:
-            os.mkdir(d)
-        except OSError:
-            pass
-    for name in ("state.bin", "state.tmp", "state.prev"):
-        try:
-            os.remove(DIR + "/" + name)
-        except OSError:
-            pass
+    check.fresh_dir(DIR)
     with open(DIR + "/fleet.key", "wb") as f:
         f.write(KEY)
 

@@ -1,6 +1,8 @@
 """Snapshots: atomic writes, corrupt or missing files, restart keeps counting."""
 import os
 
+import check
+
 from ccrdt.state import ConstraintState, origin_tag
 from ccrdt.store import NEWEST, NONE, OLDER, Store
 
@@ -8,16 +10,7 @@ DIR = "build/test_store"
 
 
 def fresh_dir():
-    for d in ("build", DIR):
-        try:
-            os.mkdir(d)
-        except OSError:
-            pass
-    for name in ("state.bin", "state.tmp", "state.prev"):
-        try:
-            os.remove(DIR + "/" + name)
-        except OSError:
-            pass
+    check.fresh_dir(DIR)
 
 
 def store(log=None):
