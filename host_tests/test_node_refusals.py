@@ -25,10 +25,11 @@ def fresh_dir():
         f.write(KEY)
 
 
-def node(clock=None, **cfg):
-    """A node of a fresh flash directory, with no transport (only its state,
-    its queue and its status)."""
-    fresh_dir()
+def node(clock=None, keep_flash=False, **cfg):
+    """A node of a fresh flash directory (or of the one there, keep_flash),
+    with no transport (only its state, its queue and its status)."""
+    if not keep_flash:
+        fresh_dir()
     c = {"node": "a", "key_file": DIR + "/fleet.key", "udp": {"port": 1, "peers": []},
          "max_nodes": 4, "max_constraints": 4}
     c.update(cfg)
@@ -105,3 +106,25 @@ def test_refused_frames_and_a_full_node_table_show_in_status():
     assert d["nodes"] == d["max_nodes"] == 2
     assert d["rejected"] == 2 and len(d["rejected_by"]) == gossip.NO_ROOM
     assert d["rejected_by"][gossip.NO_ROOM - 1] == 1 and d["rejected_by"][wire.BAD_MAC - 1] == 1
+
+
+def test_a_node_on_its_older_snapshot_takes_a_new_incarnation():
+    # Its newest snapshot lost, the board's last counts may live on other
+    # boards only: counting on from the older one would lose them to the
+    # fleet's max, so it goes on as a new origin (issue: a recovery wait
+    # that ended on any frame let 100 + 5 end as 100).
+    from ccrdt.store import Store
+    fresh_dir()
+    st = Store(DIR, "a", 4, 4)
+    s, _ = st.load(7)
+    s.record_satisfied(100)
+    st.save(s)
+    s.record_satisfied(5)
+    st.save(s)
+    os.remove(DIR + "/state.bin")
+    n, lines = node(keep_flash=True)
+    assert n.state.incarnation != 7 and any("older snapshot" in line for line in lines)
+    n.record_satisfied(5)
+    assert n.commit() and n.own_counts() == (5, 0)
+    n.state.merge(s)  # what the fleet held of the earlier life: 105
+    assert n.state.metrics.node_satisfied("a") == 110
