@@ -429,15 +429,16 @@ class Node:
         st, m = self.state, self.state.metrics
         sat, vio = self.own_counts()
         ms = self.uptime.ms()
-        gc.collect()
+        gc.collect()  # what the node keeps, read before this report builds anything
+        free = gc.mem_free() if hasattr(gc, "mem_free") else 0
+        used = gc.mem_alloc() if hasattr(gc, "mem_alloc") else 0
         return {"hash": st.state_hash(), "constraints": st.active_constraint_count(),
                 "nodes": len(st.nodes()), "satisfied": m.total_satisfied(),
                 "violations": m.total_violations(), "own_satisfied": sat, "own_violations": vio,
                 "rx": self.rx, "tx": self.tx, "tx_bytes": self.tx_bytes,
                 "rejected": self.gossip.rejected(), "dropped": self.queue.dropped,
                 "errors": self.errors, "uptime_ms": ms, "uptime_s": ms // 1000,
-                "heap_free": gc.mem_free() if hasattr(gc, "mem_free") else 0,
-                "heap_used": gc.mem_alloc() if hasattr(gc, "mem_alloc") else 0,
+                "heap_free": free, "heap_used": used,
                 "flags": self.flags(), "max_nodes": st.max_nodes,
                 "max_constraints": st.max_constraints, "refused_ops": self.refused_ops,
                 "held_ops": self.held_ops, "clashes": self.gossip.clashes,
