@@ -207,7 +207,6 @@ class PartReader:
         self._touched = bytearray(state.max_constraints)
         self._hst = array("I", [0])
         self.nu = 0
-        self.need_nodes = self.need_elements = 0
         self.claim = False  # set by a from_peer check: see check()
 
     def begin(self):

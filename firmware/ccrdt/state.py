@@ -20,7 +20,8 @@ Three CRDTs make one state, each a join-semilattice, so their product is too:
   writer tag, then (a, b), so every replica picks the same value without a
   wall clock.
 
-Nodes are keyed by ``fnv.tag30(name)``: a small int on every port.  Tables
+Nodes are keyed by ``origin_tag(name, incarnation)``, 30 bits: a small int
+on every port (see ``origin_tag`` for the incarnation).  Tables
 are fixed-size arrays sized at construction; a full table raises
 ``CapacityError`` before anything changes.
 

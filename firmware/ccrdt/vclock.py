@@ -1,6 +1,7 @@
 """Vector clock with a fixed number of entries.
 
-Entries are keyed by the node's 30-bit FNV tag (``fnv.tag30(name)``), the
+Entries are keyed by the node's 30-bit tag (``state.origin_tag``; by name,
+``increment``/``get`` take ``tag30(name)``, a node of incarnation 0), the
 same key the replicated state uses, so a clock never stores strings.
 """
 from array import array

@@ -4,7 +4,8 @@
     0      1     magic 0xCC
     1      1     version (high nibble, 2) | type (low nibble)
     2      2     fleet id, u16 little-endian
-    4      4     sender node tag (30-bit FNV of its name), u32
+    4      4     sender node tag (``state.origin_tag`` of its name and
+                 incarnation, 30 bits), u32
     8      2     sequence number, u16, per sender
     10     n     payload (by type, see ccrdt.gossip)
     10+n   8     AES-CMAC (RFC 4493) of bytes 0..10+n under the fleet key,
