@@ -116,3 +116,22 @@ def test_the_config_sizes_win_over_the_snapshot_sizes():
     back, how = Store(DIR, "n1", 32, 64).load(3)
     assert how == NEWEST and back.max_nodes == 32 and back.max_constraints == 64
     assert back.metrics.node_satisfied("n1") == 2
+
+
+def test_a_snapshot_of_a_newer_version_stops_the_load_and_stays():
+    from ccrdt.delta import SnapshotVersionError
+    from ccrdt.fnv import fnv1a32
+    from check import raises
+    two_saves(3, 4)
+    with open(DIR + "/state.bin", "rb") as f:
+        data = bytearray(f.read())
+    data[3] = 9  # as written by a firmware of snapshot version 9
+    body = bytes(data[:-4])
+    newer = body + fnv1a32(body).to_bytes(4, "little")
+    with open(DIR + "/state.bin", "wb") as f:
+        f.write(newer)
+    st, lines = store()
+    e = raises(SnapshotVersionError, st.load, 0)
+    assert "version 9" in str(e) and st.corrupt == 0
+    with open(DIR + "/state.bin", "rb") as f:
+        assert f.read() == newer  # untouched

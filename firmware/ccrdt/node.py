@@ -555,7 +555,13 @@ def main(config_path="config.json", directory=""):
     # to the heap; the package holds it as an attribute too.
     del sys.modules["ccrdt.config"]
     delattr(ccrdt, "config")
-    node = Node(cfg, directory)
+    from ccrdt.delta import SnapshotVersionError
+    try:
+        node = Node(cfg, directory)
+    except SnapshotVersionError as e:
+        print("snapshot error: %s; flash the firmware that wrote it, or erase state.* to start "
+              "this board anew" % e)
+        return 1
     gc.threshold(-1)  # built: the GC runs when the heap is full again (see main.py)
     try:
         asyncio.run(node.run())

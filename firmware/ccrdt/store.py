@@ -13,17 +13,23 @@ trusted.
 load() also says how the board's own history stands:
 
 * ``NEWEST`` - the latest snapshot: the board goes on where it stopped;
-* ``OLDER`` - only ``state.prev``: what the board did after it may live only
-  on other boards, so it must get its own row back before it counts on;
+* ``OLDER`` - only ``state.prev``: what the board did after it may live on
+  other boards only, so it must not count on under the same origin (the
+  node starts a new incarnation);
 * ``NONE`` - no valid snapshot (a new board, a wiped or replaced one, or
   every file corrupt): the state is empty, under the new incarnation the
   caller gave, so that nothing it does reuses an earlier life's dots or row.
+
+A snapshot of a version this firmware does not read (written by a newer
+one) raises ``SnapshotVersionError``: it is not corrupt, and replacing it
+would lose it.
 """
 import os
 
 from micropython import const
 
 from ccrdt import CapacityError
+from ccrdt.delta import SnapshotVersionError
 from ccrdt.state import ConstraintState
 
 _FILES = ("state.tmp", "state.bin", "state.prev")  # newest first
@@ -54,6 +60,10 @@ class Store:
                 continue  # not there: normal on first boot and between renames
             try:
                 state = ConstraintState.decode(data, self.node_id, *self.caps)
+            except SnapshotVersionError:
+                # Written by newer firmware: not corrupt, and the next save
+                # would overwrite it.  The board stops here and says so.
+                raise
             except (ValueError, CapacityError) as e:
                 self.corrupt += 1
                 self.log("snapshot %s refused: %s" % (self._path(name), e))
