@@ -10,9 +10,9 @@ every ``snapshot_ms`` they are applied to the state and written to flash in
 one snapshot, and only then can gossip carry them.  So a board never tells
 the fleet anything that its flash would forget on a crash, its counters
 never go backwards across a reboot, and flash is written at most once per
-interval.  A board that booted from an older snapshot (the newest was
-missing or corrupt) holds its commits until one exchange with a peer has
-brought back what the fleet knows of it.
+interval.  A board with no snapshot of its own, or only an older one (the
+newest missing or corrupt), goes on as a new incarnation (``ccrdt.store``
+says which), so it never counts again what the fleet has already seen.
 
 A local operation is checked at the call against the state and the queue
 (id, table room, counter range) and raises there, counted in STATUS, rather
@@ -31,7 +31,7 @@ from ccrdt.compat import sleep_ms as sleep_ms_blocking
 from ccrdt.compat import ticks_diff, ticks_ms
 from ccrdt.gossip import GossipNode
 from ccrdt.layout import COUNTER_LIMIT, ROW_LIMIT
-from ccrdt.state import id_bytes, new_incarnation
+from ccrdt.state import id_bytes, new_incarnation, position_pair
 from ccrdt.status import FIELDS as STATUS_FIELDS
 from ccrdt.status import PENDING, REASONS_MAX, RUNNING, Uptime
 from ccrdt.status import write as write_status
@@ -174,7 +174,7 @@ class Node:
         self._queue("remove", cid, _check_id)
 
     def update_position(self, pos):
-        self._queue("position", pos, self._check_position)
+        self._queue("position", pos, position_pair)
 
     def record_satisfied(self, n=1):
         self._count(0, n)
@@ -242,13 +242,6 @@ class Node:
             raise CapacityError("constraint table full: %d constraints, counting those queued"
                                 % len(live))
 
-    def _check_position(self, pos):
-        if (not isinstance(pos, (tuple, list)) or len(pos) != 2
-                or any(not isinstance(v, int) or not -(1 << 31) <= v < (1 << 31) for v in pos)):
-            raise ValueError("position must be a pair of 32-bit ints (a, b), got %r" % (pos,))
-        queued = sum(1 for op, _ in self.pending if op == "position")
-        if self.state.position.clock + queued >= COUNTER_LIMIT - 1:
-            raise OverflowError("position clock exhausted")
 
     # ---- commit --------------------------------------------------------
     def commit(self):

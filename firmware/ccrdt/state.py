@@ -30,9 +30,11 @@ the wire but stay below ``COUNTER_LIMIT`` (3 * 2**28): small ints on a
 32-bit port, so joins never allocate, and the top quarter of the 30-bit
 range is never valid.  Satisfied and violation counts stay below
 ``ROW_LIMIT`` (3 * 2**62), the top quarter of u64.  A local operation that
-would reach a limit raises ``OverflowError`` before changing anything; a
-remote value at or above one is refused (``ccrdt.delta``), so no frame can
-push a counter to where it would stop counting.
+would reach a limit raises ``OverflowError`` before changing anything (the
+position clock, which only breaks ties, stops at its limit instead); a remote
+value at or above one is refused (``ccrdt.delta``), and a frame that holds
+more of this node's own origin than it has makes it go on as a new
+incarnation (``ccrdt.gossip``), so no frame can stop a board counting.
 """
 from array import array
 import os
@@ -74,6 +76,15 @@ def _count(n, what):
 def get64(arr, i):
     """The u64 held as the (low, high) u32 pair i of arr."""
     return arr[2 * i] | (arr[2 * i + 1] << 32)
+
+
+def position_pair(pos):
+    """(a, b) of a proposed position, checked: two 32-bit ints."""
+    if (not isinstance(pos, (tuple, list)) or len(pos) != 2
+            or any(not isinstance(v, int) or isinstance(v, bool) or not _I32_MIN <= v <= _I32_MAX
+                   for v in pos)):
+        raise ValueError("position must be a pair of 32-bit ints (a, b), got %r" % (pos,))
+    return pos[0], pos[1]
 
 
 def norm(a, b):
@@ -181,6 +192,10 @@ class Metrics:
         return sum(get64(s._vio, i) for i in s.slots_named(node))
 
 
+def _valid_name(buf, off, n):
+    return 0 < n <= ID_MAX and raw.utf8(buf, off, n)
+
+
 def origin_tag(name, incarnation=0):
     """The 30-bit key of a node: FNV-1a of its name's bytes, then of its
     incarnation (if not 0), folded.  A board takes a new incarnation when
@@ -246,7 +261,6 @@ class ConstraintState:
         self._hash_ok = False
         self.tag = origin_tag(name, incarnation)
         self._name = name
-
         self.constraints = ConstraintSet(self)
         self.metrics = Metrics(self)
 
@@ -273,7 +287,7 @@ class ConstraintState:
         """True if buf[off:off+n] is a valid name that, with incarnation,
         hashes to tag: what a node says its name is can then be believed,
         and a name cannot be stuck to another node's tag."""
-        if not 0 < n <= ID_MAX or not raw.utf8(buf, off, n):
+        if not _valid_name(buf, off, n):
             return False
         st = self._hst
         fnv.reset(st, 1)
@@ -290,7 +304,7 @@ class ConstraintState:
         replicated: each board learns them from PINGs, checked first by
         name_matches, or reads them back from its own snapshot).  False if
         it is not a valid name."""
-        if not 0 < n <= ID_MAX or not raw.utf8(buf, off, n):
+        if not _valid_name(buf, off, n):
             return False
         i = self._find_node(tag)
         if i >= 0 and self._nname[i * _STRIDE] == 0:
@@ -490,10 +504,7 @@ class ConstraintState:
     def update_position(self, pos):
         """Propose (a, b); it is kept only if it wins the lowest-norm join.
         Returns True if the register changed."""
-        a, b = pos
-        for v in (a, b):
-            if not isinstance(v, int) or not _I32_MIN <= v <= _I32_MAX:
-                raise ValueError("position coordinates must be 32-bit ints: %r" % (pos,))
+        a, b = position_pair(pos)
         p = self.position
         # The clock only breaks ties of equal norm: at its limit it stays
         # there (a forged clock near the limit cannot stop updates).
