@@ -1,0 +1,130 @@
+"""A real MQTT broker process on loopback, for the two-site demo and tests.
+
+mosquitto where it is installed (Debian's package), else amqtt from the
+venv (requirements.txt pins it).  MQTT_BROKER=amqtt|mosquitto chooses.
+
+    with Broker() as b:
+        ...  # connect to b.host, b.port
+        b.stop(); b.start()  # an outage: the same port comes back
+
+    python tools/broker.py [--port P] [--kind amqtt|mosquitto]
+"""
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+import hostenv
+
+KINDS = ("mosquitto", "amqtt")
+
+
+def chosen_kind():
+    kind = os.environ.get("MQTT_BROKER")
+    if kind:
+        if kind not in KINDS:
+            raise ValueError("MQTT_BROKER=%s: use one of %s" % (kind, ", ".join(KINDS)))
+        return kind
+    return "mosquitto" if shutil.which("mosquitto") else "amqtt"
+
+
+def free_tcp_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Broker:
+    def __init__(self, port=None, kind=None, log_path=None):
+        self.kind = kind or chosen_kind()
+        self.host = "127.0.0.1"
+        self.port = port or free_tcp_port()
+        self.dir = tempfile.mkdtemp(prefix="ccrdt-broker-")
+        self.log_path = log_path or os.path.join(self.dir, "broker.log")
+        self.proc = None
+        self.starts = 0
+
+    def _command(self):
+        conf = os.path.join(self.dir, "broker.conf")
+        if self.kind == "mosquitto":
+            with open(conf, "w") as f:
+                f.write("listener %d %s\nallow_anonymous true\npersistence false\n"
+                        % (self.port, self.host))
+            return [shutil.which("mosquitto") or "mosquitto", "-c", conf]
+        with open(conf, "w") as f:
+            f.write("listeners:\n  default:\n    type: tcp\n    bind: %s:%d\n"
+                    "plugins:\n  amqtt.plugins.authentication.AnonymousAuthPlugin:\n"
+                    "    allow_anonymous: true\n" % (self.host, self.port))
+        return [hostenv.tool("amqtt"), "-c", conf]
+
+    def start(self, timeout=20.0):
+        """Start the broker and wait until it accepts connections."""
+        if self.proc is not None:
+            return self
+        log = open(self.log_path, "a")
+        self.proc = subprocess.Popen(self._command(), stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        log.close()
+        self.starts += 1
+        t_end = time.monotonic() + timeout
+        while time.monotonic() < t_end:
+            if self.proc.poll() is not None:
+                raise RuntimeError("%s exited at start (%s): see %s"
+                                   % (self.kind, self.proc.returncode, self.log_path))
+            try:
+                socket.create_connection((self.host, self.port), timeout=0.5).close()
+                return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("%s did not listen on %d within %.0f s" % (self.kind, self.port, timeout))
+
+    def stop(self):
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __str__(self):
+        return "%s on %s:%d" % (self.kind, self.host, self.port)
+
+
+def main(argv=None):
+    import argparse
+    ap = argparse.ArgumentParser(description="Run a local MQTT broker for a virtual fleet.")
+    ap.add_argument("--port", type=int, default=1883)
+    ap.add_argument("--kind", choices=KINDS)
+    a = ap.parse_args(argv)
+    with Broker(a.port, a.kind) as b:
+        print("MQTT broker: %s (Ctrl-C stops it)" % b, flush=True)
+        try:
+            b.proc.wait()
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()
