@@ -4,8 +4,9 @@ import io
 import os
 import sys
 
+from ccrdt.boot import build
 from ccrdt.config import validate
-from ccrdt.node import Node, RxQueue
+from ccrdt.node import RxQueue
 from ccrdt import wire
 from interp import ROOT
 
@@ -22,12 +23,17 @@ def config(tmp_path, name, port, peer, peer_port, **extra):
     return validate(cfg, "test")
 
 
+def close(node):
+    for t in node.transports:
+        t.close()
+
+
 def test_two_nodes_converge_over_udp_and_commit(tmp_path):
     p1, p2 = free_ports(2)
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    a = Node(config(tmp_path, "a", p1, "b", p2), str(tmp_path / "a"), log=lambda *x: None)
-    b = Node(config(tmp_path, "b", p2, "a", p1), str(tmp_path / "b"), log=lambda *x: None)
+    a = build(config(tmp_path, "a", p1, "b", p2), str(tmp_path / "a"), log=lambda *x: None)
+    b = build(config(tmp_path, "b", p2, "a", p1), str(tmp_path / "b"), log=lambda *x: None)
     a.add_constraint("c1")
     a.record_satisfied(3)
     b.record_violations(2)
@@ -47,8 +53,8 @@ def test_two_nodes_converge_over_udp_and_commit(tmp_path):
     assert a.state == b.state
     assert b.state.metrics.node_satisfied("a") == 3 and a.state.metrics.node_violations("b") == 2
     assert (tmp_path / "a" / "state.bin").exists()
-    a.udp.close()
-    b.udp.close()
+    close(a)
+    close(b)
 
 
 def test_rx_queue_is_bounded_and_counts_drops():
@@ -67,7 +73,7 @@ def test_a_failing_handler_is_counted_and_the_node_goes_on(tmp_path):
     p1, p2 = free_ports(2)
     (tmp_path / "a").mkdir()
     lines = []
-    a = Node(config(tmp_path, "a", p1, "b", p2), str(tmp_path / "a"), log=lines.append)
+    a = build(config(tmp_path, "a", p1, "b", p2), str(tmp_path / "a"), log=lines.append)
 
     def boom(frame, n, emit):
         raise RuntimeError("bug")
@@ -88,13 +94,13 @@ def test_a_failing_handler_is_counted_and_the_node_goes_on(tmp_path):
     asyncio.run(go())
     assert a.errors == 1 and any("bug" in line for line in lines)
     assert a.rx == 2 and a.gossip.rejected(wire.BAD_SIZE) == 1  # the next frame was handled
-    a.udp.close()
+    close(a)
 
 
 def test_operations_wait_for_the_commit(tmp_path):
     p1, p2 = free_ports(2)
     (tmp_path / "a").mkdir()
-    a = Node(config(tmp_path, "a", p1, "b", p2), str(tmp_path / "a"), log=lambda *x: None)
+    a = build(config(tmp_path, "a", p1, "b", p2), str(tmp_path / "a"), log=lambda *x: None)
     a.add_constraint("c1")
     a.record_satisfied(4)
     assert not a.state.constraints.contains("c1")  # not visible before it is on flash
@@ -102,7 +108,7 @@ def test_operations_wait_for_the_commit(tmp_path):
     assert a.state.constraints.contains("c1") and a.own_counts() == (4, 0)
     assert (tmp_path / "a" / "state.bin").exists()
     assert not a.commit()  # nothing new: no flash write
-    a.udp.close()
+    close(a)
 
 
 class Clock:
@@ -121,8 +127,8 @@ def quiet_node(tmp_path, clock=None, **extra):
     p1, p2 = free_ports(2)
     (tmp_path / "a").mkdir()
     lines = []
-    n = Node(config(tmp_path, "a", p1, "b", p2, **extra), str(tmp_path / "a"), log=lines.append,
-             clock=clock or Clock())
+    n = build(config(tmp_path, "a", p1, "b", p2, **extra), str(tmp_path / "a"), lines.append,
+              clock or Clock())
     return n, lines
 
 
@@ -147,7 +153,7 @@ def test_the_commit_keeps_what_it_cannot_apply_and_retries(tmp_path):
     a.commit()
     assert a.state.constraints.active_constraints() == ["b1", "c2"]
     assert not a.pending and a.held_ops == 0 and a.status_values()["held_ops"] == 0
-    a.udp.close()
+    close(a)
 
 
 def test_refusals_and_months_of_uptime_reach_the_monitor(tmp_path):
@@ -197,7 +203,7 @@ def test_refusals_and_months_of_uptime_reach_the_monitor(tmp_path):
     table = console.export_text()
     assert "124d 06h 36m" in table and "no room 1" in table and "2/2" in table
     listener.close()
-    a.udp.close()
+    close(a)
 
 
 def test_the_workload_runs_its_time_across_tick_wraps(tmp_path):
@@ -210,7 +216,7 @@ def test_the_workload_runs_its_time_across_tick_wraps(tmp_path):
         await asyncio.wait_for(a.workload.run(), 10)
     asyncio.run(go())
     assert not a.workload.running and a.workload.steps == 8
-    a.udp.close()
+    close(a)
 
 
 def older_snapshot_only(d, incarnation):
@@ -236,7 +242,7 @@ def test_an_older_snapshot_means_a_new_incarnation(tmp_path):
     newest = older_snapshot_only(tmp_path / "a", 7)
     p1, p2 = free_ports(2)
     lines = []
-    a = Node(config(tmp_path, "a", p1, "b", p2), str(tmp_path / "a"), log=lines.append)
+    a = build(config(tmp_path, "a", p1, "b", p2), str(tmp_path / "a"), log=lines.append)
     assert a.state.incarnation != 7 and any("older snapshot" in line for line in lines)
     a.record_satisfied(5)
     assert a.commit() and a.own_counts() == (5, 0)  # this life's own row
@@ -246,4 +252,4 @@ def test_an_older_snapshot_means_a_new_incarnation(tmp_path):
         exchange(peer, a.gossip)
     assert a.state.metrics.node_satisfied("a") == 110  # 105 + 5, nothing lost
     assert a.gossip.own_claims() == 0  # the earlier life's row is not a claim on this one
-    a.udp.close()
+    close(a)

@@ -13,6 +13,7 @@ from ccrdt.gossip import GossipNode
 from ccrdt.layout import ROW_LIMIT
 from ccrdt.node import Node
 from ccrdt.state import ConstraintState
+from ccrdt.store import Store
 from ccrdt.status import parse, write
 from test_status import KEY, PERIOD, U32, U64, Clock, raises
 
@@ -27,16 +28,16 @@ def fresh_dir():
 
 def node(clock=None, keep_flash=False, **cfg):
     """A node of a fresh flash directory (or of the one there, keep_flash),
-    with no transport (only its state, its queue and its status)."""
+    given no transport (only its state, its queue and its status)."""
     if not keep_flash:
         fresh_dir()
-    c = {"node": "a", "key_file": DIR + "/fleet.key", "udp": {"port": 1, "peers": []},
-         "max_nodes": 4, "max_constraints": 4}
+    c = {"node": "a", "key_file": DIR + "/fleet.key", "udp": {"port": 1}, "max_nodes": 4,
+         "max_constraints": 4}
     c.update(cfg)
     c = validate(c, "test")
-    c["transports"] = []
     lines = []
-    return Node(c, DIR, log=lines.append, clock=clock or Clock()), lines
+    store = Store(DIR, "a", c["max_nodes"], c["max_constraints"], lines.append)
+    return Node(c, store, [], log=lines.append, clock=clock or Clock()), lines
 
 
 def status(n):
@@ -113,7 +114,6 @@ def test_a_node_on_its_older_snapshot_takes_a_new_incarnation():
     # boards only: counting on from the older one would lose them to the
     # fleet's max, so it goes on as a new origin (issue: a recovery wait
     # that ended on any frame let 100 + 5 end as 100).
-    from ccrdt.store import Store
     fresh_dir()
     st = Store(DIR, "a", 4, 4)
     s, _ = st.load(7)

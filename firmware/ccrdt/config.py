@@ -10,9 +10,14 @@ brackets):
     fleet            fleet id, 0..65535 [1]
     key_file         file with the 16-byte fleet key (32 hex digits, or 16
                      raw bytes), relative to the config file
-    transports       list of "udp" and/or "espnow" [["udp"]]
-    udp              {"port": int, "peers": [{"node": name, "addr": "host:port"}]}
+    transports       list of "udp", "espnow" and "mqtt" [["udp"]]
+    udp              {"port": int, "peers": [{"node": name, "addr": "host:port"}] [[]],
+                      "broadcast": "host:port" of the LAN's broadcast address
+                      (with it no peer list is needed) [null]}
     espnow           {"channel": 1..14, "peers": ["aa:bb:cc:dd:ee:ff", ...]}
+    mqtt             {"broker": "host:port", "prefix": topic prefix ["ccrdt/<fleet>"],
+                      "user": str [null], "password": str [null]}: a gateway
+                      that joins other sites through an MQTT broker
     wifi             {"ssid": str, "password": str}: join this access point
                      before UDP starts (ESP32) [null]
     monitor          "host:port" that receives status frames over UDP [null]
@@ -26,7 +31,7 @@ brackets):
     led_pin          GPIO of a status LED, or null [null]
     workload         {"module": name, ...its own fields} or null [null]
 
-A udp or espnow section is checked whenever it is present, and needed when
+A udp, espnow or mqtt section is checked whenever it is present, and needed when
 its transport is on.  The workload module must import and have a Workload
 class; if it declares FIELDS, a dict of its field names, each mapped to an
 (lo, hi) integer range or to None (any value), other fields are refused.
@@ -35,7 +40,8 @@ import json
 
 from ccrdt.state import id_bytes
 
-FIELDS = ("node", "fleet", "key_file", "transports", "udp", "espnow", "wifi", "monitor",
+TRANSPORTS = ("udp", "espnow", "mqtt")
+FIELDS = ("node", "fleet", "key_file", "transports", "udp", "espnow", "mqtt", "wifi", "monitor",
           "gossip_ms", "jitter_ms", "snapshot_ms", "status_ms", "max_nodes",
           "max_constraints", "rx_queue", "led_pin", "workload")
 _HEX = b"0123456789abcdefABCDEF"
@@ -191,7 +197,7 @@ def load(path, name=None):
 
 
 def _udp(cfg, path):
-    u = _section(cfg, path, "udp", "with port and peers", ("port", "peers"))
+    u = _section(cfg, path, "udp", "with port and peers", ("port", "peers", "broadcast"))
     peers = u.get("peers", [])
     if not isinstance(peers, list):
         raise _bad(path, "udp.peers", "must be a list")
@@ -206,7 +212,22 @@ def _udp(cfg, path):
         except (TypeError, ValueError) as e:
             raise _bad(path, f + ".node", "is wrong: %s" % e)
         plist.append((p["node"], _addr(path, f + ".addr", p.get("addr"))))
-    return {"port": _int(u, path, "port", 1, 65535, prefix="udp."), "peers": plist}
+    b = u.get("broadcast")
+    return {"port": _int(u, path, "port", 1, 65535, prefix="udp."), "peers": plist,
+            "broadcast": None if b is None else _addr(path, "udp.broadcast", b)}
+
+
+def _mqtt(cfg, path):
+    m = _section(cfg, path, "mqtt", "with broker", ("broker", "prefix", "user", "password"))
+    prefix = m.get("prefix", "ccrdt/%d" % cfg.get("fleet", 1))
+    _str(path, "mqtt.prefix", prefix, 1, 64)
+    if "+" in prefix or "#" in prefix or prefix.endswith("/"):
+        raise _bad(path, "mqtt.prefix", "must be a topic without wildcards or a trailing '/', "
+                   "got %r" % prefix)
+    out = {"broker": _addr(path, "mqtt.broker", m.get("broker")), "prefix": prefix}
+    for f in ("user", "password"):
+        out[f] = None if m.get(f) is None else _str(path, "mqtt." + f, m[f], 0, 64)
+    return out
 
 
 def _espnow(cfg, path):
@@ -271,10 +292,12 @@ def validate(cfg, path="<config>", base=None):
         raise _bad(path, "key_file", "must name the fleet key file")
     out["key"] = read_key(kf if kf.startswith("/") else (_dirname(path) if base is None else base) + kf)
     tr = cfg.get("transports", ["udp"])
-    if not isinstance(tr, list) or not tr or any(t not in ("udp", "espnow") for t in tr):
-        raise _bad(path, "transports", "must be a non-empty list of \"udp\" and \"espnow\"")
+    if (not isinstance(tr, list) or not tr or any(t not in TRANSPORTS for t in tr)
+            or len(set(tr)) != len(tr)):
+        raise _bad(path, "transports", "must be a list of distinct names out of %s, got %r"
+                   % (", ".join('"%s"' % t for t in TRANSPORTS), tr))
     out["transports"] = tr
-    for field, check in (("udp", _udp), ("espnow", _espnow)):
+    for field, check in (("udp", _udp), ("espnow", _espnow), ("mqtt", _mqtt)):
         if field in tr or field in cfg:
             out[field] = check(cfg, path)
     out["wifi"] = None if cfg.get("wifi") is None else _wifi(cfg, path)

@@ -101,8 +101,10 @@ class GossipNode:
         self._tx = bytearray(wire.FRAME_MAX)
         self._want = bytearray(SLICES)  # slices to send in the current answer
         self._push = bytearray(SLICES)  # slices to carry in the next ping
-        self._relay = bytearray(SLICES)  # slices repaired by unicast since the last broadcast
-        self._from_bcast = False
+        self._relay = bytearray(SLICES)  # slices to pass on at the next broadcast
+        # A gateway between two broadcast media passes on what it heard by
+        # broadcast too: the other medium did not hear it (see broadcast()).
+        self.relay_broadcasts = False
         self._slice_hot = bytearray(SLICES)  # pings left to carry each slice
         self._pinged_sh = raw.zeros32(SLICES)  # slice hashes at the last ping
         self._cur = -1  # slice whose parts are being packed
@@ -250,7 +252,8 @@ class GossipNode:
         unicast exchange repaired (a broadcast the neighbours may have missed
         too); returns how many went to emit.  One frame on air reaches the
         whole channel; receivers join it and answer nothing.  What arrived by
-        broadcast is not repeated: the neighbours heard it as well."""
+        broadcast is not repeated, the neighbours heard it as well, except
+        by a gateway (relay_broadcasts), whose other medium did not."""
         st = self.state
         push, buf, relay = self._push, self._tx, self._relay
         for s in range(SLICES):
@@ -421,9 +424,7 @@ class GossipNode:
             self.clashes += 1
         cold = st.state_hash() == self._pinged_hash
         if flags & PUSH:
-            self._from_bcast = flags & BCAST
-            self._join_entries(f, e, end)
-            self._from_bcast = False
+            self._join_entries(f, e, end, not flags & BCAST or self.relay_broadcasts)
             raw.fill(self._want, 0, SLICES, 0)  # the digest decides what to answer
         st.remember_name(tag, f, o + 6, L)
         if flags & BCAST:
@@ -449,12 +450,13 @@ class GossipNode:
     def _on_delta(self, f, end, emit):
         if end == wire.HEADER:
             raise ValueError("empty delta")
-        if self._join_entries(f, wire.HEADER, end):
+        if self._join_entries(f, wire.HEADER, end, True):
             self._send_slices(0, SLICES, emit)
 
     @micropython.native
-    def _join_entries(self, f, o, end):
-        """Check every delta entry in f[o:end], then join them all.  Marks in
+    def _join_entries(self, f, o, end, relay):
+        """Check every delta entry in f[o:end], then join them all; relay:
+        mark the slices they change for the next broadcast.  Marks in
         self._want the slices that still differ after their LAST part when
         the sender asked for a reply; returns True if there are any.
 
@@ -488,7 +490,7 @@ class GossipNode:
                         raise CapacityError("no slot for a new incarnation")
                     self._own_claims += 1
                     self._new_life()
-                    return self._join_entries(f, begin, end)
+                    return self._join_entries(f, begin, end, relay)
             o += _ENTRY + n
             i += 1
         o = begin
@@ -500,7 +502,7 @@ class GossipNode:
             if not same[i]:
                 if r.apply(f, o + _ENTRY, n):
                     self.changed = True
-                    if not self._from_bcast:
+                    if relay:
                         self._relay[s] = 1
             if same[i] != _REFUSED:
                 flags = f[o]

@@ -26,21 +26,18 @@ import random
 
 from micropython import const
 
-from ccrdt import CapacityError, raw, wire
-from ccrdt.compat import sleep_ms as sleep_ms_blocking
-from ccrdt.compat import ticks_diff, ticks_ms
+from ccrdt import CapacityError, wire
+from ccrdt.compat import ticks_ms
 from ccrdt.gossip import GossipNode
 from ccrdt.layout import COUNTER_LIMIT, ROW_LIMIT
 from ccrdt.state import id_bytes, new_incarnation, position_pair
 from ccrdt.status import FIELDS as STATUS_FIELDS
 from ccrdt.status import PENDING, REASONS_MAX, RUNNING, Uptime
 from ccrdt.status import write as write_status
-from ccrdt.store import NONE, OLDER, Store
+from ccrdt.store import NONE, OLDER
 
 _PENDING_MAX = const(32)
 _PRESENCE_TICKS = const(10)
-_UDP = const(0)
-_ESPNOW = const(1)
 _KINDS = ("satisfied", "violations")
 # What a refused local operation raises (at the call, or at the commit).
 _REFUSALS = (TypeError, ValueError, CapacityError, OverflowError)
@@ -55,14 +52,16 @@ async def sleep_ms(ms):
 
 class RxQueue:
     """A ring of preallocated frame buffers, each with the frame's length,
-    the transport it came by and the sender's MAC (ESP-NOW); the last slot
+    the transport it came by and its sender there; the last slot
     is a spill buffer: a frame received into it is dropped and counted."""
 
     def __init__(self, slots):
         # One byte more than a frame, so that an oversized datagram shows.
         self.bufs = [bytearray(wire.FRAME_MAX + 1) for _ in range(slots + 1)]
+        # Each frame's sender, as its transport gives it (``sender(into)``):
+        # a MAC copied into the slot's own buffer, or an address object.
         self.macs = [bytearray(6) for _ in range(slots + 1)]
-        self.addrs = [None] * (slots + 1)  # UDP source addresses (kept, not copied)
+        self.senders = [None] * (slots + 1)
         self.lens = [0] * (slots + 1)
         self.srcs = bytearray(slots + 1)
         self.slots = slots
@@ -95,14 +94,18 @@ class RxQueue:
 
 
 class Node:
-    def __init__(self, cfg, directory="", log=print, clock=ticks_ms):
-        """clock: the millisecond tick counter (ticks_ms, or a test's)."""
+    def __init__(self, cfg, store, transports=(), log=print, clock=ticks_ms, led=None):
+        """The node of config cfg (``ccrdt.config``) on its edges, which
+        ``ccrdt.boot`` builds from the config: store (``ccrdt.store``),
+        transports (see ``ccrdt.transport``), log(line), clock (the
+        millisecond tick counter), led (a ``machine.Pin``, or None).  The
+        workload, if any, is attached afterwards (``workload``)."""
         self.cfg = cfg
         self.log = log
         self.name = cfg["node"]
         self._name = id_bytes(self.name, "node id")
-        self.store = Store(directory, self.name, cfg["max_nodes"], cfg["max_constraints"], log)
-        state, how = self.store.load(new_incarnation())
+        self.store = store
+        state, how = store.load(new_incarnation())
         self.gossip = GossipNode(self.name, cfg["key"], cfg["fleet"], state=state)
         self.saved_hash = state.state_hash()
         self._clash_tag = 0  # the last other board logged as using this name
@@ -120,6 +123,12 @@ class Node:
             # alike would share one origin, so it takes one now.
             log("booted from an older snapshot, or one without an incarnation: a new life as "
                 "incarnation %d" % state.incarnation)
+        self.transports = list(transports)
+        # A gateway joins two broadcast media: what one brings is news on
+        # the other, so changes heard by broadcast are passed on as well.
+        media = sum(1 for t in self.transports if t.broadcasts)
+        self.gossip.relay_broadcasts = media > 1
+        self._broadcasting = media > 0
         self.queue = RxQueue(cfg["rx_queue"])
         self.pending = []
         self.counts = [0, 0]  # satisfied and violation checks queued
@@ -130,39 +139,12 @@ class Node:
         self.uptime = Uptime(clock)
         self.running = True
         self._tx = bytearray(wire.FRAME_MAX)
-        self._reply_src = _UDP
-        self._reply_to = None  # where the frame being handled came from: a MAC or an address
+        self._reply_src = 0  # index of the transport the frame being handled came by
+        self._reply_to = None  # and its sender there (a MAC, an address, a name)
         self._reply = self._send_reply  # bound once: no allocation per frame
         self._bcast = self._send_broadcast
-        self.udp = self.espnow = None
-        if cfg["wifi"]:
-            join_wifi(cfg["wifi"], log)
-        if "udp" in cfg["transports"]:
-            from ccrdt.transport.udp import UdpTransport
-            self.udp = UdpTransport(cfg["udp"]["port"], cfg["udp"]["peers"])
-            cfg["udp"]["peers"] = None  # resolved into the transport: ~100 bytes a peer back
-        if "espnow" in cfg["transports"]:
-            from ccrdt.transport.espnow import EspNowTransport
-            self.espnow = EspNowTransport(cfg["espnow"]["channel"], cfg["espnow"]["peers"], log)
-        self.monitor = self._status_sock = None
-        if cfg["monitor"]:
-            from ccrdt.transport.udp import resolve
-            self.monitor = resolve(*cfg["monitor"])
-            if self.udp is None:  # status only: needs an IP network (a gateway)
-                import socket
-                self._status_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.led = None
-        if cfg["led_pin"] is not None:
-            try:
-                from machine import Pin
-                self.led = Pin(cfg["led_pin"], Pin.OUT)
-            except (ImportError, ValueError) as e:
-                log("no status LED: %s" % e)
+        self.led = led
         self.workload = None
-        wl = cfg["workload"]
-        if wl:
-            mod = __import__(wl["module"], None, None, ["Workload"])
-            self.workload = mod.Workload(self, wl)
 
     # ---- what the application calls ----------------------------------
     # Each call raises what the commit would refuse, as far as it can be
@@ -309,28 +291,26 @@ class Node:
 
     def _send_reply(self, buf, n):
         """Answers go back the way the frame came."""
-        if self._reply_to is None:
-            return  # a frame handed in by a caller, not received: nobody to answer
-        if self._reply_src == _ESPNOW and self.espnow is not None:
-            self._sent(self.espnow.send(self._reply_to, buf, n), n)
-        elif self.udp is not None:
-            self._sent(self.udp.send(self._reply_to, buf, n), n)
+        if self._reply_to is not None:  # None: handed in by a caller, nobody to answer
+            self._sent(self.transports[self._reply_src].send(self._reply_to, buf, n), n)
 
     def _send_broadcast(self, buf, n):
-        if self.espnow is not None:
-            self._sent(self.espnow.broadcast(buf, n), n)
+        ts = self.transports
+        for i in range(len(ts)):  # an index loop: no iterator object per frame
+            if ts[i].broadcasts:
+                self._sent(ts[i].broadcast(buf, n), n)
 
     def process(self, buf, n, src=0, sender=None):
-        """Handle one received frame (never raises); sender: its source
-        (the MAC on ESP-NOW, the address on UDP), where answers go."""
+        """Handle one received frame (never raises); src: the index of the
+        transport it came by, sender: its source there, where answers go."""
         self.rx += 1
         g = self.gossip
         before = g.authentic
         self._reply_src = src
         self._reply_to = sender
         g.handle(buf, n, self._reply if not self.unsaved else _drop)
-        if src == _ESPNOW and self.espnow is not None and g.authentic != before:
-            self.espnow.heard(sender)  # authenticated: a board of the fleet
+        if sender is not None and g.authentic != before:
+            self.transports[src].heard(sender)  # authenticated: a board of the fleet
         if g.own_claims() != self._claims:
             self._claims = g.own_claims()
             self.log("a peer held more of this board's origin than it had: a new life as "
@@ -342,36 +322,35 @@ class Node:
                                                                  self.state.tag))
 
     def ping_peer(self):
-        """One gossip tick: on ESP-NOW, broadcast own changes, and announce
-        this board while it knows no peer and every _PRESENCE_TICKS ticks;
-        on every transport, ping one random peer."""
+        """One gossip tick: on a broadcast medium, broadcast own changes and
+        announce this board while it knows no peer there and every
+        _PRESENCE_TICKS ticks; on every transport, ping one random peer."""
         if self.unsaved:
             return
         self.ticks += 1
-        if self.espnow is not None:
-            self.gossip.broadcast(self._bcast)
-            if not self.espnow.peer_count() or self.ticks % _PRESENCE_TICKS == 0:
-                self._send_broadcast(self._tx, self.gossip.presence_into(self._tx))
-        for t in (self.udp, self.espnow):
-            if t is not None and t.peer_count():
-                n = self.gossip.ping_into(self._tx)
-                self._sent(t.send_to_peer(random.getrandbits(16) % t.peer_count(), self._tx, n), n)
+        g, buf = self.gossip, self._tx
+        if self._broadcasting:
+            g.broadcast(self._bcast)
+        for t in self.transports:
+            if t.broadcasts and (not t.peer_count() or self.ticks % _PRESENCE_TICKS == 0):
+                n = g.presence_into(buf)
+                self._sent(t.broadcast(buf, n), n)
+            if t.peer_count():
+                n = g.ping_into(buf)
+                self._sent(t.send_to_peer(random.getrandbits(16) % t.peer_count(), buf, n), n)
 
     # ---- tasks ---------------------------------------------------------
-    async def _receive(self, transport, src):
-        q = self.queue
+    async def _receive(self, src):
+        q, t = self.queue, self.transports[src]
         while self.running:
             i = q.slot()
             try:
-                n = await transport.recv_into(q.bufs[i])
+                n = await t.recv_into(q.bufs[i])
             except OSError as e:
                 self.error("receive", e)
                 await sleep_ms(100)
                 continue
-            if src == _ESPNOW:
-                raw.copy(q.macs[i], 0, transport.last_mac, 0, 6)
-            else:
-                q.addrs[i] = transport.last_addr
+            q.senders[i] = t.sender(q.macs[i])
             q.push(i, n, src)
 
     async def _process(self):
@@ -381,8 +360,7 @@ class Node:
             while q.count:
                 i = q.pop()
                 try:
-                    self.process(q.bufs[i], q.lens[i], q.srcs[i],
-                                 q.macs[i] if q.srcs[i] == _ESPNOW else q.addrs[i])
+                    self.process(q.bufs[i], q.lens[i], q.srcs[i], q.senders[i])
                 except Exception as e:  # a bug must not stop the board
                     self.error("process", e)
 
@@ -461,25 +439,19 @@ class Node:
         v = self.status_values()
         self.log("status %s %s%s" % (self.name, " ".join("%s=%d" % (k, v[k]) for k in STATUS_FIELDS),
                                      _by_reason(v["rejected_by"])))
-        if self.monitor is not None:
-            n = write_status(self.gossip.framer, self._tx, v, self._name)
-            if self.udp is not None:
-                self.udp.send(self.monitor, self._tx, n)
-            elif self._status_sock is not None:
-                try:
-                    self._status_sock.sendto(memoryview(self._tx)[:n], self.monitor)
-                except OSError:
-                    pass  # no IP network: the monitor is out of reach
+        n = write_status(self.gossip.framer, self._tx, v, self._name)
+        for t in self.transports:  # each sends it to its monitor, if it has one
+            t.status(self._tx, n)
         if self.led is not None:
             self.led.value(not self.led.value())
 
     async def run(self):
         tasks = [asyncio.create_task(self._process()), asyncio.create_task(self._gossip()),
                  asyncio.create_task(self._commit()), asyncio.create_task(self._status())]
-        if self.udp is not None:
-            tasks.append(asyncio.create_task(self._receive(self.udp, _UDP)))
-        if self.espnow is not None:
-            tasks.append(asyncio.create_task(self._receive(self.espnow, _ESPNOW)))
+        for i, t in enumerate(self.transports):
+            tasks.append(asyncio.create_task(self._receive(i)))
+            if hasattr(t, "run"):  # a transport that keeps a connection up
+                tasks.append(asyncio.create_task(t.run()))
         if self.workload is not None:
             tasks.append(asyncio.create_task(self.workload.run()))
         self.log("node %s up: incarnation %d own_sat=%d own_vio=%d, %d constraints, %d nodes known" % (
@@ -518,48 +490,3 @@ def _attempt(fn, arg):
     except _REFUSALS as e:
         return e
     return None
-
-
-def join_wifi(wifi, log, timeout_ms=20000):
-    """Join the access point (blocking, at boot).  ESP-NOW then shares its
-    channel.  Returns whether the station is connected."""
-    import network
-    sta = network.WLAN(network.STA_IF)
-    sta.active(True)
-    if not sta.isconnected():
-        sta.connect(wifi["ssid"], wifi.get("password", ""))
-        t0 = ticks_ms()
-        while not sta.isconnected() and ticks_diff(ticks_ms(), t0) < timeout_ms:
-            sleep_ms_blocking(200)
-    log("wifi %s: %s" % (wifi["ssid"], sta.ifconfig()[0] if sta.isconnected() else "not connected"))
-    return sta.isconnected()
-
-
-def main(config_path="config.json", directory=""):
-    from ccrdt.config import ConfigError, load
-    try:
-        cfg = load(config_path)
-    except ConfigError as e:
-        print("config error:", e)
-        return 1
-    import sys
-    import ccrdt
-    # Read once at boot: its ~7 KB (and the 3 KB the module keeps) go back
-    # to the heap; the package holds it as an attribute too.
-    del sys.modules["ccrdt.config"]
-    delattr(ccrdt, "config")
-    from ccrdt.delta import SnapshotVersionError
-    try:
-        node = Node(cfg, directory)
-    except SnapshotVersionError as e:
-        print("snapshot error: %s; flash the firmware that wrote it, or erase state.* to start "
-              "this board anew" % e)
-        return 1
-    gc.threshold(-1)  # built: the GC runs when the heap is full again (see main.py)
-    try:
-        asyncio.run(node.run())
-    except KeyboardInterrupt:
-        pass
-    finally:
-        node.shutdown()
-    return 0

@@ -20,6 +20,9 @@ _NOT_FOUND = "ESP_ERR_ESPNOW_NOT_FOUND"
 
 
 class EspNowTransport:
+    kind = "espnow"
+    broadcasts = True
+
     def __init__(self, channel, peers=(), log=print):
         import aioespnow
         import network
@@ -42,6 +45,9 @@ class EspNowTransport:
         self.last_mac = bytearray(6)
         self.sent = self.send_errors = 0
 
+    def close(self):
+        self.e.active(False)
+
     def _register(self, mac):
         """Make mac a registered peer, dropping the least recently used."""
         if mac in self.known:
@@ -62,13 +68,18 @@ class EspNowTransport:
         self.known.append(mac)
 
     async def recv_into(self, buf):
-        """Wait for one message, copy it into buf; its sender's MAC goes to
-        self.last_mac.  Returns the message length."""
+        """Wait for one message, copy it into buf; returns its length."""
         mac, msg = await self.e.airecv()
         n = len(msg)
         raw.copy(buf, 0, msg, 0, min(n, len(buf)))
         raw.copy(self.last_mac, 0, mac, 0, 6)
         return n
+
+    def sender(self, into):
+        """The last message's MAC, copied into the receive slot's buffer:
+        airecv() reuses its own."""
+        raw.copy(into, 0, self.last_mac, 0, 6)
+        return into
 
     def send(self, mac, buf, n):
         try:
@@ -89,6 +100,9 @@ class EspNowTransport:
 
     def broadcast(self, buf, n):
         return self.send(BROADCAST, buf, n)
+
+    def status(self, buf, n):
+        return False  # the monitor listens on IP: see ccrdt.boot
 
     def peer_count(self):
         return len(self.known)

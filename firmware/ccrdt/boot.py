@@ -1,0 +1,106 @@
+"""A board's node, built from its config: the edges the runtime is given.
+
+``build()`` reads nothing but the validated config: it joins Wi-Fi, opens
+the store and the transports the config lists, finds the status LED, makes
+the ``Node`` (``ccrdt.node``) and attaches the workload.  ``main()`` is what
+``main.py`` runs on a board.
+"""
+import asyncio
+import gc
+
+from ccrdt.compat import sleep_ms, ticks_diff, ticks_ms
+from ccrdt.node import Node
+from ccrdt.store import Store
+
+
+def transports(cfg, log):
+    """The transports cfg lists, in its order; a monitor address without
+    the udp transport gets a UDP socket that only sends STATUS frames."""
+    out = []
+    for kind in cfg["transports"]:
+        if kind == "udp":
+            from ccrdt.transport.udp import UdpTransport
+            u = cfg["udp"]
+            out.append(UdpTransport(u["port"], u["peers"], u["broadcast"], cfg["monitor"]))
+            u["peers"] = None  # resolved into the transport: ~100 bytes a peer back
+        elif kind == "espnow":
+            from ccrdt.transport.espnow import EspNowTransport
+            out.append(EspNowTransport(cfg["espnow"]["channel"], cfg["espnow"]["peers"], log))
+        elif kind == "mqtt":
+            from ccrdt.transport.mqtt import MqttTransport
+            m = cfg["mqtt"]
+            out.append(MqttTransport(cfg["node"], m["broker"][0], m["broker"][1], m["prefix"],
+                                     m["user"], m["password"], log))
+    if cfg["monitor"] and "udp" not in cfg["transports"]:  # status only: needs an IP network
+        from ccrdt.transport.udp import UdpTransport
+        out.append(UdpTransport(0, monitor=cfg["monitor"]))
+    return out
+
+
+def led(pin, log):
+    if pin is None:
+        return None
+    try:
+        from machine import Pin
+        return Pin(pin, Pin.OUT)
+    except (ImportError, ValueError) as e:
+        log("no status LED: %s" % e)
+        return None
+
+
+def build(cfg, directory="", log=print, clock=ticks_ms):
+    """The node of the validated config cfg, its flash in directory;
+    clock: the millisecond tick counter (a test's, or ticks_ms)."""
+    if cfg["wifi"]:
+        join_wifi(cfg["wifi"], log)
+    store = Store(directory, cfg["node"], cfg["max_nodes"], cfg["max_constraints"], log)
+    node = Node(cfg, store, transports(cfg, log), log, clock, led(cfg["led_pin"], log))
+    wl = cfg["workload"]
+    if wl:
+        node.workload = __import__(wl["module"], None, None, ["Workload"]).Workload(node, wl)
+    return node
+
+
+def join_wifi(wifi, log, timeout_ms=20000):
+    """Join the access point (blocking, at boot).  ESP-NOW then shares its
+    channel.  Returns whether the station is connected."""
+    import network
+    sta = network.WLAN(network.STA_IF)
+    sta.active(True)
+    if not sta.isconnected():
+        sta.connect(wifi["ssid"], wifi.get("password", ""))
+        t0 = ticks_ms()
+        while not sta.isconnected() and ticks_diff(ticks_ms(), t0) < timeout_ms:
+            sleep_ms(200)
+    log("wifi %s: %s" % (wifi["ssid"], sta.ifconfig()[0] if sta.isconnected() else "not connected"))
+    return sta.isconnected()
+
+
+def main(config_path="config.json", directory=""):
+    from ccrdt.config import ConfigError, load
+    try:
+        cfg = load(config_path)
+    except ConfigError as e:
+        print("config error:", e)
+        return 1
+    import sys
+    import ccrdt
+    # Read once at boot: its ~7 KB (and the 3 KB the module keeps) go back
+    # to the heap; the package holds it as an attribute too.
+    del sys.modules["ccrdt.config"]
+    delattr(ccrdt, "config")
+    from ccrdt.delta import SnapshotVersionError
+    try:
+        node = build(cfg, directory)
+    except SnapshotVersionError as e:
+        print("snapshot error: %s; flash the firmware that wrote it, or erase state.* to start "
+              "this board anew" % e)
+        return 1
+    gc.threshold(-1)  # built: the GC runs when the heap is full again (see main.py)
+    try:
+        asyncio.run(node.run())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        node.shutdown()
+    return 0

@@ -1,0 +1,109 @@
+"""The node runtime on the in-memory medium: transports as edges, no
+sockets.  Runs on CPython and on MicroPython (host_tests/mprun.py)."""
+import check
+from memnet import Medium
+
+from ccrdt.config import validate
+from ccrdt.node import Node
+from ccrdt.status import parse
+from ccrdt.store import Store
+
+KEY = bytes(range(16))
+DIR = "build/test_runtime"
+
+
+def nodes(media_of, **cfg):
+    """Nodes named by media_of's keys, each with one port on each medium
+    listed for it; none is told of any peer."""
+    check.fresh_dir(DIR)
+    with open(DIR + "/fleet.key", "wb") as f:
+        f.write(KEY)
+    out = {}
+    for name in media_of:
+        c = {"node": name, "key_file": DIR + "/fleet.key", "udp": {"port": 1}}
+        c.update(cfg)
+        c = validate(c, "test")
+        d = DIR + "/" + name
+        check.fresh_dir(d)
+        store = Store(d, name, c["max_nodes"], c["max_constraints"], lambda *a: None)
+        node = Node(c, store, [m.port(name) for m in media_of[name]], lambda *a: None)
+        for m in media_of[name]:
+            m.attach(node)
+        out[name] = node
+    return out
+
+
+def rounds(ns, media, k):
+    """k gossip ticks of every node, each followed by every delivery."""
+    for _ in range(k):
+        for n in ns.values():
+            n.commit()
+            n.ping_peer()
+        for m in media:
+            m.settle()
+
+
+def agreed(ns):
+    first = list(ns.values())[0].state
+    return all(n.state == first for n in ns.values())
+
+
+def test_a_broadcast_medium_needs_no_peer_list():
+    air = Medium()
+    ns = nodes({name: [air] for name in ("a", "b", "c", "d")})
+    for i, n in enumerate(ns.values()):
+        n.add_constraint("c%d" % i)
+        n.record_satisfied(i + 1)
+    rounds(ns, [air], 1)
+    # One broadcast each carried every change: no exchange was needed.
+    assert agreed(ns), "not converged after one round of broadcasts"
+    assert ns["a"].state.active_constraint_count() == 4
+    assert ns["d"].state.metrics.node_satisfied("c") == 3
+    # Presence and broadcasts taught each board its three peers.
+    assert [n.transports[0].peer_count() for n in ns.values()] == [3, 3, 3, 3]
+
+
+def test_a_gateway_carries_each_side_to_the_other():
+    site1, site2 = Medium(), Medium()
+    ns = nodes({"a1": [site1], "a2": [site1], "gw": [site1, site2], "b1": [site2]})
+    ns["a1"].record_satisfied(5)
+    ns["b1"].add_constraint("far")
+    rounds(ns, [site1, site2], 1)
+    rounds(ns, [site1, site2], 1)
+    # Two hops of broadcast: the gateway passes on what it heard, so no
+    # anti-entropy round was needed either way.
+    assert agreed(ns)
+    assert ns["a2"].state.constraints.contains("far")
+    # (by origin: names travel only in a board's own PINGs, heard on its site)
+    assert ns["b1"].state.metrics.origin(ns["a1"].state.tag) == (5, 0)
+
+
+def test_answers_go_back_by_the_medium_the_frame_came_by():
+    site1, site2 = Medium(), Medium()
+    ns = nodes({"x": [site1], "gw": [site1, site2], "y": [site2]})
+    for n in ns.values():
+        n.commit()
+    site2.cut.add("y")  # y misses the broadcasts: only anti-entropy repairs it
+    ns["x"].add_constraint("k")
+    rounds(ns, [site1, site2], 2)
+    site2.cut.clear()
+    assert not ns["y"].state.constraints.contains("k")
+    sent_on_1 = site1.frames
+    ns["y"].transports[0].heard("gw")
+    ns["y"].ping_peer()  # a unicast PING to gw on site 2
+    site2.settle()
+    assert ns["y"].state.constraints.contains("k")
+    assert site1.frames == sent_on_1, "an answer to site 2 went out on site 1"
+
+
+def test_status_reaches_every_transport_that_has_a_monitor():
+    air = Medium()
+    ns = nodes({"a": [air]})
+    ns["a"].record_violations(2)
+    ns["a"].commit()
+    ns["a"].report()
+    frames = ns["a"].transports[0].statuses
+    assert len(frames) == 1
+    f = bytearray(frames[0])
+    v = parse(f, len(f))
+    assert v["own_violations"] == 2 and v["name"] == "a"
