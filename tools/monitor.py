@@ -67,6 +67,11 @@ class Monitor(asyncio.DatagramProtocol):
         self.last_refusal = None  # why the last datagram was not a status
 
     def datagram_received(self, data, addr):
+        self.take(data, "%s:%d" % addr[:2])
+
+    def take(self, data, source):
+        """One frame that arrived from source (an address, a topic):
+        authenticated and parsed, or counted as refused."""
         code = self.framer.check(data, len(data))
         try:
             if code != wire.OK:
@@ -74,7 +79,7 @@ class Monitor(asyncio.DatagramProtocol):
             s = parse(data, len(data))
         except ValueError as e:
             self.refused += 1
-            self.last_refusal = "%s from %s" % (e, addr)
+            self.last_refusal = "%s from %s" % (e, source)
             return
         now = time.monotonic()
         old = self.nodes.get(s["tag"])

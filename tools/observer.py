@@ -1,0 +1,289 @@
+"""The fleet as seen through the MQTT broker: a read-only member on the host.
+
+    python tools/observer.py --broker 127.0.0.1:1883 --key build/fleet.key [--fleet 1]
+
+prints the fleet's state as JSON once a second (``tools/fleet_state.py``
+prints it once; ``tools/ha_bridge.py`` publishes it to Home Assistant).
+
+The observer is the firmware's own ``GossipNode`` run on CPython, so frames
+are checked, parsed and joined by the code the boards run and the state hash
+is theirs.  Topics, under the prefix P (``ccrdt/<fleet>`` by default):
+
+    P/b/<name>        frames gateway <name> broadcasts: heard, joined
+    P/u/<to>/<from>   unicast: the observer reads P/u/<its name>/+ and
+                      pings every gateway it has heard on P/u/<gw>/<its name>
+    P/s/<name>        STATUS frames, tracked per sender (``monitor.Monitor``)
+
+It records nothing of its own, so it never takes a slot in any node table;
+like any member it answers what it is asked with what it holds.  Two
+observers at once need two names: the name is part of their topics.
+
+**Converged**, at a moment t, with the window N (``--window``, 5 s):
+
+* at least one gateway has been heard (an authentic frame) in the last N s;
+* every gateway heard in the last N s has, in the last N s, reported (in an
+  ACK or a PING sent to the observer) a state hash equal to the observer's
+  state hash at t;
+* every node whose STATUS arrived in the last N s reports that hash in its
+  latest STATUS.
+
+The observer pings each gateway every second, so a fleet that has settled
+is reported converged about a second after the last change reaches it.
+Gateways silent for N s drop out of the definition (and are pinged no more
+until heard again).
+"""
+import argparse
+import json
+import sys
+import threading
+import time
+
+import hostenv
+
+sys.path.insert(0, hostenv.FIRMWARE)
+
+from ccrdt import wire  # noqa: E402
+from ccrdt.config import read_key  # noqa: E402
+from ccrdt.gossip import ACK, PING, GossipNode  # noqa: E402
+from monitor import Monitor  # noqa: E402
+
+
+def default_prefix(fleet):
+    return "ccrdt/%d" % fleet
+
+
+def broker_address(text):
+    """'host:port' (or 'host', port 1883) as (host, port)."""
+    host, _, port = text.rpartition(":")
+    if not host:
+        return text, 1883
+    try:
+        return host, int(port)
+    except ValueError:
+        raise argparse.ArgumentTypeError("broker %r: expected host:port" % text)
+
+
+def wall(monotonic_t):
+    """A time.monotonic() reading as wall-clock seconds."""
+    return time.time() - (time.monotonic() - monotonic_t)
+
+
+def iso(wall_t):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(wall_t)) if wall_t else None
+
+
+class Gateway:
+    """What the observer knows of one gateway, named by its topics."""
+
+    def __init__(self):
+        self.tag = None
+        self.heard = 0.0  # last authentic frame, monotonic
+        self.hash = None  # last state hash it reported to the observer
+        self.hash_at = 0.0
+
+
+class Observer:
+    def __init__(self, key, fleet=1, name="observer", prefix=None, window=5.0):
+        self.node = GossipNode(name, key, fleet)
+        self.name = name
+        self.fleet = fleet
+        self.prefix = prefix or default_prefix(fleet)
+        self.window = window
+        self.status = Monitor(key, fleet)
+        self.gateways = {}
+        self.synced = False  # some gateway has once reported the observer's hash
+        self._rows = {}  # board -> (satisfied, violations) last seen here
+        self._changed = {}  # board -> wall time its counters last changed here
+        self._tx = bytearray(wire.FRAME_MAX)
+
+    def subscriptions(self):
+        p = self.prefix
+        return [p + "/b/+", p + "/u/%s/+" % self.name, p + "/s/+"]
+
+    # ---- frames in ------------------------------------------------------
+    def take(self, topic, payload, publish):
+        """One message; publish(topic, bytes) sends the answers.  False if
+        the topic is none of the observer's."""
+        parts = topic[len(self.prefix) + 1:].split("/") if topic.startswith(self.prefix + "/") else []
+        if len(parts) == 2 and parts[0] == "s":
+            self.status.take(payload, topic)
+        elif len(parts) == 2 and parts[0] == "b" or len(parts) == 3 and parts[:2] == ["u", self.name]:
+            self._gossip(parts[-1], payload, parts[0] == "u", publish)
+        else:
+            return False
+        return True
+
+    def _gossip(self, sender, frame, unicast, publish):
+        node = self.node
+        authentic = node.authentic
+        back = "%s/u/%s/%s" % (self.prefix, sender, self.name)
+        node.handle(frame, len(frame), lambda buf, n: publish(back, bytes(buf[:n])))
+        if node.authentic == authentic:
+            return  # refused, counted in node.rejected()
+        now = time.monotonic()
+        gw = self.gateways.setdefault(sender, Gateway())
+        gw.tag, gw.heard = wire.sender(frame), now
+        # Only a unicast PING or an ACK tells the sender's hash to this node.
+        if unicast and wire.kind(frame) in (PING, ACK):
+            gw.hash, gw.hash_at = node.peer_hash(gw.tag), now
+            self.synced = self.synced or gw.hash == node.state_hash()
+        if node.changed:
+            self._note_rows()
+
+    def _note_rows(self):
+        """A board's counters moved: it is alive.  What the observer learns
+        before its first exchange completes is history, not activity."""
+        now = time.time()
+        for board, row in self.rows().items():
+            old = self._rows.get(board)
+            if old != row and (old is not None or self.synced):
+                self._changed[board] = now
+            self._rows[board] = row
+
+    # ---- frames out -----------------------------------------------------
+    def ping(self, publish):
+        """Ping every gateway heard within the window."""
+        now = time.monotonic()
+        for name, gw in self.gateways.items():
+            if now - gw.heard <= self.window:
+                n = self.node.ping_into(self._tx)
+                publish("%s/u/%s/%s" % (self.prefix, name, self.name), bytes(self._tx[:n]))
+
+    # ---- what it holds --------------------------------------------------
+    def live_gateways(self):
+        now = time.monotonic()
+        return dict((k, g) for k, g in self.gateways.items() if now - g.heard <= self.window)
+
+    def converged(self):
+        """See the module's docstring."""
+        now, h = time.monotonic(), self.node.state_hash()
+        gws = self.live_gateways().values()
+        return (bool(gws) and all(g.hash == h and now - g.hash_at <= self.window for g in gws)
+                and all(s["hash"] == h for s in self.status.live(self.window).values()))
+
+    def rows(self):
+        """board -> (satisfied, violations).  A board is keyed by its name
+        once some PING told the fleet it (every incarnation summed), else by
+        its origin tag as '#' and 8 hex digits."""
+        st = self.node.state
+        m = st.metrics
+        return dict((b, m.origin(int(b[1:], 16)) if b.startswith("#")
+                     else (m.node_satisfied(b), m.node_violations(b))) for b in st.nodes())
+
+    def last_seen(self, board):
+        """Wall time the board was last seen active: its counters changed
+        here, or a STATUS of it arrived.  None before either happened."""
+        seen = [wall(s["seen"]) for s in self.status.nodes.values() if s["name"] == board]
+        return max(seen + [self._changed.get(board, 0)]) or None
+
+    def report(self):
+        """The fleet's state as a JSON-ready dict."""
+        st, now = self.node.state, time.monotonic()
+        h = st.state_hash()
+        m = st.metrics
+        return {
+            "fleet": self.fleet, "prefix": self.prefix, "observer": self.name,
+            "hash": "%08x" % h, "converged": self.converged(),
+            "constraints": st.constraints.active_constraints(),
+            "satisfied": m.total_satisfied(), "violations": m.total_violations(),
+            "rate": st.satisfaction_rate(),
+            "boards": dict((b, {"satisfied": s, "violations": v, "last_seen": iso(self.last_seen(b))})
+                           for b, (s, v) in sorted(self.rows().items())),
+            "gateways": dict((k, {"hash": None if g.hash is None else "%08x" % g.hash,
+                                  "heard_s_ago": round(now - g.heard, 1)})
+                             for k, g in sorted(self.live_gateways().items())),
+            "status": dict((s["name"], {"hash": "%08x" % s["hash"], "age_s": round(now - s["seen"], 1)})
+                           for s in sorted(self.status.live(self.window).values(), key=lambda s: s["name"])),
+            "rejected": self.node.rejected(), "status_refused": self.status.refused,
+        }
+
+
+# ---- the MQTT link --------------------------------------------------------
+def connect(host, port, subscriptions, on_message, client_id="", will=None):
+    """A paho client connected to host:port, its network loop in a thread,
+    subscribing again after every reconnect; on_message(topic, payload,
+    retained) runs in that thread.  will: (topic, payload) kept retained by
+    the broker for when this client goes away."""
+    import paho.mqtt.client as mqtt
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+    if will:
+        c.will_set(will[0], will[1], qos=1, retain=True)
+
+    def connected(client, userdata, flags, reason, properties):
+        if not reason.is_failure:
+            client.subscribe([(t, 0) for t in subscriptions])
+    c.on_connect = connected
+    c.on_message = lambda client, userdata, msg: on_message(msg.topic, msg.payload, msg.retain)
+    c.reconnect_delay_set(0.5, 5)
+    c.connect(host, port, keepalive=30)
+    c.loop_start()
+    return c
+
+
+class Link:
+    """An observer on a broker.  Every call into the observer (messages
+    from paho's thread, pings, reports) holds self.lock: GossipNode is not
+    made for two threads."""
+
+    def __init__(self, observer, host, port, other=None, subscriptions=(), will=None):
+        """other(topic, payload, retained): messages that are not the
+        observer's, on the extra subscriptions."""
+        self.observer = observer
+        self.lock = threading.Lock()
+        self.other = other
+        self.client = connect(host, port, observer.subscriptions() + list(subscriptions), self._message,
+                              will=will)
+
+    def publish(self, topic, payload, retain=False):
+        self.client.publish(topic, payload, qos=0, retain=retain)
+
+    def _message(self, topic, payload, retained):
+        with self.lock:
+            if not self.observer.take(topic, payload, self.publish) and self.other:
+                self.other(topic, payload, retained)
+
+    def ping(self):
+        with self.lock:
+            self.observer.ping(self.publish)
+
+    def report(self):
+        with self.lock:
+            return self.observer.report()
+
+    def close(self):
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def add_arguments(ap, name):
+    ap.add_argument("--broker", type=broker_address, required=True, help="host:port of the MQTT broker")
+    ap.add_argument("--key", required=True, help="fleet key file")
+    ap.add_argument("--fleet", type=int, default=1)
+    ap.add_argument("--prefix", help="topic prefix (default ccrdt/<fleet>)")
+    ap.add_argument("--name", default=name, help="this member's name on the topics (default %(default)s)")
+    ap.add_argument("--window", type=float, default=5.0,
+                    help="seconds within which gateways and STATUS senders count (default %(default)s)")
+
+
+def observer_from(a):
+    return Observer(read_key(a.key), a.fleet, a.name, a.prefix, a.window)
+
+
+def main():
+    ap = argparse.ArgumentParser(description="Hold a ccrdt fleet's state through an MQTT broker.")
+    add_arguments(ap, "observer")
+    a = ap.parse_args()
+    link = Link(observer_from(a), *a.broker)
+    try:
+        while True:
+            link.ping()
+            time.sleep(1)
+            print(json.dumps(link.report()), flush=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        link.close()
+
+
+if __name__ == "__main__":
+    main()
