@@ -1,11 +1,10 @@
-"""What MicroPython has built in, given to CPython so the same firmware runs on both.
+"""The MicroPython functions the firmware needs beyond the language, under
+one name on every interpreter it runs on.
 
-On MicroPython this module only re-exports the real ``time`` tick functions.
-On CPython it installs a ``micropython`` module (``const``, and ``viper`` /
-``native`` as plain decorators) and the viper cast names ``ptr8``, ``ptr32``
-and ``uint`` as builtins, so viper functions run as ordinary Python.  Viper
-code in this package masks its arithmetic to 32 bits explicitly, which makes
-the two interpreters compute the same values.
+On MicroPython they are the port's own.  CPython runs the firmware from this
+repository only (tests and host tools): there they come from
+``host/cpython_shim.py``, beside ``firmware/``, which also installs the
+``micropython`` and ``cryptolib`` modules; no board receives it.
 """
 import sys
 
@@ -14,80 +13,7 @@ IS_MICROPYTHON = sys.implementation.name == "micropython"
 if IS_MICROPYTHON:
     from time import ticks_ms, ticks_diff, sleep_ms  # noqa: F401
 else:
-    import builtins
-    import time as _time
-    import types
-
-    def _same(x):
-        return x
-
-    from array import array as _array
-
-    def _ptr8(b):
-        # Viper's ptr8 sees any buffer as bytes: a str as its UTF-8, an
-        # array as its memory (little-endian, like the ESP32).
-        if isinstance(b, str):
-            return b.encode()
-        if isinstance(b, _array):
-            return memoryview(b).cast("B")
-        return b
-
-    def _viper(fn):
-        """Apply the ptr8 casts that viper applies to annotated arguments."""
-        code = fn.__code__
-        names = code.co_varnames[:code.co_argcount]
-        cast = [i for i, n in enumerate(names) if fn.__annotations__.get(n) is _ptr8]
-        if not cast:
-            return fn
-
-        def call(*args):
-            args = list(args)
-            for i in cast:
-                args[i] = _ptr8(args[i])
-            return fn(*args)
-        call.__name__ = fn.__name__
-        call.__doc__ = fn.__doc__
-        return call
-
-    builtins.ptr8 = _ptr8
-    if "micropython" not in sys.modules:
-        _mp = types.ModuleType("micropython")
-        _mp.const = _same
-        _mp.viper = _viper
-        _mp.native = _same
-        sys.modules["micropython"] = _mp
-    # uint() is viper's 32-bit cast; ptr32 is only used on array('I').
-    builtins.ptr32 = _same
-    builtins.uint = lambda x: x & 0xFFFFFFFF
-
-    _TICKS_PERIOD = 1 << 30
-    _TICKS_HALF = _TICKS_PERIOD >> 1
-
-    def ticks_ms():
-        return int(_time.monotonic() * 1000) & (_TICKS_PERIOD - 1)
-
-    def ticks_diff(a, b):
-        return ((a - b + _TICKS_HALF) & (_TICKS_PERIOD - 1)) - _TICKS_HALF
-
-    def sleep_ms(ms):
-        _time.sleep(ms / 1000)
-
-    if "cryptolib" not in sys.modules:
-        # MicroPython's cryptolib.aes in ECB mode (1), backed by the
-        # `cryptography` package: a real AES, only the API is adapted.
-        class _Aes:
-            def __init__(self, key, mode):
-                from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-                if mode != 1:
-                    raise ValueError("only ECB (mode 1) is provided on CPython")
-                self._enc = Cipher(algorithms.AES(bytes(key)), modes.ECB()).encryptor()
-
-            def encrypt(self, src, dst=None):
-                out = self._enc.update(bytes(src))
-                if dst is None:
-                    return out
-                dst[:len(out)] = out
-
-        _cl = types.ModuleType("cryptolib")
-        _cl.aes = _Aes
-        sys.modules["cryptolib"] = _cl
+    import os
+    sys.path.append(os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                                 "host"))
+    from cpython_shim import ticks_ms, ticks_diff, sleep_ms  # noqa: F401,E402
