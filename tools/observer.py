@@ -199,19 +199,21 @@ class Observer:
 
 
 # ---- the MQTT link --------------------------------------------------------
-def connect(host, port, subscriptions, on_message, client_id="", will=None):
+def connect(host, port, subscriptions, on_message, will=None, on_connect=None):
     """A paho client connected to host:port, its network loop in a thread,
     subscribing again after every reconnect; on_message(topic, payload,
-    retained) runs in that thread.  will: (topic, payload) kept retained by
-    the broker for when this client goes away."""
+    retained) and on_connect() run in that thread.  will: (topic, payload)
+    kept retained by the broker for when this client goes away."""
     import paho.mqtt.client as mqtt
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
     if will:
         c.will_set(will[0], will[1], qos=1, retain=True)
 
     def connected(client, userdata, flags, reason, properties):
         if not reason.is_failure:
             client.subscribe([(t, 0) for t in subscriptions])
+            if on_connect:
+                on_connect()
     c.on_connect = connected
     c.on_message = lambda client, userdata, msg: on_message(msg.topic, msg.payload, msg.retain)
     c.reconnect_delay_set(0.5, 5)
@@ -225,17 +227,24 @@ class Link:
     from paho's thread, pings, reports) holds self.lock: GossipNode is not
     made for two threads."""
 
-    def __init__(self, observer, host, port, other=None, subscriptions=(), will=None):
+    def __init__(self, observer, host, port, other=None, subscriptions=(), will=None, on_connect=None):
         """other(topic, payload, retained): messages that are not the
-        observer's, on the extra subscriptions."""
+        observer's, on the extra subscriptions; on_connect(): after every
+        (re)connection."""
         self.observer = observer
         self.lock = threading.Lock()
         self.other = other
+        self._on_connect = on_connect
         self.client = connect(host, port, observer.subscriptions() + list(subscriptions), self._message,
-                              will=will)
+                              will=will, on_connect=self._connected)
 
-    def publish(self, topic, payload, retain=False):
-        self.client.publish(topic, payload, qos=0, retain=retain)
+    def publish(self, topic, payload, retain=False, qos=0):
+        return self.client.publish(topic, payload, qos=qos, retain=retain)
+
+    def _connected(self):
+        if self._on_connect:
+            with self.lock:
+                self._on_connect()
 
     def _message(self, topic, payload, retained):
         with self.lock:

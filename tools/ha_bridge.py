@@ -1,0 +1,193 @@
+"""The fleet in Home Assistant, through MQTT discovery.
+
+    python tools/ha_bridge.py --broker host:port --key build/fleet.key [--fleet 1] [--discovery homeassistant]
+
+A host process beside the broker, not a job for the gateway board: a gateway
+keeps about 13 KB of heap free, and would have to build a JSON discovery
+config for every board and every constraint; the host has the fleet key and
+the room, and the firmware stays one binary codec.  The bridge is an
+observer (``tools/observer.py``: the firmware's GossipNode on CPython,
+read-only, named "ha-bridge" on the topics) and publishes, every second,
+what changed since the last time, all retained:
+
+    <discovery>/<component>/<uid>_<entity>/config   discovery configs (JSON)
+    P/ha/fleet                  {"converged": "ON", "hash": ..., "constraints": 3, "rate": 83.3,
+                                 "satisfied": 15, "violations": 3, "rejected": 0, ...}
+    P/ha/board/<hex of name>    {"name": ..., "satisfied": ..., "violations": ..., "last_seen": ISO 8601 or null}
+    P/ha/constraint/<hex of id> "ON"
+    P/ha/status                 "online", or "offline" (the broker's last will when the bridge goes away)
+
+P is the fleet's topic prefix (ccrdt/<fleet>) and uid its slug (ccrdt_1).
+One device for the fleet, one per board (``via_device`` the fleet).  An
+entity whose board or constraint is gone gets an empty retained config,
+which removes it from Home Assistant; so do entities retained on the broker
+by an earlier run that the fleet no longer has.  Nothing is published until
+a gateway has confirmed the observer's state once, so a bridge that starts
+on an empty state removes nothing.  docs/home-assistant.md lists the
+entities and a dashboard card.
+"""
+import argparse
+import json
+import re
+import signal
+import sys
+import time
+
+from observer import Link, add_arguments, observer_from
+
+
+def slug(text):
+    """Lower-case letters, digits and underscores: what an entity id holds."""
+    return re.sub("[^a-z0-9]+", "_", text.lower()).strip("_") or "x"
+
+
+def hexkey(text):
+    """A topic level and unique-id part for any board name or constraint id."""
+    return text.encode().hex()
+
+
+def dumps(obj):
+    return json.dumps(obj, sort_keys=True).encode()
+
+
+class Bridge:
+    """What Home Assistant should hold for a fleet report, and publishing
+    only the difference."""
+
+    def __init__(self, prefix, fleet, discovery="homeassistant"):
+        self.discovery = discovery
+        self.base = prefix + "/ha"
+        self.uid = slug(prefix)
+        self.availability = self.base + "/status"
+        self.fleet_device = {"identifiers": [self.uid], "name": "ccrdt fleet %s" % fleet,
+                             "manufacturer": "ccrdt", "model": "replicated constraint state"}
+        self.retained = {}  # topic -> payload that the broker keeps for this fleet (None: unsure)
+        self.started = False
+        self.online = False  # "online" published on this connection
+
+    def subscriptions(self):
+        """Retained topics of an earlier run are read back, to clear those gone since."""
+        return [self.discovery + "/+/+/config", self.base + "/#"]
+
+    def ours(self, topic):
+        if topic.startswith(self.base + "/"):
+            return topic != self.availability
+        parts = topic.split("/")
+        return (len(parts) == 4 and parts[0] == self.discovery and parts[3] == "config"
+                and parts[2].startswith(self.uid + "_"))
+
+    def connected(self):
+        """A broker that restarted may have lost what it kept: publish it all again."""
+        self.retained = dict.fromkeys(self.retained)
+        self.online = False
+
+    def heard(self, topic, payload, retained):
+        if not self.started and retained and payload and self.ours(topic):
+            self.retained[topic] = payload
+
+    def _entity(self, out, component, key, name, state_topic, device, template=None, **extra):
+        uid = "%s_%s" % (self.uid, key)
+        config = {"name": name, "unique_id": uid, "default_entity_id": "%s.%s" % (component, uid),
+                  "state_topic": state_topic, "availability_topic": self.availability, "device": device}
+        if template:
+            config["value_template"] = "{{ value_json.%s }}" % template
+        config.update(extra)
+        out["%s/%s/%s/config" % (self.discovery, component, uid)] = dumps(config)
+
+    def topics(self, r):
+        """topic -> retained payload for the report r of Observer.report()."""
+        out = {}
+        fleet = self.base + "/fleet"
+        out[fleet] = dumps({"converged": "ON" if r["converged"] else "OFF", "hash": r["hash"],
+                            "constraints": len(r["constraints"]), "rate": round(100 * r["rate"], 1),
+                            "satisfied": r["satisfied"], "violations": r["violations"],
+                            "rejected": r["rejected"], "gateways": sorted(r["gateways"]),
+                            "status_senders": len(r["status"])})
+        dev = self.fleet_device
+        self._entity(out, "binary_sensor", "converged", "Converged", fleet, dev, "converged")
+        self._entity(out, "sensor", "active_constraints", "Active constraints", fleet, dev, "constraints",
+                     state_class="measurement")
+        self._entity(out, "sensor", "satisfaction_rate", "Satisfaction rate", fleet, dev, "rate",
+                     unit_of_measurement="%", state_class="measurement", suggested_display_precision=1)
+        self._entity(out, "sensor", "satisfied", "Satisfied checks", fleet, dev, "satisfied",
+                     state_class="total_increasing")
+        self._entity(out, "sensor", "violations", "Violations", fleet, dev, "violations",
+                     state_class="total_increasing")
+        self._entity(out, "sensor", "rejected", "Frames rejected", fleet, dev, "rejected",
+                     state_class="total_increasing", entity_category="diagnostic")
+        for cid in r["constraints"]:
+            state = "%s/constraint/%s" % (self.base, hexkey(cid))
+            out[state] = b"ON"
+            self._entity(out, "binary_sensor", "constraint_" + hexkey(cid), "Constraint %s" % cid, state, dev,
+                         default_entity_id="binary_sensor.%s_constraint_%s" % (self.uid, slug(cid)))
+        for board, b in r["boards"].items():
+            h = hexkey(board)
+            state = "%s/board/%s" % (self.base, h)
+            out[state] = dumps(dict(b, name=board))
+            bdev = {"identifiers": ["%s_board_%s" % (self.uid, h)], "name": "ccrdt %s" % board,
+                    "manufacturer": "ccrdt", "model": "board", "via_device": self.uid}
+            for key, name, extra in (("satisfied", "Satisfied checks", {"state_class": "total_increasing"}),
+                                     ("violations", "Violations", {"state_class": "total_increasing"}),
+                                     ("last_seen", "Last seen", {"device_class": "timestamp"})):
+                self._entity(out, "sensor", "board_%s_%s" % (h, key), name, state, bdev, key,
+                             default_entity_id="sensor.%s_%s_%s" % (self.uid, slug(board), key), **extra)
+        return out
+
+    def sync(self, report, publish):
+        """Publish what differs from what the broker keeps; clear what is
+        gone (configs first, so an entity never shows a cleared state).
+        Returns (published, cleared) counts."""
+        self.started = True
+        want = self.topics(report)
+        gone = sorted(set(self.retained) - set(want), key=lambda t: not t.startswith(self.discovery))
+        for t in gone:
+            publish(t, b"", retain=True, qos=1)
+            del self.retained[t]
+        changed = [t for t in sorted(want, key=lambda t: t.startswith(self.discovery))
+                   if self.retained.get(t) != want[t]]
+        for t in changed:
+            publish(t, want[t], retain=True, qos=1)
+            self.retained[t] = want[t]
+        return len(changed), len(gone)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Publish a ccrdt fleet to Home Assistant by MQTT discovery.")
+    add_arguments(ap, "ha-bridge")
+    ap.add_argument("--discovery", default="homeassistant", help="discovery prefix (default %(default)s)")
+    ap.add_argument("--interval", type=float, default=1.0, help="seconds between pings and updates")
+    a = ap.parse_args(argv)
+    obs = observer_from(a)
+    bridge = Bridge(obs.prefix, a.fleet, a.discovery)
+    link = Link(obs, *a.broker, other=bridge.heard, subscriptions=bridge.subscriptions(),
+                will=(bridge.availability, b"offline"), on_connect=bridge.connected)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    print("ha_bridge: %s on %s:%d as %r, discovery under %s/" % (obs.prefix, a.broker[0], a.broker[1], a.name,
+                                                                a.discovery), flush=True)
+    try:
+        while True:
+            link.ping()
+            time.sleep(a.interval)
+            with link.lock:
+                if not obs.synced:
+                    continue
+                report = obs.report()
+                published, cleared = bridge.sync(report, link.publish)
+                if not bridge.online:
+                    link.publish(bridge.availability, b"online", retain=True, qos=1)
+                    bridge.online = True
+            if published or cleared:
+                print("ha_bridge: hash %s converged %s: %d topics published, %d cleared"
+                      % (report["hash"], report["converged"], published, cleared), flush=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        try:
+            link.publish(bridge.availability, b"offline", retain=True, qos=1).wait_for_publish(2)
+        except (RuntimeError, ValueError):  # no broker now: its last will says it
+            pass
+        link.close()
+
+
+if __name__ == "__main__":
+    main()
