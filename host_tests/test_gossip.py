@@ -1,6 +1,7 @@
 """The seed's gossip scenarios with push-pull, frame limits, and refusals."""
-from ccrdt import wire
-from ccrdt.gossip import ACK, DELTA, MALFORMED, NO_ROOM, GossipNode, exchange
+from ccrdt import proto, wire
+from ccrdt.gossip import GossipNode, exchange
+from ccrdt.proto import ACK, DELTA, MALFORMED, NO_ROOM
 from check import Rng
 import histories
 
@@ -142,13 +143,13 @@ def test_forged_corrupted_truncated_and_foreign_frames_are_refused():
     delta = [f for f in b.receive(ping).responses if wire.kind(f) == DELTA][0]
     forger = GossipNode("a", bytes(16), max_nodes=8, max_constraints=16)
     forger.add_constraint("evil")
-    assert_refused(b, forger.ping(), wire.BAD_MAC)
+    assert_refused(b, forger.ping(), proto.BAD_MAC)
     assert_refused(a, GossipNode("x", KEY, fleet=2, max_nodes=8, max_constraints=16).ping(),
-                   wire.OTHER_FLEET)
+                   proto.OTHER_FLEET)
     for cut in (0, 1, 9, 17, len(delta) - 1):
         assert_refused(a, delta[:cut])
     assert_refused(a, delta + b"\x00")
-    assert_refused(a, bytes(300), wire.BAD_SIZE)
+    assert_refused(a, bytes(300), proto.BAD_SIZE)
     for i in range(len(delta)):
         bad = bytearray(delta)
         bad[i] ^= 0x10

@@ -4,6 +4,7 @@ import io
 import os
 import sys
 
+from ccrdt import proto
 from ccrdt.boot import build
 from ccrdt.config import validate
 from ccrdt.node import RxQueue
@@ -93,7 +94,7 @@ def test_a_failing_handler_is_counted_and_the_node_goes_on(tmp_path):
         t.cancel()
     asyncio.run(go())
     assert a.errors == 1 and any("bug" in line for line in lines)
-    assert a.rx == 2 and a.gossip.rejected(wire.BAD_SIZE) == 1  # the next frame was handled
+    assert a.rx == 2 and a.gossip.rejected(proto.BAD_SIZE) == 1  # the next frame was handled
     close(a)
 
 

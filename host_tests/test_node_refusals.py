@@ -7,7 +7,7 @@ import os
 
 import check
 
-from ccrdt import CapacityError, gossip, wire
+from ccrdt import CapacityError, proto, wire
 from ccrdt.config import validate
 from ccrdt.gossip import GossipNode
 from ccrdt.layout import ROW_LIMIT
@@ -105,8 +105,8 @@ def test_refused_frames_and_a_full_node_table_show_in_status():
     n.process(f, len(f))
     d = status(n)
     assert d["nodes"] == d["max_nodes"] == 2
-    assert d["rejected"] == 2 and len(d["rejected_by"]) == gossip.NO_ROOM
-    assert d["rejected_by"][gossip.NO_ROOM - 1] == 1 and d["rejected_by"][wire.BAD_MAC - 1] == 1
+    assert d["rejected"] == 2 and len(d["rejected_by"]) == proto.NO_ROOM
+    assert d["rejected_by"][proto.NO_ROOM - 1] == 1 and d["rejected_by"][proto.BAD_MAC - 1] == 1
 
 
 def test_a_node_on_its_older_snapshot_takes_a_new_incarnation():

@@ -4,7 +4,7 @@ on past the tick counter's period.  Runs on CPython and under MicroPython
 (host_tests/mprun.py)."""
 from struct import pack_into
 
-from ccrdt import gossip, wire
+from ccrdt import proto, wire
 from ccrdt.status import REASONS_MAX, STATUS, VERSION, Uptime, parse, write
 
 try:  # the tick counter's period: 2**30 on a 32-bit port, 2**62 on 64 bits
@@ -46,7 +46,7 @@ def round_trip(v, name=b"kitchen-1"):
     buf = bytearray(wire.FRAME_MAX)
     n = write(framer, buf, v, name)
     assert n <= wire.FRAME_MAX
-    assert wire.Framer(KEY, 1, 0).check(buf, n) == wire.OK
+    assert wire.Framer(KEY, 1, 0).check(buf, n) == proto.OK
     return parse(buf, n)
 
 
@@ -135,7 +135,7 @@ def test_frames_that_are_not_status_raise_value_error():
     buf[name_at] = ord("a")
     buf[name_at + 3] = 1  # a version byte below 2 after the name
     assert "version 1 cannot" in refused(buf, n, "a version-1 frame with trailing bytes")
-    buf[1] = (buf[1] & 0xF0) | gossip.PING
+    buf[1] = (buf[1] & 0xF0) | proto.PING
     assert "not a STATUS" in refused(buf, n, "a PING")
 
 

@@ -1,4 +1,4 @@
-from ccrdt import wire
+from ccrdt import proto, wire
 from check import raises
 
 # RFC 4493 section 4 test vectors (AES-128 key, messages of 0, 16, 40, 64 bytes).
@@ -31,20 +31,20 @@ def test_frame_round_trip_and_refusals():
     buf[o:o + 4] = b"\x01\x02\x03\x04"
     n = f.seal(buf, o + 4)
     assert n == wire.HEADER + 4 + wire.MAC_LEN
-    assert f.check(buf, n) == wire.OK
+    assert f.check(buf, n) == proto.OK
     assert wire.kind(buf) == 3 and wire.sender(buf) == 1234
     bad = bytearray(buf)
     bad[o] ^= 1
-    assert f.check(bad, n) == wire.BAD_MAC
-    assert wire.Framer(KEY, 8, 1).check(buf, n) == wire.OTHER_FLEET
-    assert wire.Framer(bytes(16), 7, 1).check(buf, n) == wire.BAD_MAC
-    assert f.check(buf, wire.HEADER) == wire.BAD_SIZE
-    assert f.check(buf, 251) == wire.BAD_SIZE
+    assert f.check(bad, n) == proto.BAD_MAC
+    assert wire.Framer(KEY, 8, 1).check(buf, n) == proto.OTHER_FLEET
+    assert wire.Framer(bytes(16), 7, 1).check(buf, n) == proto.BAD_MAC
+    assert f.check(buf, wire.HEADER) == proto.BAD_SIZE
+    assert f.check(buf, 251) == proto.BAD_SIZE
     bad = bytearray(buf)
-    bad[1] = ((wire.VERSION + 1) << 4) | 3
-    assert f.check(bad, n) == wire.BAD_VERSION
-    bad[1] = ((wire.VERSION - 1) << 4) | 3  # a board of the previous version
-    assert f.check(bad, n) == wire.BAD_VERSION
+    bad[1] = ((proto.WIRE_VERSION + 1) << 4) | 3
+    assert f.check(bad, n) == proto.BAD_VERSION
+    bad[1] = ((proto.WIRE_VERSION - 1) << 4) | 3  # a board of the previous version
+    assert f.check(bad, n) == proto.BAD_VERSION
 
 
 def test_bad_key_length():

@@ -57,31 +57,15 @@ import micropython
 from micropython import const
 
 from ccrdt import CapacityError, raw, wire
+from ccrdt.proto import (ACK, BAD_NAME, BCAST, DELTA, DIGEST, ENTRIES_MAX, ENTRY, LAST,
+                         MALFORMED, NO_ROOM, PAYLOAD_END, PING, PUSH, REASONS, REPLY,
+                         UNKNOWN_KIND)
 from ccrdt.delta import PART_MAX, OwnClaim, reader, writer
 from ccrdt.layout import ID_MAX, SLICES, TAG_LIMIT
 from ccrdt.state import ConstraintState, id_bytes, new_incarnation
 
-PING = const(1)
-DELTA = const(2)
-ACK = const(3)
-LAST = const(1)
-REPLY = const(2)
-
-_ENTRY = const(6)  # flags, slice hash, part length
-_ENTRIES_MAX = const(40)  # (250 - 18) // (6 + 5): no frame holds more
-_PAYLOAD_END = const(242)  # FRAME_MAX - MAC_LEN
-DIGEST = const(1)  # PING flag: slice hashes follow
-PUSH = const(2)  # PING flag: delta entries of recently changed slices follow
-BCAST = const(4)  # PING flag: sent to everyone in range, nobody answers
 _HOT_PINGS = const(3)  # pings with slice hashes after each change of state
 _REFUSED = const(2)  # in _same: a part refused for lack of room (1: equal slice)
-
-# Reasons counted by rejected(), after those of wire.check().
-MALFORMED = const(6)
-NO_ROOM = const(7)
-UNKNOWN_KIND = const(8)
-BAD_NAME = const(9)  # a PING whose name and incarnation do not hash to its sender
-_REASONS = const(10)
 
 
 class GossipResult:
@@ -109,11 +93,11 @@ class GossipNode:
         self._pinged_sh = raw.zeros32(SLICES)  # slice hashes at the last ping
         self._cur = -1  # slice whose parts are being packed
         self._cur_empty = False
-        self._same = bytearray(_ENTRIES_MAX)  # per entry of a frame: 1 equal to ours, or _REFUSED
+        self._same = bytearray(ENTRIES_MAX)  # per entry of a frame: 1 equal to ours, or _REFUSED
         self._peer_tag = raw.zeros32(max_nodes)
         self._peer_hash = raw.zeros32(max_nodes)
         self._np = 0
-        self._reasons = raw.zeros32(_REASONS)
+        self._reasons = raw.zeros32(REASONS)
         self._rounds = self._syncs = 0
         self.burst = burst  # frames sent at most in answer to one PING
         self.changed = self.converged = False
@@ -306,22 +290,22 @@ class GossipNode:
                 self._cur = s
                 self._cur_empty = w.done  # an empty slice still tells our hash
             s = self._cur
-            room = _PAYLOAD_END - o - _ENTRY
+            room = PAYLOAD_END - o - ENTRY
             if room < 5:
                 return o
             if self._cur_empty:
-                raw.fill(buf, o + _ENTRY, 5, 0)
-                buf[o + _ENTRY] = s
+                raw.fill(buf, o + ENTRY, 5, 0)
+                buf[o + ENTRY] = s
                 n = 5
             else:
-                n = w.next(buf, o + _ENTRY, room)
+                n = w.next(buf, o + ENTRY, room)
                 if n == 0:
                     return o
             done = self._cur_empty or w.done
             buf[o] = flags | (LAST if done else 0)
             raw.copy(buf, o + 1, sh, 4 * s, 4)
             buf[o + 5] = n
-            o += _ENTRY + n
+            o += ENTRY + n
             if done:
                 self._cur = -1
 
@@ -469,15 +453,15 @@ class GossipNode:
         begin = o
         i = 0
         while o < end:
-            if o + _ENTRY > end or f[o] & ~(LAST | REPLY) or i == _ENTRIES_MAX:
+            if o + ENTRY > end or f[o] & ~(LAST | REPLY) or i == ENTRIES_MAX:
                 raise ValueError("delta entry header")
             n = f[o + 5]
-            if n < 5 or n > PART_MAX or o + _ENTRY + n > end or f[o + _ENTRY] >= SLICES:
+            if n < 5 or n > PART_MAX or o + ENTRY + n > end or f[o + ENTRY] >= SLICES:
                 raise ValueError("delta entry length")
-            same[i] = raw.equal(f, o + 1, sh, 4 * f[o + _ENTRY], 4)
+            same[i] = raw.equal(f, o + 1, sh, 4 * f[o + ENTRY], 4)
             if not same[i]:
                 try:
-                    r.check(f, o + _ENTRY, n, True)
+                    r.check(f, o + ENTRY, n, True)
                 except CapacityError:  # refused alone: the other parts still join
                     self._reasons[NO_ROOM] += 1
                     same[i] = _REFUSED
@@ -491,16 +475,16 @@ class GossipNode:
                     self._own_claims += 1
                     self._new_life()
                     return self._join_entries(f, begin, end, relay)
-            o += _ENTRY + n
+            o += ENTRY + n
             i += 1
         o = begin
         i = 0
         want, reply = self._want, False
         while o < end:
             n = f[o + 5]
-            s = f[o + _ENTRY]
+            s = f[o + ENTRY]
             if not same[i]:
-                if r.apply(f, o + _ENTRY, n):
+                if r.apply(f, o + ENTRY, n):
                     self.changed = True
                     if relay:
                         self._relay[s] = 1
@@ -510,7 +494,7 @@ class GossipNode:
                     if not raw.equal(f, o + 1, self.state.slice_hashes(), 4 * s, 4):
                         want[s] = 1
                         reply = True
-            o += _ENTRY + n
+            o += ENTRY + n
             i += 1
         return reply
 

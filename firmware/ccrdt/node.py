@@ -32,7 +32,8 @@ from ccrdt.gossip import GossipNode
 from ccrdt.layout import COUNTER_LIMIT, ROW_LIMIT
 from ccrdt.state import id_bytes, new_incarnation, position_pair
 from ccrdt.status import FIELDS as STATUS_FIELDS
-from ccrdt.status import PENDING, REASONS_MAX, RUNNING, Uptime
+from ccrdt.proto import PENDING, RUNNING
+from ccrdt.status import REASONS_MAX, Uptime
 from ccrdt.status import write as write_status
 from ccrdt.store import NONE, OLDER
 

@@ -37,15 +37,11 @@ largest value, never wrapped, and means "at least this".
 """
 from struct import calcsize, pack_into, unpack_from
 
-from micropython import const
 
 from ccrdt import wire
 from ccrdt.compat import ticks_diff
-
-STATUS = const(4)
-VERSION = const(2)
-RUNNING = const(1)
-PENDING = const(2)
+from ccrdt.proto import STATUS
+from ccrdt.proto import STATUS_VERSION as VERSION
 
 # Each version's fields, by name, and their struct format (in that order).
 _N1 = ("hash", "constraints", "nodes", "satisfied", "violations", "own_satisfied",

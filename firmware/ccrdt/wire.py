@@ -3,6 +3,7 @@
     offset size  field
     0      1     magic 0xCC
     1      1     version (high nibble, 2) | type (low nibble)
+                 (the numbers: ``ccrdt.proto``)
     2      2     fleet id, u16 little-endian
     4      4     sender node tag (``state.origin_tag`` of its name and
                  incarnation, 30 bits), u32
@@ -17,25 +18,12 @@ into a preallocated buffer and allocates nothing, while every
 port), and the receive path must not allocate.
 """
 from struct import pack_into
-from micropython import const
 
 import cryptolib
 
 from ccrdt import raw
-
-FRAME_MAX = const(250)
-HEADER = const(10)
-MAC_LEN = const(8)
-MAGIC = const(0xCC)
-VERSION = const(2)  # 2: PINGs carry the sender's incarnation
-
-# Reasons a frame is refused by check(); 0 means accepted.
-OK = const(0)
-BAD_SIZE = const(1)
-BAD_MAGIC = const(2)
-BAD_VERSION = const(3)
-OTHER_FLEET = const(4)
-BAD_MAC = const(5)
+from ccrdt.proto import (BAD_MAC, BAD_MAGIC, BAD_SIZE, BAD_VERSION, FRAME_MAX, HEADER,
+                         MAC_LEN, MAGIC, OK, OTHER_FLEET, WIRE_VERSION)
 
 
 class Cmac:
@@ -101,7 +89,7 @@ class Framer:
     def begin(self, buf, kind):
         """Write a header of the given type; returns the payload offset."""
         self.seq = (self.seq + 1) & 0xFFFF
-        pack_into("<BBHIH", buf, 0, MAGIC, (VERSION << 4) | kind, self.fleet, self.tag, self.seq)
+        pack_into("<BBHIH", buf, 0, MAGIC, (WIRE_VERSION << 4) | kind, self.fleet, self.tag, self.seq)
         return HEADER
 
     def seal(self, buf, end):
@@ -115,7 +103,7 @@ class Framer:
             return BAD_SIZE
         if buf[0] != MAGIC:
             return BAD_MAGIC
-        if buf[1] >> 4 != VERSION:
+        if buf[1] >> 4 != WIRE_VERSION:
             return BAD_VERSION
         if raw.u16(buf, 2) != self.fleet:
             return OTHER_FLEET
