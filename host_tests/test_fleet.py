@@ -16,10 +16,11 @@ import hostenv  # noqa: E402
 
 
 def run(tmp_path, n=4, duration=4, events=(), settle=40, transport="udp", interp=hostenv.MICROPYTHON,
-        twin=False, **faults):
+        twin=False, lan=False, **faults):
     f = fleet_tool.Fleet(n, duration, seed=3, root=str(tmp_path / "fleet"), gossip_ms=200,
                          snapshot_ms=500, status_ms=300, faults=fleet_tool.Faults(3, **faults),
-                         log=lambda *a: None, transport=transport, micropython=interp, twin=twin)
+                         log=lambda *a: None, transport=transport, micropython=interp, twin=twin,
+                         lan=lan)
     return f, asyncio.run(asyncio.wait_for(f.run(events, settle_timeout=settle), 120))
 
 
@@ -91,3 +92,13 @@ def test_espnow_fleet_over_the_radio_stand_in_with_loss(tmp_path):
     f, s = run(tmp_path, transport="espnow", loss=0.2)
     assert s["dropped"] > 0
     assert_healthy(s)
+
+
+def test_a_udp_fleet_with_no_peer_lists_converges(tmp_path):
+    """No node is told of any other: each broadcasts on its LAN segment and
+    learns its peers from the authenticated frames it hears."""
+    f, s = run(tmp_path, n=5, lan=True, loss=0.2)
+    assert s["dropped"] > 0
+    assert_healthy(s)
+    for i in range(f.n):
+        assert "peers" not in f.config(i)["udp"]

@@ -37,15 +37,16 @@ from ccrdt.config import read_key  # noqa: E402
 from deploy import build  # noqa: E402
 from ccrdt.state import ConstraintState, origin_tag  # noqa: E402
 from monitor import Monitor, listen  # noqa: E402
-from netsim import AirHub, Faults, Relay, free_ports  # noqa: E402
+from netsim import AirHub, Faults, Relay, Segment, free_ports  # noqa: E402
 
 
 class Fleet:
     def __init__(self, n=8, duration=15.0, seed=1, root=None, heap=None, gossip_ms=250,
                  snapshot_ms=1000, status_ms=500, faults=None, log=print, workload=True,
-                 transport="udp", micropython=hostenv.MICROPYTHON, twin=False):
+                 transport="udp", micropython=hostenv.MICROPYTHON, twin=False, lan=False):
         """twin: one more board, given the name of the first (an operator's
-        copy-paste mistake)."""
+        copy-paste mistake); lan: UDP nodes get no peer list, only the
+        broadcast address of their LAN segment."""
         self.n, self.duration, self.seed = n + (1 if twin else 0), duration, seed
         n = self.n
         self.micropython = micropython
@@ -63,6 +64,7 @@ class Fleet:
         self.log = log
         self.workload = workload
         self.transport = transport  # "udp" (through relays) or "espnow" (through the air hub)
+        self.lan = lan
         self.macs = [bytes([2, 0, 0, 0, i >> 8, i & 0xFF]) for i in range(n)]
         self.procs = [None] * n
         self.down = set()  # nodes killed on purpose, not yet restarted
@@ -81,17 +83,20 @@ class Fleet:
         self.key_path = os.path.join(self.root, "fleet.key")
         with open(self.key_path, "w") as f:
             f.write("%032x\n" % rng.getrandbits(128))
-        ports = free_ports(2 * self.n + 2)
+        ports = free_ports(2 * self.n + 3)
         self.node_ports, self.relay_ports = ports[:self.n], ports[self.n:2 * self.n]
-        self.monitor_port, self.air_port = ports[-2], ports[-1]
+        self.monitor_port, self.air_port, self.segment_port = ports[-3:]
         for i, name in enumerate(self.names):
             d = self.dir(i)
             os.makedirs(d)
-            peers = [{"node": self.names[j], "addr": "127.0.0.1:%d" % self.relay_ports[j]}
-                     for j in range(self.n) if j != i]
+            if self.lan:
+                udp = {"port": self.node_ports[i], "broadcast": "127.0.0.1:%d" % self.segment_port}
+            else:
+                udp = {"port": self.node_ports[i], "peers": [
+                    {"node": self.names[j], "addr": "127.0.0.1:%d" % self.relay_ports[j]}
+                    for j in range(self.n) if j != i]}
             cfg = {"node": name, "fleet": 1, "key_file": "../fleet.key",
-                   "transports": [self.transport],
-                   "udp": {"port": self.node_ports[i], "peers": peers},
+                   "transports": [self.transport], "udp": udp,
                    "espnow": {"channel": 1, "peers": []},
                    "monitor": "127.0.0.1:%d" % self.monitor_port,
                    "gossip_ms": self.gossip_ms, "jitter_ms": self.gossip_ms // 2,
@@ -114,6 +119,11 @@ class Fleet:
 
     def dir(self, i):
         return os.path.join(self.root, self.dirs[i])
+
+    def config(self, i):
+        import json
+        with open(os.path.join(self.dir(i), "config.json")) as f:
+            return json.load(f)
 
     # ---- processes -----------------------------------------------------
     def start(self, i):
@@ -262,6 +272,10 @@ class Fleet:
                 local_addr=("127.0.0.1", self.relay_ports[j]))
             transports.append(t)
             relays.append(r)
+        t, _ = await loop.create_datagram_endpoint(
+            lambda: Segment(self.faults, [("127.0.0.1", p) for p in self.node_ports], port_node,
+                            relays), local_addr=("127.0.0.1", self.segment_port))
+        transports.append(t)
         mac_node = dict((m, i) for i, m in enumerate(self.macs))
         t, _ = await loop.create_datagram_endpoint(lambda: AirHub(self.faults, mac_node),
                                                    local_addr=("127.0.0.1", self.air_port))
@@ -370,6 +384,8 @@ def main(argv=None):
     ap.add_argument("--replace", type=float, default=None,
                     help="replace node n02 by a board with an empty flash at this second")
     ap.add_argument("--twin", action="store_true", help="one more board named like n00")
+    ap.add_argument("--lan", action="store_true",
+                    help="udp: no peer lists, each node broadcasts on one LAN segment")
     ap.add_argument("--plain", action="store_true", help="log lines instead of the live table")
     a = ap.parse_args(argv)
     part = None
@@ -378,7 +394,7 @@ def main(argv=None):
         part = (t1, t2, set(range(a.nodes // 2)))
     faults = Faults(a.seed, a.loss, a.dup, a.reorder_ms, part)
     fleet = Fleet(a.nodes, a.duration, a.seed, gossip_ms=a.gossip_ms, faults=faults, transport=a.transport,
-                  twin=a.twin)
+                  twin=a.twin, lan=a.lan)
     events = []
     if a.kill is not None:
         events.append((a.kill, kill_and_restart(1)))
@@ -387,7 +403,8 @@ def main(argv=None):
     if part:
         events.append((part[1], lambda f: f.log("partition healed")))
     print("fleet of %d MicroPython nodes over %s on %s, heap %d bytes each, in %s"
-          % (fleet.n, a.transport, hostenv.describe(fleet.micropython), fleet.heap, os.path.relpath(fleet.root)))
+          % (fleet.n, a.transport + (" (LAN broadcast, no peer lists)" if a.lan else ""),
+             hostenv.describe(fleet.micropython), fleet.heap, os.path.relpath(fleet.root)))
 
     async def go():
         if sys.stdout.isatty() and not a.plain:

@@ -2,6 +2,8 @@
 
 Faults   loss, duplication, reordering and a partition, decided per delivery
 Relay    stands in front of one node's UDP port and forwards with faults
+Segment  a LAN segment's broadcast address: a frame sent to it reaches every
+         node on the segment, each copy through the faults
 AirHub   the ESP-NOW "air" for host_tests/shim/espnow.py radios: unicast to
          a MAC or broadcast to every radio on the same channel, with faults;
          a broadcast is one transmission however many radios hear it
@@ -86,6 +88,26 @@ class Relay(_Forwarder):
         src = self.port_node.get(addr[1], -1)
         via = self.relays[src] if src >= 0 else self
         via.deliver(data, self.dst_addr, self.faults.deliveries(src, self.dst))
+
+
+class Segment(asyncio.DatagramProtocol):
+    """The broadcast address of a LAN segment of nodes behind relays: a
+    frame node src sends here is delivered to every other node of the
+    segment through src's relay (so each sees it come from src's address,
+    as a broadcast does on a LAN).  One transmission, however many hear it."""
+
+    def __init__(self, faults, node_addrs, port_node, relays):
+        self.faults, self.node_addrs, self.port_node = faults, node_addrs, port_node
+        self.relays = relays
+
+    def datagram_received(self, data, addr):
+        self.faults.on_air(len(data))
+        src = self.port_node.get(addr[1], -1)
+        if src < 0:
+            return  # not a node of this segment
+        for dst, dst_addr in enumerate(self.node_addrs):
+            if dst != src:
+                self.relays[src].deliver(data, dst_addr, self.faults.deliveries(src, dst))
 
 
 class AirHub(_Forwarder):
