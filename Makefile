@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 
-.PHONY: setup test bench demo mpy deploy run repl flash key vboards clean
+.PHONY: setup test check bench demo mpy deploy run repl flash key vboards clean
 
 $(STAMP): requirements.txt
 	rm -rf $(VENV)
@@ -23,6 +23,10 @@ ifdef MICROPYTHON
 export MICROPYTHON
 endif
 
+# Lint (ruff.toml): fast, and part of the tests.
+check: $(STAMP)
+	$(BIN)/ruff check firmware tools host_tests host
+
 # -rs: a run that was not possible (no 32-bit MicroPython) says so.
 test: $(STAMP)
 	$(BIN)/pytest -q -rs host_tests
@@ -33,9 +37,12 @@ DURATION ?= 15
 LOSS ?= 0
 SEED ?= 1
 TRANSPORT ?= udp
+# SITES=2: two radio clusters, one gateway each, joined through a real MQTT
+# broker (mosquitto if installed, else amqtt from the venv).
+SITES ?= 1
 demo: $(STAMP)
 	$(BIN)/python tools/fleet.py --nodes $(N) --duration $(DURATION) --loss $(LOSS) --seed $(SEED) \
-		--transport $(TRANSPORT)
+		--transport $(TRANSPORT) --sites $(SITES)
 
 # Boards: BOARD is a directory of boards/ (esp32_generic, esp32_s3, esp32_c3, unix).
 BOARD ?= esp32_generic
