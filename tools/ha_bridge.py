@@ -7,8 +7,9 @@ keeps about 13 KB of heap free, and would have to build a JSON discovery
 config for every board and every constraint; the host has the fleet key and
 the room, and the firmware stays one binary codec.  The bridge is an
 observer (``tools/observer.py``: the firmware's GossipNode on CPython,
-read-only, named "ha-bridge" on the topics) and publishes, every second,
-what changed since the last time, all retained:
+read-only, named "ha-bridge" on the topics) and publishes what changed
+since the last time, all retained, as soon as a message changes the state
+or its convergence, and after each round of pings (every --interval, 1 s):
 
     <discovery>/<component>/<uid>_<entity>/config   discovery configs (JSON)
     P/ha/fleet                  {"converged": "ON", "hash": ..., "constraints": 3, "rate": 83.3,
@@ -164,18 +165,25 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print("ha_bridge: %s on %s:%d as %r, discovery under %s/" % (obs.prefix, a.broker[0], a.broker[1], a.name,
                                                                 a.discovery), flush=True)
+    next_ping = 0
     try:
         while True:
-            link.ping()
-            time.sleep(a.interval)
+            if time.monotonic() >= next_ping:
+                link.ping()
+                next_ping = time.monotonic() + a.interval
+            # A change is published at once, the rest of its frames given
+            # 50 ms to arrive.
+            if link.news.wait(max(0, next_ping - time.monotonic())):
+                time.sleep(0.05)
+                link.news.clear()
             with link.lock:
                 if not obs.synced:
                     continue
                 report = obs.report()
-                published, cleared = bridge.sync(report, link.publish)
                 if not bridge.online:
                     link.publish(bridge.availability, b"online", retain=True, qos=1)
                     bridge.online = True
+                published, cleared = bridge.sync(report, link.publish)
             if published or cleared:
                 print("ha_bridge: hash %s converged %s: %d topics published, %d cleared"
                       % (report["hash"], report["converged"], published, cleared), flush=True)

@@ -1,6 +1,10 @@
 """Live monitor of a fleet: a passive, authenticated listener of STATUS frames.
 
     python tools/monitor.py --key build/fleet/fleet.key --port 47999 [--fleet 1]
+    python tools/monitor.py --key build/fleet.key --broker host:port [--fleet 1] [--prefix ccrdt/1]
+
+over UDP (frames sent to --port), or through an MQTT broker, where nodes
+with an MQTT transport publish them on <prefix>/s/<name>.
 
 It checks every frame's AES-CMAC with the fleet key (frames of other fleets,
 with a bad tag or not a STATUS frame are counted and ignored) and shows one
@@ -154,9 +158,22 @@ async def listen(monitor, port, host="127.0.0.1"):
     return transport
 
 
+def watch_broker(monitor, host, port, prefix):
+    """Feed monitor the STATUS frames published on prefix/s/+ (in the
+    running event loop); returns the paho client."""
+    from observer import connect
+    loop = asyncio.get_running_loop()
+    return connect(host, port, [prefix + "/s/+"],
+                   lambda topic, payload, retained: loop.call_soon_threadsafe(monitor.take, payload, topic))
+
+
 async def main_async(a):
     mon = Monitor(read_key(a.key), a.fleet)
-    await listen(mon, a.port)
+    if a.broker:
+        from observer import default_prefix
+        watch_broker(mon, *a.broker, a.prefix or default_prefix(a.fleet))
+    else:
+        await listen(mon, a.port)
     if sys.stdout.isatty():
         from rich.live import Live
         with Live(mon.table(), refresh_per_second=4) as live:
@@ -170,9 +187,13 @@ async def main_async(a):
 
 def main():
     ap = argparse.ArgumentParser(description="Watch a ccrdt fleet's STATUS frames.")
+    from observer import broker_address
     ap.add_argument("--key", required=True, help="fleet key file")
-    ap.add_argument("--port", type=int, required=True)
+    where = ap.add_mutually_exclusive_group(required=True)
+    where.add_argument("--port", type=int, help="UDP port the STATUS frames are sent to")
+    where.add_argument("--broker", type=broker_address, help="host:port of the MQTT broker")
     ap.add_argument("--fleet", type=int, default=1)
+    ap.add_argument("--prefix", help="with --broker: topic prefix (default ccrdt/<fleet>)")
     try:
         asyncio.run(main_async(ap.parse_args()))
     except KeyboardInterrupt:

@@ -235,6 +235,8 @@ class Link:
         self.lock = threading.Lock()
         self.other = other
         self._on_connect = on_connect
+        self.news = threading.Event()  # set when the state hash or convergence changed
+        self._seen = None
         self.client = connect(host, port, observer.subscriptions() + list(subscriptions), self._message,
                               will=will, on_connect=self._connected)
 
@@ -248,8 +250,15 @@ class Link:
 
     def _message(self, topic, payload, retained):
         with self.lock:
-            if not self.observer.take(topic, payload, self.publish) and self.other:
-                self.other(topic, payload, retained)
+            obs = self.observer
+            if not obs.take(topic, payload, self.publish):
+                if self.other:
+                    self.other(topic, payload, retained)
+                return
+            seen = (obs.node.state_hash(), obs.converged())
+            if seen != self._seen:
+                self._seen = seen
+                self.news.set()
 
     def ping(self):
         with self.lock:

@@ -1,0 +1,264 @@
+"""The fleet through a real MQTT broker: the observer, the Home Assistant
+bridge, fleet_state and the monitor as real processes, against two CPython
+stand-ins of the MQTT gateway (host_tests/mqtt_gateway.py), checked by a
+separate paho subscriber."""
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+
+import pytest
+
+from mqtt_gateway import StandInGateway
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+
+from broker import Broker  # noqa: E402
+from observer import connect  # noqa: E402
+
+from ccrdt.gossip import GossipNode  # noqa: E402
+from ccrdt.state import origin_tag  # noqa: E402
+
+KEY = bytes(range(16))
+P = "ccrdt/1"
+DOOR_CONFIG = "homeassistant/binary_sensor/ccrdt_1_constraint_%s/config" % b"door".hex()
+STALE_CONFIG = "homeassistant/binary_sensor/ccrdt_1_constraint_%s/config" % b"gone".hex()
+
+
+def wait_for(cond, timeout, what):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
+
+
+class Subscriber:
+    """A paho client of its own that keeps the last payload of every topic."""
+
+    def __init__(self, host, port, topics):
+        self.lock = threading.Lock()
+        self.last = {}
+        self.client = connect(host, port, topics, self._message)
+
+    def _message(self, topic, payload, retained):
+        with self.lock:
+            self.last[topic] = payload
+
+    def get(self, topic):
+        with self.lock:
+            return self.last.get(topic)
+
+    def json(self, topic):
+        v = self.get(topic)
+        return json.loads(v) if v else None
+
+    def under(self, prefix):
+        with self.lock:
+            return dict((t, v) for t, v in self.last.items() if t.startswith(prefix) and v)
+
+    def close(self):
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def tool(name, *args):
+    return [sys.executable, os.path.join(ROOT, "tools", name)] + list(args)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    key_path = tmp_path_factory.mktemp("key") / "fleet.key"
+    key_path.write_text(KEY.hex() + "\n")
+    with Broker() as b:
+        gws = [StandInGateway(n, KEY, b.host, b.port) for n in ("gw-a", "gw-b")]
+        with gws[0].lock:
+            gws[0].node.add_constraint("temp<40")
+            gws[0].node.record_satisfied(10)
+            gws[0].node.record_violations(2)
+        with gws[1].lock:
+            gws[1].node.add_constraint("door")
+            gws[1].node.record_satisfied(5)
+            gws[1].node.record_violations(1)
+        # the gateways agree with each other before anything is observed
+        wait_for(lambda: len(set(hash_of(g) for g in gws)) == 1 and gws[0].node.state.constraints.contains("door"),
+                 20, "the two gateways to converge")
+        try:
+            yield b, gws, str(key_path)
+        finally:
+            for g in gws:
+                g.close()
+
+
+def hash_of(gw):
+    with gw.lock:
+        return "%08x" % gw.node.state_hash()
+
+
+def fleet_hash(gws):
+    hashes = set(hash_of(g) for g in gws)
+    return hashes.pop() if len(hashes) == 1 else None
+
+
+def board_values(gw, name):
+    with gw.lock:
+        m = gw.node.state.metrics
+        return m.node_satisfied(name), m.node_violations(name)
+
+
+def test_bridge_publishes_the_converged_fleet_and_follows_it(site):
+    b, gws, key = site
+    sub = Subscriber(b.host, b.port, ["homeassistant/#", P + "/ha/#"])
+    # left retained by an earlier run: a constraint the fleet no longer has
+    sub.client.publish(STALE_CONFIG, b'{"name": "Constraint gone"}', qos=1, retain=True).wait_for_publish(5)
+    bridge = subprocess.Popen(tool("ha_bridge.py", "--broker", "%s:%d" % (b.host, b.port), "--key", key),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        h = fleet_hash(gws)
+        fleet = wait_for(lambda: (sub.json(P + "/ha/fleet") or {}).get("hash") == h and sub.json(P + "/ha/fleet"),
+                         20, "the bridge to publish the gateways' hash")
+        fleet = wait_for(lambda: sub.json(P + "/ha/fleet")["converged"] == "ON" and sub.json(P + "/ha/fleet"),
+                         10, "the bridge to call the fleet converged")
+        assert fleet["hash"] == h
+        assert fleet["constraints"] == 2
+        assert (fleet["satisfied"], fleet["violations"]) == (15, 3)
+        assert fleet["rate"] == 83.3
+        assert fleet["gateways"] == ["gw-a", "gw-b"] and fleet["status_senders"] == 2
+        assert sub.get(P + "/ha/status") == b"online"
+        wait_for(lambda: sub.get(STALE_CONFIG) == b"", 5, "the stale retained config to be cleared")
+
+        configs = dict((t, json.loads(v)) for t, v in sub.under("homeassistant/").items())
+        constraints = [c for c in configs.values() if c["unique_id"].startswith("ccrdt_1_constraint_")]
+        assert sorted(c["name"] for c in constraints) == ["Constraint door", "Constraint temp<40"]
+        for c in constraints:
+            assert sub.get(c["state_topic"]) == b"ON"
+            assert c["device"]["identifiers"] == ["ccrdt_1"]
+        fleet_entities = dict((c["unique_id"], c) for c in configs.values()
+                              if c["device"]["identifiers"] == ["ccrdt_1"])
+        for uid in ("converged", "active_constraints", "satisfaction_rate", "satisfied", "violations", "rejected"):
+            c = fleet_entities["ccrdt_1_" + uid]
+            assert c["state_topic"] == P + "/ha/fleet" and c["availability_topic"] == P + "/ha/status"
+        assert fleet_entities["ccrdt_1_satisfaction_rate"]["unit_of_measurement"] == "%"
+
+        boards = [c for c in configs.values() if "via_device" in c["device"]]
+        assert sorted(set(c["device"]["name"] for c in boards)) == ["ccrdt gw-a", "ccrdt gw-b"]
+        assert len(boards) == 6 and all(c["device"]["via_device"] == "ccrdt_1" for c in boards)
+        for name in ("gw-a", "gw-b"):
+            state = sub.json("%s/ha/board/%s" % (P, name.encode().hex()))
+            assert state["name"] == name
+            assert (state["satisfied"], state["violations"]) == board_values(gws[0], name)
+            seen = datetime.strptime(state["last_seen"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+            assert abs(datetime.now(timezone.utc) - seen).total_seconds() < 30
+        assert sorted(c["name"] for c in boards if c.get("device_class") == "timestamp") == ["Last seen"] * 2
+
+        # The observer records nothing: no row, no name in any node table.
+        for g in gws:
+            with g.lock:
+                assert "ha-bridge" not in g.node.state.nodes()
+                assert origin_tag(b"ha-bridge") not in dict(g.node.state.clock().entries())
+                assert len(g.node.state.nodes()) == 2
+
+        # Frames without the key, of another fleet, or no frame at all: refused, counted, nothing changes.
+        outsider = GossipNode("x", bytes(16))
+        outsider.add_constraint("evil")
+        outsider.record_violations(1000)
+        other_fleet = GossipNode("x", KEY, fleet=2)
+        other_fleet.add_constraint("evil")
+        for frame in (outsider.ping(), other_fleet.ping(), b"\xcc garbage"):
+            sub.client.publish(P + "/b/x", frame).wait_for_publish(5)
+        fleet = wait_for(lambda: sub.json(P + "/ha/fleet")["rejected"] == 3 and sub.json(P + "/ha/fleet"),
+                         10, "three frames counted as rejected")
+        assert fleet["hash"] == h and fleet["constraints"] == 2 and fleet["violations"] == 3
+        assert fleet["gateways"] == ["gw-a", "gw-b"]
+
+        # A constraint removed at one site: its entity goes away.
+        t0 = time.monotonic()
+        with gws[1].lock:
+            gws[1].node.remove_constraint("door")
+        wait_for(lambda: sub.get(DOOR_CONFIG) == b"", 10, "the removed constraint's config to be emptied")
+        removed_s = time.monotonic() - t0
+        assert sub.get("%s/ha/constraint/%s" % (P, b"door".hex())) == b""
+        fleet = wait_for(lambda: sub.json(P + "/ha/fleet")["converged"] == "ON" and sub.json(P + "/ha/fleet"),
+                         10, "convergence after the removal")
+        converged_s = time.monotonic() - t0
+        assert fleet["constraints"] == 1 and fleet["hash"] == fleet_hash(gws)
+
+        # A constraint and checks added at the other site appear.
+        t0 = time.monotonic()
+        with gws[0].lock:
+            gws[0].node.add_constraint("hum<80")
+            gws[0].node.record_violations(7)
+        new_config = "homeassistant/binary_sensor/ccrdt_1_constraint_%s/config" % b"hum<80".hex()
+        wait_for(lambda: sub.get(new_config), 10, "the new constraint's config")
+        added_s = time.monotonic() - t0
+        fleet = wait_for(lambda: sub.json(P + "/ha/fleet")["violations"] == 10 and sub.json(P + "/ha/fleet"),
+                         10, "the new violations")
+        assert fleet["rate"] == round(100 * 15 / 25, 1)
+        state = sub.json("%s/ha/board/%s" % (P, b"gw-a".hex()))
+        assert (state["satisfied"], state["violations"]) == (10, 9)
+        print("bridge: a removal shown in %.2f s (converged again in %.2f s), an addition in %.2f s"
+              % (removed_s, converged_s, added_s))
+    finally:
+        bridge.terminate()
+        out = bridge.communicate(timeout=10)[0]
+        print(out)
+    wait_for(lambda: sub.get(P + "/ha/status") == b"offline", 5, "availability offline after the bridge stops")
+    sub.close()
+
+
+def test_fleet_state_prints_what_the_gateways_hold(site):
+    b, gws, key = site
+    r = subprocess.run(tool("fleet_state.py", "--broker", "%s:%d" % (b.host, b.port), "--key", key, "--wait", "15"),
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)
+    with gws[0].lock:
+        st = gws[0].node.state
+        want = {"hash": "%08x" % st.state_hash(), "constraints": st.constraints.active_constraints(),
+                "satisfied": st.metrics.total_satisfied(), "violations": st.metrics.total_violations(),
+                "boards": sorted(st.nodes())}
+    assert got["converged"] is True
+    assert dict((k, got[k]) for k in ("hash", "constraints", "satisfied", "violations")) == dict(
+        (k, want[k]) for k in ("hash", "constraints", "satisfied", "violations"))
+    assert sorted(got["boards"]) == want["boards"] == ["gw-a", "gw-b"]
+    for name, v in got["boards"].items():
+        assert (v["satisfied"], v["violations"]) == board_values(gws[0], name)
+    assert sorted(got["gateways"]) == ["gw-a", "gw-b"]
+    assert all(g["hash"] == want["hash"] for g in got["gateways"].values())
+    assert all(s["hash"] == want["hash"] for s in got["status"].values()) and len(got["status"]) == 2
+    for g in gws:
+        with g.lock:
+            assert "fleet-state" not in g.node.state.nodes()
+
+
+def test_fleet_state_says_when_no_gateway_is_heard(site):
+    b, _, key = site
+    t0 = time.monotonic()
+    r = subprocess.run(tool("fleet_state.py", "--broker", "%s:%d" % (b.host, b.port), "--key", key,
+                            "--fleet", "2", "--wait", "2"), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and r.stdout == ""
+    assert "no gateway heard" in r.stderr and "ccrdt/2/" in r.stderr
+    assert 2 <= time.monotonic() - t0 < 20
+
+
+def test_monitor_watches_status_frames_through_the_broker(site):
+    b, gws, key = site
+    mon = subprocess.Popen(tool("monitor.py", "--broker", "%s:%d" % (b.host, b.port), "--key", key),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        h = fleet_hash(gws)
+        for _ in range(10):
+            line = mon.stdout.readline()
+            if "2 nodes reporting, 2 agree on %s" % h in line:
+                break
+        else:
+            raise AssertionError("the monitor never saw both gateways agree; last line: %r" % line)
+    finally:
+        mon.terminate()
+        mon.wait(10)
