@@ -13,6 +13,7 @@ from interp import ROOT, tool
 
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import deploy  # noqa: E402
+import package  # noqa: E402
 from hostenv import SHIM  # noqa: E402
 from ccrdt.config import ConfigError  # noqa: E402
 
@@ -109,3 +110,41 @@ def test_a_board_with_a_bad_config_says_so_in_one_line(tmp_path, key):
         lines = (r.stdout + r.stderr).strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("config error: config.json: "), lines
         assert "'%s'" % field in lines[0], lines
+
+
+def test_a_board_gets_the_components_its_config_needs():
+    with open(os.path.join(ROOT, "boards", "esp32_generic", "config.json")) as f:
+        cfg = json.load(f)
+    assert deploy.needs(cfg) == {"ccrdt-node", "ccrdt-espnow", "ccrdt-workload"}
+    cfg.update(monitor="10.0.0.2:47999", workload=None)  # STATUS goes over UDP
+    assert deploy.needs(cfg) == {"ccrdt-node", "ccrdt-espnow", "ccrdt-udp"}
+    cfg.update(transports=["mqtt"], monitor=None, workload={"module": "app.sensors"})
+    assert deploy.needs(cfg) == {"ccrdt-node", "ccrdt-mqtt"}
+    cfg["transports"] = ["lora"]
+    msg = str(pytest.raises(deploy.DeployError, deploy.needs, cfg).value)
+    assert "ccrdt/transport/lora.py" in msg, msg
+
+
+def test_a_build_holds_what_the_config_needs_and_that_runs(tmp_path):
+    """A UDP node without a workload: the core, gossip, the node and UDP, as
+    .mpy; they import on the unix port with nothing else on its path."""
+    out = str(tmp_path / "mpy")
+    sizes = deploy.build("unix", out, deploy.needs({"transports": ["udp"]}))
+    names = {rel.rsplit("/", 1)[-1] for rel in sizes}
+    assert {"state.mpy", "gossip.mpy", "boot.mpy", "config.mpy", "udp.mpy"} <= names, names
+    assert not names & {"espnow.mpy", "mqtt.mpy", "workload.mpy", "simple.mpy"}, names
+    assert all(rel.endswith(".mpy") and os.path.getsize(os.path.join(out, rel)) == n for rel, n in sizes.items())
+    script = ("import ccrdt.boot, ccrdt.transport.udp\nprint('imported')\n"
+              "try:\n import ccrdt.workload\nexcept ImportError:\n print('no workload')\n")
+    r = subprocess.run([tool("micropython"), "-c", script], env=dict(os.environ, MICROPYPATH=".frozen:" + out),
+                       cwd=str(tmp_path), capture_output=True, text=True, timeout=30)
+    assert r.stdout.split() == ["imported", "no", "workload"], r.stdout + r.stderr
+
+
+def test_a_build_by_default_holds_every_component(tmp_path):
+    """What the virtual fleet loads: every module of firmware/ccrdt, and
+    umqtt.simple from the micropython-lib copy beside the repository."""
+    sizes = deploy.build("unix", str(tmp_path / "mpy"))
+    mods = {rel[:-4] + ".py" for rel in sizes}
+    assert {dest for dest in package.owners()} <= mods
+    assert ("umqtt/simple.py" in mods) == os.path.isdir(package.MICROPYTHON_LIB), sorted(mods)

@@ -54,16 +54,3 @@ def test_firmware_compiles_for_esp32(arch, tmp_path):
         r = subprocess.run([tool("mpy-cross"), "-march=" + arch, "-o", str(tmp_path / "out.mpy"), path],
                            capture_output=True, text=True)
         assert r.returncode == 0, "%s: %s" % (path, r.stderr)
-
-
-
-
-def test_package_json_lists_every_firmware_module():
-    import json
-    import os
-    with open(os.path.join(ROOT, "package.json")) as f:
-        pkg = json.load(f)
-    listed = sorted(src for _, src in pkg["urls"])
-    on_disk = sorted(os.path.relpath(p, ROOT) for p in firmware_modules() if "/ccrdt/" in p)
-    assert listed == on_disk
-    assert all(dst == src[len("firmware/"):] for dst, src in pkg["urls"])

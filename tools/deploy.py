@@ -5,6 +5,10 @@
     python tools/deploy.py deploy --port /dev/ttyUSB0 --board esp32_generic \\
         --node kitchen-1 --key build/fleet.key
 
+A board receives the components (tools/package.py) its config needs: the
+node runtime, the transports it lists, the workload if it is ccrdt's; build
+compiles those for the board's own config.json.
+
 deploy checks everything first (the key, the board's config with this node
 name, the compiled files) and only then talks to the board, so a missing key
 or a malformed config leaves the board untouched.  On the board the new
@@ -19,10 +23,13 @@ import subprocess
 import sys
 import tempfile
 
+import package
 from hostenv import FIRMWARE, ROOT, tool
 
 sys.path.insert(0, FIRMWARE)
 from ccrdt.config import ConfigError, load, read_key  # noqa: E402
+
+ENTRY = "ccrdt/boot.py"  # what main.py runs
 
 
 class DeployError(Exception):
@@ -39,25 +46,45 @@ def board_meta(board):
         return json.load(f)
 
 
-def build(board, out=None):
-    """Compile firmware/ccrdt for the board; returns {relative path: size}."""
+def needs(cfg):
+    """The components a node with config cfg runs (a set of names): the node
+    runtime, the transports it lists, udp too for a monitor address (STATUS
+    goes over UDP), and the workload module if it is one of ccrdt's."""
+    modules = [ENTRY] + ["ccrdt/transport/%s.py" % t for t in cfg.get("transports") or ()]
+    if cfg.get("monitor"):
+        modules.append("ccrdt/transport/udp.py")
+    owner = package.owners()
+    out = set()
+    for m in modules:
+        if m not in owner:
+            raise DeployError("no component of packages/ holds %s" % m)
+        out.add(owner[m])
+    workload = (cfg.get("workload") or {}).get("module", "").replace(".", "/") + ".py"
+    if workload in owner:
+        out.add(owner[workload])
+    return out
+
+
+def build(board, out=None, components=None):
+    """Compile for the board the named components and what they require
+    (by default every component), and copy main.py; returns {relative path:
+    size}.  A micropython-lib package they require is compiled too when a
+    copy is beside the repository (package.MICROPYTHON_LIB), else it is the
+    firmware's."""
     arch = board_meta(board)["arch"]
     out = out or os.path.join(ROOT, "build", "mpy", board)
     shutil.rmtree(out, ignore_errors=True)
+    own, lib, _ = package.closure(sorted(package.components() if components is None else components))
     sizes = {}
-    for base, _, files in os.walk(os.path.join(FIRMWARE, "ccrdt")):
-        for f in sorted(files):
-            if not f.endswith(".py"):
-                continue
-            src = os.path.join(base, f)
-            rel = os.path.relpath(src, FIRMWARE)[:-3] + ".mpy"
-            dst = os.path.join(out, rel)
-            os.makedirs(os.path.dirname(dst), exist_ok=True)
-            r = subprocess.run([tool("mpy-cross"), "-march=" + arch, "-o", dst, src],
-                               capture_output=True, text=True)
-            if r.returncode:
-                raise DeployError("mpy-cross failed on %s: %s" % (src, r.stderr.strip()))
-            sizes[rel] = os.path.getsize(dst)
+    for dest, src in [f for m in own + lib for f in m.files]:
+        rel = dest[:-3] + ".mpy"
+        dst = os.path.join(out, rel)
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        r = subprocess.run([tool("mpy-cross"), "-march=" + arch, "-o", dst, src],
+                           capture_output=True, text=True)
+        if r.returncode:
+            raise DeployError("mpy-cross failed on %s: %s" % (src, r.stderr.strip()))
+        sizes[rel] = os.path.getsize(dst)
     shutil.copy(os.path.join(FIRMWARE, "main.py"), os.path.join(out, "main.py"))
     return sizes
 
@@ -108,25 +135,30 @@ def stage(board, node, key_path, directory, overrides=()):
     return path
 
 
-# Run on the board after the copies: the new files take their places.
-_COMMIT = """import os
-for n in ('config.json', 'fleet.key', 'main.py'):
-    os.rename(n + '.new', n)
-print('deployed')
-"""
+# Run on the board before the copies: the directories they go to.
 _PREPARE = """import os
-for d in ('ccrdt', 'ccrdt/transport'):
+for d in %r:
     try:
         os.mkdir(d)
     except OSError:
         pass
-for d in ('ccrdt', 'ccrdt/transport'):
-    try:
-        for n in os.listdir(d):
-            if n.endswith('.py'):
-                os.remove(d + '/' + n)
-    except OSError:
-        pass
+"""
+# Run on the board after the copies: the new files take their places, and
+# whatever else is under ccrdt/ goes (a component the config no longer
+# needs, a source file that would shadow its .mpy).
+_COMMIT = """import os
+keep = %r
+def prune(d):
+    for n in os.listdir(d):
+        p = d + '/' + n
+        if os.stat(p)[0] & 0x4000:
+            prune(p)
+        elif p not in keep:
+            os.remove(p)
+prune('ccrdt')
+for n in ('config.json', 'fleet.key', 'main.py'):
+    os.rename(n + '.new', n)
+print('deployed')
 """
 
 
@@ -142,10 +174,11 @@ def deploy(port, board, node, key_path, overrides=()):
     if not key_path:
         raise ConfigError("make deploy needs KEY=path/to/fleet.key (make one: make key KEY=build/fleet.key)")
     with tempfile.TemporaryDirectory() as tmp:
-        stage(board, node, key_path, tmp, overrides)
+        cfg = load(stage(board, node, key_path, tmp, overrides))
         out = os.path.join(tmp, "mpy")
-        sizes = build(board, out)
-        mpremote(port, "exec", _PREPARE)
+        sizes = build(board, out, needs(cfg))
+        dirs = sorted({rel.rsplit("/", k)[0] for rel in sizes for k in range(1, rel.count("/") + 1)})
+        mpremote(port, "exec", _PREPARE % (dirs,))
         copies = [(os.path.join(out, rel), ":" + rel) for rel in sorted(sizes)]
         copies += [(os.path.join(tmp, "config.json"), ":config.json.new"),
                    (os.path.join(tmp, "fleet.key"), ":fleet.key.new"),
@@ -154,7 +187,7 @@ def deploy(port, board, node, key_path, overrides=()):
         for src, dst in copies:
             args += ["fs", "cp", src, dst, "+"]
         mpremote(port, *args[:-1])
-        if "deployed" not in mpremote(port, "exec", _COMMIT):
+        if "deployed" not in mpremote(port, "exec", _COMMIT % (sorted(sizes),)):
             raise DeployError("the board did not confirm the new files")
         mpremote(port, "exec", "--no-follow", "import time, machine; time.sleep_ms(100); machine.reset()")
     return sizes
@@ -190,7 +223,11 @@ def main(argv=None):
             new_key(a.path)
             print("fleet key written to %s (keep it secret; every board of the fleet needs it)" % a.path)
         elif a.cmd == "build":
-            sizes = build(a.board)
+            board_meta(a.board)
+            with open(os.path.join(ROOT, "boards", a.board, "config.json")) as f:
+                components = sorted(needs(json.load(f)))
+            print("components for boards/%s/config.json: %s" % (a.board, ", ".join(components)))
+            sizes = build(a.board, components=components)
             for rel, size in sorted(sizes.items()):
                 print("%6d  %s" % (size, rel))
             print("%6d  total (.mpy for %s, %s)" % (sum(sizes.values()), a.board, board_meta(a.board)["arch"]))

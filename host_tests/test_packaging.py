@@ -1,0 +1,111 @@
+"""The components (packages/*/manifest.py) hold every firmware module once,
+each with what it imports; one version; package.json as tools/package.py
+generates it."""
+import ast
+import json
+import os
+
+import pytest
+
+from interp import FIRMWARE, ROOT, firmware_modules
+
+import package  # noqa: E402  (tools/, on the path through interp)
+
+COMPONENTS = package.components()
+
+
+def test_package_json_and_the_versions_are_as_generated():
+    for path, text in package.generated().items():
+        with open(path) as f:
+            assert f.read() == text, "%s is out of date: run python tools/package.py" % os.path.relpath(path, ROOT)
+
+
+def test_every_firmware_module_is_in_exactly_one_component():
+    held = [(dest, os.path.relpath(src, FIRMWARE), c.name) for c in COMPONENTS.values() for dest, src in c.files]
+    assert all(dest == src for dest, src, _ in held), held  # installed where the source says
+    on_disk = sorted(os.path.relpath(p, FIRMWARE) for p in firmware_modules() if "/ccrdt/" in p)
+    listed = sorted(dest for dest, _, _ in held)
+    assert listed == on_disk, ("in no component: %s; in more than one, or missing: %s"
+                               % (sorted(set(on_disk) - set(listed)),
+                                  sorted({d for d in listed if listed.count(d) > 1} | (set(listed) - set(on_disk)))))
+
+
+def test_one_version_everywhere():
+    import ccrdt
+    v = package.version()
+    assert v == ccrdt.__version__ and v.count(".") == 2
+    assert all(c.version == v and c.description for c in COMPONENTS.values()), \
+        [(c.name, c.version) for c in COMPONENTS.values()]
+    with open(os.path.join(ROOT, "package.json")) as f:
+        assert json.load(f)["version"] == v
+
+
+def test_the_index_installs_what_a_board_of_the_fleet_runs():
+    idx = package.index()
+    owner = package.owners()
+    assert {owner[dest] for dest, _ in idx["urls"]} == {"ccrdt-core", "ccrdt-gossip", "ccrdt-node",
+                                                      "ccrdt-espnow", "ccrdt-udp"}
+    assert all(os.path.exists(os.path.join(ROOT, src)) for _, src in idx["urls"])
+    assert idx["deps"] == [["aioespnow", "latest"]]
+
+
+def top_level_imports(path):
+    """The ccrdt modules a file imports when it is imported (imports inside
+    functions are the config's choice: boot's transports, for one)."""
+    with open(path) as f:
+        tree = ast.parse(f.read())
+    out, todo = set(), [tree]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names if a.name.startswith("ccrdt.")}
+        elif isinstance(node, ast.ImportFrom) and node.module == "ccrdt":
+            out |= {"ccrdt." + a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ccrdt."):
+            out.add(node.module)
+    return out
+
+
+def module_file(name):
+    """ccrdt/x.py for a module ccrdt.x; ccrdt/__init__.py for a name the
+    package itself defines (from ccrdt import CapacityError)."""
+    rel = name.replace(".", "/") + ".py"
+    return rel if os.path.exists(os.path.join(FIRMWARE, rel)) else "ccrdt/__init__.py"
+
+
+def unmet(files, brought):
+    """{module a file imports: the file} for modules not in brought."""
+    return {module_file(i): dest for dest, src in files for i in top_level_imports(src)
+            if module_file(i) not in brought}
+
+
+@pytest.mark.parametrize("name", sorted(COMPONENTS))
+def test_a_component_brings_every_module_it_imports(name):
+    own, _, _ = package.closure([name])
+    missing = unmet(COMPONENTS[name].files, {dest for m in own for dest, _ in m.files})
+    assert not missing, "%s: imported but not required: %s" % (name, missing)
+
+
+def test_the_import_check_sees_a_missing_require():
+    gossip = COMPONENTS["ccrdt-gossip"].files
+    assert {"ccrdt/state.py", "ccrdt/wire.py"} <= set(unmet(gossip, {dest for dest, _ in gossip}))
+
+
+def test_requires_resolve_and_name_the_micropython_lib_packages():
+    for c in COMPONENTS.values():
+        assert c.requires or c.name == "ccrdt-core", c.name
+        package.closure([c.name])  # every component it requires exists
+    ext = {c.name: [n for n, lib in c.requires if lib is None] for c in COMPONENTS.values()}
+    assert ext["ccrdt-espnow"] == ["aioespnow"] and ext["ccrdt-mqtt"] == ["umqtt.simple"]
+    assert not any(v for k, v in ext.items() if k not in ("ccrdt-espnow", "ccrdt-mqtt")), ext
+
+
+def test_esp32_board_manifests_freeze_the_fleet_package_and_the_workload():
+    for board in ("esp32_generic", "esp32_s3", "esp32_c3"):
+        m = package.Manifest(os.path.join(ROOT, "boards", board))
+        assert m.includes == ["$(PORT_DIR)/boards/manifest.py"]
+        assert m.libraries == {package.LIBRARY: package.PACKAGES}
+        assert m.requires == [("ccrdt", "ccrdt"), ("ccrdt-workload", "ccrdt")] and not m.files

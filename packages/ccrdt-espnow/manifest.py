@@ -1,0 +1,7 @@
+metadata(version="0.1.0", description="ccrdt's ESP-NOW transport.")
+
+require("ccrdt-node", library="ccrdt")
+# Frozen into the firmware by MicroPython's ESP32 ports.
+require("aioespnow")
+
+module("ccrdt/transport/espnow.py", base_path="../../firmware")

@@ -1,0 +1,5 @@
+metadata(version="0.1.0", description="ccrdt's push-pull gossip: PING, DELTA and ACK frames of at most 250 bytes.")
+
+require("ccrdt-core", library="ccrdt")
+
+module("ccrdt/gossip.py", base_path="../../firmware")

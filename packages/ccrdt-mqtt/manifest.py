@@ -1,0 +1,6 @@
+metadata(version="0.1.0", description="ccrdt's MQTT transport, for gateway boards.")
+
+require("ccrdt-node", library="ccrdt")
+require("umqtt.simple")
+
+module("ccrdt/transport/mqtt.py", base_path="../../firmware")

@@ -1,0 +1,7 @@
+metadata(version="0.1.0", description="ccrdt's node runtime for a board: built from config.json, "
+         "group-committed to flash, STATUS to a monitor.")
+
+require("ccrdt-gossip", library="ccrdt")
+
+package("ccrdt", files=("boot.py", "node.py", "config.py", "status.py", "transport/__init__.py"),
+        base_path="../../firmware")

@@ -1,0 +1,5 @@
+metadata(version="0.1.0", description="ccrdt's UDP transport (Wi-Fi); also carries STATUS to a monitor.")
+
+require("ccrdt-node", library="ccrdt")
+
+module("ccrdt/transport/udp.py", base_path="../../firmware")

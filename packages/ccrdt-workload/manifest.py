@@ -1,0 +1,5 @@
+metadata(version="0.1.0", description="ccrdt's example workload: threshold constraints checked on a simulated sensor.")
+
+require("ccrdt-node", library="ccrdt")
+
+module("ccrdt/workload.py", base_path="../../firmware")

@@ -1,0 +1,8 @@
+# What a board of the fleet runs over ESP-NOW and Wi-Fi; package.json at the
+# repository's root installs it (mpremote mip install github:...).
+metadata(version="0.1.0", description="Replicated constraint state for fleets of ESP32 boards: "
+         "the state, gossip, the node runtime, ESP-NOW and UDP.")
+
+require("ccrdt-node", library="ccrdt")
+require("ccrdt-espnow", library="ccrdt")
+require("ccrdt-udp", library="ccrdt")
