@@ -36,7 +36,7 @@ def test_hash_equality_matches_content_equality():
     for seed in range(200, 230):
         for r in replicas(Rng(seed), steps=12):
             h = r.state_hash()
-            content = r._canonical()
+            content = r.canonical()
             if h in seen:
                 assert seen[h] == content, "hash collision between different contents"
             seen[h] = content

@@ -17,7 +17,8 @@ Runs on CPython and both MicroPythons (hypothesis drives more histories in
 test_props.py).
 """
 from check import Rng
-from ccrdt.state import ConstraintState, norm
+from ccrdt.register import norm
+from ccrdt.state import ConstraintState
 
 IDS = ["c0", "c1", "c2", "ab", "a", "b"]
 

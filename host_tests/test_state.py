@@ -1,6 +1,7 @@
 """The seed crate's state scenarios, and the checks of a full table and bad ids."""
 from ccrdt import CapacityError
-from ccrdt.state import COUNTER_LIMIT, ROW_LIMIT, ConstraintState, ID_MAX
+from ccrdt.layout import ID_MAX
+from ccrdt.state import COUNTER_LIMIT, ROW_LIMIT, ConstraintState
 from check import raises
 
 
@@ -236,7 +237,7 @@ def test_clock_counts_local_operations_and_merges():
 def test_exhausted_operation_counter_raises_before_any_change():
     a = small("a")
     a.add_constraint("c1")
-    a._ver[0] = COUNTER_LIMIT - 1  # as after the last local operation allowed
+    a.metrics._ver[0] = COUNTER_LIMIT - 1  # as after the last local operation allowed
     before = a.encode()
     for op, arg in ((a.add_constraint, "c2"), (a.remove_constraint, "c1"),
                     (a.record_satisfied, 1), (a.update_position, (1, 1))):

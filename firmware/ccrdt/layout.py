@@ -1,5 +1,6 @@
-"""Sizes and value ranges of the replicated state, shared by the state
-(``ccrdt.state``) and its binary form (``ccrdt.delta``)."""
+"""Sizes and value ranges of the replicated state, shared by its types
+(``ccrdt.awset``, ``ccrdt.counters``, ``ccrdt.register``), the state and
+its binary form (``ccrdt.delta``)."""
 from micropython import const
 
 SLICES = const(32)
@@ -9,6 +10,7 @@ ID_MAX = const(16)  # bytes of UTF-8, for constraint ids and node names
 SLICE_ORIGIN_MAX = const(8)
 STRIDE = const(17)  # one length byte + ID_MAX bytes per name or id slot
 FREE = const(0xFF)  # slice byte of an unused constraint slot
+PART_MAX = const(224)  # bytes of one delta part: a frame holds at least one
 TAG_LIMIT = const(1 << 30)  # node tags are 30-bit folded FNV-1a
 # Dots, contexts, versions and position clocks stay below this (3 * 2**28):
 # small ints on a 32-bit port, with the top quarter of 30 bits never valid.

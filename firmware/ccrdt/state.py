@@ -1,28 +1,23 @@
 """The replicated constraint state of one board.
 
-Three CRDTs make one state, each a join-semilattice, so their product is too:
+Three CRDTs make one state, each a join-semilattice, so their product is too;
+each is one component with the same small interface (local operations, its
+section of a delta part written, checked and joined, its items of a slice
+hash, its canonical content):
 
-* ``constraints`` - an add-wins observed-remove set without tombstones
-  (ORSWOT, Bieniusa et al. 2012, the design of riak_dt_orswot).  Every add
-  creates a dot (origin node, counter); an element lives while it has a live
-  dot; a causal context records the dots seen, so a dot that is in the other
-  side's context but not in its element row was removed there.  Unlike the
-  textbook ORSWOT the set is cut into ``SLICES`` independent slices by the
-  hash of the id, each with its own context.  A slice projected onto any
-  subset of origins is itself a valid state, which is what lets a gossip
-  frame of 250 bytes carry a self-contained delta (``ccrdt.delta``).
-  Memory: one counter per (constraint, node) and per (slice, node).
+* ``constraints`` - the add-wins set of constraint ids (``ccrdt.awset``),
+  cut into ``SLICES`` slices by the hash of the id, which is what lets a
+  gossip frame of 250 bytes carry a self-contained delta (``ccrdt.delta``).
 * ``metrics`` - per-node G-counters of satisfied checks and violations,
   u64 like the Rust crate, and of local operations (``version``): the
-  vector clock of the state.
-* ``position`` - an Eisenstein-integer register: the lowest norm
-  a*a - a*b + b*b wins; ties go to the higher logical clock, then the lower
-  writer tag, then (a, b), so every replica picks the same value without a
-  wall clock.
+  vector clock of the state (``ccrdt.counters``).
+* ``position`` - the lowest-norm Eisenstein-integer register
+  (``ccrdt.register``).
 
-Nodes are keyed by ``origin_tag(name, incarnation)``, 30 bits: a small int
-on every port (see ``origin_tag`` for the incarnation).  Tables
-are fixed-size arrays sized at construction; a full table raises
+The state owns what they share: the node table (``ccrdt.nodes``), the hash
+cache and the part reader and writer.  Nodes are keyed by
+``origin_tag(name, incarnation)``, 30 bits: a small int on every port.
+Tables are fixed-size arrays sized at construction; a full table raises
 ``CapacityError`` before anything changes.
 
 Counter ranges.  Dots, contexts, versions and the position clock are u32 on
@@ -38,31 +33,13 @@ incarnation (``ccrdt.gossip``), so no frame can stop a board counting.
 """
 from array import array
 import os
-from struct import pack_into
-import micropython
-from micropython import const
 
 from ccrdt import CapacityError, delta, fnv, raw
-from ccrdt.layout import (COUNTER_LIMIT, FREE as _FREE, ID_MAX, ROW_LIMIT, SLICE_ORIGIN_MAX,
-                          SLICES, STRIDE as _STRIDE, TAG_LIMIT)
-_I32_MIN = -(1 << 31)
-_I32_MAX = (1 << 31) - 1
-
-# Item kinds of the state hash (first u32 of each hashed item).
-_H_CTX = const(0x43)
-_H_DOT = const(0x44)
-_H_ROW = const(0x4D)
-_H_POS = const(0x50)
-
-
-def id_bytes(value, what):
-    """UTF-8 bytes of a constraint id or node name, checked."""
-    if not isinstance(value, str):
-        raise TypeError("%s must be str, not %s" % (what, type(value).__name__))
-    b = value.encode()
-    if not 0 < len(b) <= ID_MAX:
-        raise ValueError("%s must be 1..%d bytes of UTF-8: %r" % (what, ID_MAX, value))
-    return b
+from ccrdt.awset import AWSet
+from ccrdt.counters import SATISFIED, VIOLATIONS, Counters
+from ccrdt.layout import COUNTER_LIMIT, ROW_LIMIT, SLICES, STRIDE, TAG_LIMIT
+from ccrdt.nodes import NodeTable, id_bytes, origin_tag, valid_name
+from ccrdt.register import PositionRegister, position_pair
 
 
 def _count(n, what):
@@ -71,143 +48,6 @@ def _count(n, what):
     if n < 0:
         raise ValueError("%s must be >= 0, got %d" % (what, n))
     return n
-
-
-def get64(arr, i):
-    """The u64 held as the (low, high) u32 pair i of arr."""
-    return arr[2 * i] | (arr[2 * i + 1] << 32)
-
-
-def position_pair(pos):
-    """(a, b) of a proposed position, checked: two 32-bit ints."""
-    if (not isinstance(pos, (tuple, list)) or len(pos) != 2
-            or any(not isinstance(v, int) or isinstance(v, bool) or not _I32_MIN <= v <= _I32_MAX
-                   for v in pos)):
-        raise ValueError("position must be a pair of 32-bit ints (a, b), got %r" % (pos,))
-    return pos[0], pos[1]
-
-
-def norm(a, b):
-    return a * a - a * b + b * b
-
-
-class PositionRegister:
-    """Lowest-norm-wins register of an Eisenstein integer (a, b)."""
-
-    def __init__(self):
-        self.a = self.b = self.clock = self.writer = 0
-        self.is_set = False
-        # The held value as the wire writes it (i32 a, i32 b, u32 clock, u32
-        # writer): a part that carries the same bytes is recognised without
-        # computing a norm, which is a heap int for large coordinates.
-        self.packed = bytearray(16)
-
-    def holds(self, buf, off):
-        """True if buf[off:off+16] is the held value in wire form."""
-        return self.is_set and raw.equal(self.packed, 0, buf, off, 16)
-
-    @property
-    def position(self):
-        return (self.a, self.b) if self.is_set else None
-
-    @property
-    def norm(self):
-        return norm(self.a, self.b) if self.is_set else None
-
-    def beats(self, a, b, clock, writer):
-        """True if (a, b, clock, writer) is below the held value in the join order."""
-        if not self.is_set:
-            return True
-        n, m = norm(a, b), norm(self.a, self.b)
-        if n != m:
-            return n < m
-        if clock != self.clock:
-            return clock > self.clock
-        if writer != self.writer:
-            return writer < self.writer
-        return (a, b) < (self.a, self.b)
-
-    def join(self, a, b, clock, writer):
-        """Keep the winner; True if the held value changed."""
-        if not self.beats(a, b, clock, writer):
-            return False
-        self.a, self.b, self.clock, self.writer = a, b, clock, writer
-        self.is_set = True
-        pack_into("<iiII", self.packed, 0, a, b, clock, writer)
-        return True
-
-    def __str__(self):
-        return "unset" if not self.is_set else "(%d, %d) norm %d" % (self.a, self.b, self.norm)
-
-
-class ConstraintSet:
-    """Read view of the add-wins constraint set."""
-
-    def __init__(self, state):
-        self._s = state
-
-    def contains(self, cid):
-        return self._s._find_id(id_bytes(cid, "constraint id")) >= 0
-
-    __contains__ = contains
-
-    def active_constraints(self):
-        """The live constraint ids, sorted."""
-        s = self._s
-        return sorted(s._id_str(e) for e in range(s.max_constraints) if s._eslice[e] != _FREE)
-
-    def __len__(self):
-        return self._s._live
-
-
-class Metrics:
-    """Read view of the per-node satisfied / violation G-counters."""
-
-    def __init__(self, state):
-        self._s = state
-
-    def total_satisfied(self):
-        s = self._s
-        return sum(get64(s._sat, i) for i in range(s._nn))
-
-    def total_violations(self):
-        s = self._s
-        return sum(get64(s._vio, i) for i in range(s._nn))
-
-    def origin(self, tag):
-        """(satisfied, violations) counted by one origin (one incarnation of
-        a board, by its tag)."""
-        s = self._s
-        i = s._find_node(tag)
-        return (get64(s._sat, i), get64(s._vio, i)) if i >= 0 else (0, 0)
-
-    def node_satisfied(self, node):
-        """Satisfied checks counted by the board(s) named node, every
-        incarnation included."""
-        s = self._s
-        return sum(get64(s._sat, i) for i in s.slots_named(node))
-
-    def node_violations(self, node):
-        s = self._s
-        return sum(get64(s._vio, i) for i in s.slots_named(node))
-
-
-def _valid_name(buf, off, n):
-    return 0 < n <= ID_MAX and raw.utf8(buf, off, n)
-
-
-def origin_tag(name, incarnation=0):
-    """The 30-bit key of a node: FNV-1a of its name's bytes, then of its
-    incarnation (if not 0), folded.  A board takes a new incarnation when
-    it starts with no snapshot of its own, so a replaced board, or two
-    boards given one name, never share an origin: none reuses the other's
-    dots or counter row."""
-    st = array("I", [0])
-    fnv.reset(st, 0)
-    fnv.update(st, 0, name, 0, len(name))
-    if incarnation:
-        fnv.update_u32(st, 0, incarnation)
-    return fnv.fold30(st, 0)
 
 
 def new_incarnation():
@@ -232,26 +72,13 @@ class ConstraintState:
         self.incarnation = incarnation
         self.max_nodes = max_nodes
         self.max_constraints = max_constraints
-        nn, ne = max_nodes, max_constraints
-        # Node table.  Rows are never freed (G-counters).  This node takes a
-        # slot when it first writes: a passive replica (a monitor, a gateway,
-        # a board that only listens) can hold a whole fleet of max_nodes.
-        self._ntag = raw.zeros32(nn)
-        self._nname = bytearray(nn * _STRIDE)  # length 0: name not heard yet
-        # u64 counters as (low, high) u32 pairs: reading an array('Q')
-        # element allocates a long on MicroPython, reading 'I' does not.
-        self._sat = raw.zeros32(2 * nn)
-        self._vio = raw.zeros32(2 * nn)
-        self._ver = raw.zeros32(nn)
-        self._nn = 0
-        # Constraint table: id bytes, id hash, slice (or _FREE), dot row.
-        self._eid = bytearray(ne * _STRIDE)
-        self._ehash = raw.zeros32(ne)
-        self._eslice = bytearray(b"\xff" * ne)
-        self._live = 0
-        self._dots = raw.zeros32(ne * nn)  # [element * nn + node]
-        self._ctx = raw.zeros32(SLICES * nn)  # [slice * nn + node]
-        self.position = PositionRegister()
+        # This node takes a slot when it first writes: a passive replica (a
+        # monitor, a gateway, a board that only listens) can hold a whole
+        # fleet of max_nodes.
+        self.node_table = NodeTable(max_nodes)
+        self.constraints = AWSet(self.node_table, max_constraints)
+        self.metrics = Counters(self.node_table)
+        self.position = PositionRegister(self.node_table)
         # Hash cache: one order-independent sum of item hashes per slice.
         self._shash = raw.zeros32(SLICES)
         self._dirty = bytearray(b"\x01" * SLICES)
@@ -261,33 +88,28 @@ class ConstraintState:
         self._hash_ok = False
         self.tag = origin_tag(name, incarnation)
         self._name = name
-        self.constraints = ConstraintSet(self)
-        self.metrics = Metrics(self)
+        self._reader = self._writer = None
 
-    # ---- tables -------------------------------------------------------
-    def _find_node(self, tag):
-        return raw.find32(self._ntag, self._nn, tag, 0)
+    def part_reader(self):
+        """The reader that joins delta parts into this state (made at its
+        first use: a state only merged from never needs one)."""
+        if self._reader is None:
+            self._reader = delta.PartReader(self)
+        return self._reader
 
-    def _add_node(self, tag, name=None):
-        if self._nn == self.max_nodes:
-            raise CapacityError("node table full: %d nodes" % self.max_nodes)
-        i = self._nn
-        self._ntag[i] = tag
-        if name:
-            self._set_name(i, name, 0, len(name))
-        self._nn += 1
-        return i
+    def part_writer(self):
+        """The writer that cuts this state into delta parts (one per state:
+        each type keeps its cursor through the slice)."""
+        if self._writer is None:
+            self._writer = delta.PartWriter(self)
+        return self._writer
 
-    def _set_name(self, i, buf, off, n):
-        o = i * _STRIDE
-        self._nname[o] = n
-        raw.copy(self._nname, o + 1, buf, off, n)
-
+    # ---- nodes ----------------------------------------------------------
     def name_matches(self, tag, buf, off, n, incarnation):
         """True if buf[off:off+n] is a valid name that, with incarnation,
         hashes to tag: what a node says its name is can then be believed,
         and a name cannot be stuck to another node's tag."""
-        if not _valid_name(buf, off, n):
+        if not valid_name(buf, off, n):
             return False
         st = self._hst
         fnv.reset(st, 1)
@@ -304,127 +126,60 @@ class ConstraintState:
         replicated: each board learns them from PINGs, checked first by
         name_matches, or reads them back from its own snapshot).  False if
         it is not a valid name."""
-        if not _valid_name(buf, off, n):
+        if not valid_name(buf, off, n):
             return False
-        i = self._find_node(tag)
-        if i >= 0 and self._nname[i * _STRIDE] == 0:
-            self._set_name(i, buf, off, n)
+        i = self.node_table.find(tag)
+        if i >= 0 and not self.node_table.has_name(i):
+            self.node_table.set_name(i, buf, off, n)
         return True
 
     def slots_named(self, name):
-        """Slots of the nodes known here under name (several after a board
-        was replaced: each incarnation keeps its own row)."""
-        b = id_bytes(name, "node id")
-        first = origin_tag(b)  # incarnation 0: known by its tag alone
-        out = []
-        for i in range(self._nn):
-            o = i * _STRIDE
-            if self._ntag[i] == first or (self._nname[o] == len(b)
-                                          and raw.equal(self._nname, o + 1, b, 0, len(b))):
-                out.append(i)
-        return out
+        """Slots of the nodes known here under name (every incarnation)."""
+        return self.node_table.slots_named(name)
 
     def node_name(self, i):
-        o = i * _STRIDE
-        n = self._nname[o]
-        return bytes(self._nname[o + 1:o + 1 + n]).decode() if n else "#%08x" % self._ntag[i]
+        return self.node_table.name(i)
 
     def nodes(self):
         """Names of the nodes this state has heard of (tag in hex if no name yet)."""
-        return [self.node_name(i) for i in range(self._nn)]
+        return [self.node_table.name(i) for i in range(self.node_table.count)]
 
-    def _find_id(self, buf, off=0, n=-1, h=-1):
-        """Slot of the constraint whose id is buf[off:off+n], or -1."""
-        if n < 0:
-            n = len(buf)
-        if h < 0:
-            st = self._hst
-            fnv.reset(st, 1)
-            fnv.update(st, 1, buf, off, n)
-            h = fnv.fold30(st, 1)
-        ids, eh = self._eid, self._ehash
-        e = raw.find32(eh, self.max_constraints, h, 0)
-        while e >= 0:
-            o = e * _STRIDE
-            if self._eslice[e] != _FREE and ids[o] == n and raw.equal(ids, o + 1, buf, off, n):
-                return e
-            e = raw.find32(eh, self.max_constraints, h, e + 1)
-        return -1
-
-    def _new_element(self, buf, off, n, h):
-        es = self._eslice
-        for e in range(self.max_constraints):
-            if es[e] == _FREE:
-                o = e * _STRIDE
-                self._eid[o] = n
-                raw.copy(self._eid, o + 1, buf, off, n)
-                self._ehash[e] = h
-                es[e] = h % SLICES
-                self._live += 1
-                return e
-        raise CapacityError("constraint table full: %d constraints" % self.max_constraints)
-
-    def _free_element(self, e):
-        self._eslice[e] = _FREE
-        self._live -= 1
-
-    def _id_str(self, e):
-        o = e * _STRIDE
-        return bytes(self._eid[o + 1:o + 1 + self._eid[o]]).decode()
-
-    def _origin_count(self, s, node):
-        """Live constraints of slice s that hold a dot of node."""
-        nn, es, dots = self.max_nodes, self._eslice, self._dots
-        c = 0
-        for e in range(self.max_constraints):
-            if es[e] == s and dots[e * nn + node]:
-                c += 1
-        return c
-
-    def _touch(self, s):
+    def touch(self, s):
+        """Slice s changed: its hash is out of date."""
         self._dirty[s] = 1
         self._hash_ok = False
 
     def _touch_mine(self, s):
         self.mine[s] = 1
-        self._touch(s)
-
-    def _row_live(self, n):
-        """True if node n's counter row is not all zero (counter words are
-        tested in viper: read into Python they could be heap ints)."""
-        return self._ver[n] or raw.any32(self._sat, 2 * n, 2) or raw.any32(self._vio, 2 * n, 2)
-
-    def _row_in(self, n, s):
-        """True if node n's counter row belongs to slice s and is not all zero."""
-        return self._ntag[n] % SLICES == s and self._row_live(n)
+        self.touch(s)
 
     def _own(self):
         """This node's slot, taken at its first write; raises before a local
         operation changes anything if the table or its count is full."""
-        me = self._find_node(self.tag)
+        me = self.node_table.find(self.tag)
         if me < 0:
-            return self._add_node(self.tag, self._name)
-        if self._ver[me] >= COUNTER_LIMIT - 1:
+            return self.node_table.add(self.tag, self._name)
+        if self.metrics.version(me) >= COUNTER_LIMIT - 1:
             raise OverflowError("operation counter exhausted")
         return me
 
     def _tick(self, me):
         """Count one local operation of this node (its vector clock entry)."""
-        self._ver[me] += 1
+        self.metrics.tick(me)
         self._touch_mine(self.tag % SLICES)
 
     def operations(self):
         """Local operations this node (this incarnation) has issued: its
         entry of the vector clock, without building the clock."""
-        me = self._find_node(self.tag)
-        return self._ver[me] if me >= 0 else 0
+        me = self.node_table.find(self.tag)
+        return self.metrics.version(me) if me >= 0 else 0
 
     def clock(self):
         """The vector clock of this state: per node, its operations seen here."""
         from ccrdt.vclock import VectorClock
-        c = VectorClock(self.max_nodes)
-        for n in range(self._nn):
-            c.observe(self._ntag[n], self._ver[n])
+        c, nodes = VectorClock(self.max_nodes), self.node_table
+        for n in range(nodes.count):
+            c.observe(nodes.tags[n], self.metrics.version(n))
         return c
 
     # ---- local operations ----------------------------------------------
@@ -433,26 +188,12 @@ class ConstraintState:
         any concurrent remove that has not seen this dot."""
         b = id_bytes(cid, "constraint id")
         h = fnv.tag30(b)
-        s = h % SLICES
-        e = self._find_id(b, 0, len(b), h)
-        if e < 0 and self._live == self.max_constraints:
+        cs = self.constraints
+        e = cs.find(b, 0, len(b), h)
+        if e < 0 and len(cs) == self.max_constraints:
             raise CapacityError("constraint table full: %d constraints" % self.max_constraints)
         me = self._own()
-        nn = self.max_nodes
-        mine = self._origin_count(s, me) - (1 if e >= 0 and self._dots[e * nn + me] else 0)
-        if mine >= SLICE_ORIGIN_MAX:
-            raise CapacityError("slice %d already holds %d constraints of this node" % (s, mine))
-        c = self._ctx[s * nn + me] + 1
-        if c >= COUNTER_LIMIT:
-            raise OverflowError("dot counter of slice %d exhausted" % s)
-        if e < 0:
-            e = self._new_element(b, 0, len(b), h)
-        base = e * nn
-        for n in range(nn):
-            self._dots[base + n] = 0
-        self._dots[base + me] = c
-        self._ctx[s * nn + me] = c
-        self._touch_mine(s)
+        self._touch_mine(cs.add(b, h, e, me))
         self._tick(me)
 
     def reincarnate(self, incarnation):
@@ -464,51 +205,41 @@ class ConstraintState:
 
     def own_constraints(self):
         """The live constraint ids that hold a dot of this node."""
-        me, nn = self._find_node(self.tag), self.max_nodes
-        if me < 0:
-            return []
-        return [self._id_str(e) for e in range(self.max_constraints)
-                if self._eslice[e] != _FREE and self._dots[e * nn + me]]
+        me = self.node_table.find(self.tag)
+        return self.constraints.owned_by(me) if me >= 0 else []
 
     def remove_constraint(self, cid):
         """Remove cid as observed here; returns False if it was not present."""
-        e = self._find_id(id_bytes(cid, "constraint id"))
+        e = self.constraints.find(id_bytes(cid, "constraint id"))
         if e < 0:
             return False
         me = self._own()
-        base, nn = e * self.max_nodes, self.max_nodes
-        for n in range(nn):
-            self._dots[base + n] = 0
-        self._touch_mine(self._eslice[e])
-        self._free_element(e)
+        self._touch_mine(self.constraints.remove(e))
         self._tick(me)
         return True
 
-    def _bump(self, arr, n, what):
+    def _bump(self, kind, n, what):
         _count(n, what)
-        me = self._find_node(self.tag)
-        v = (get64(arr, me) if me >= 0 else 0) + n
+        m = self.metrics
+        v = m.count(kind, self.node_table.find(self.tag)) + n
         if v >= ROW_LIMIT:
             raise OverflowError("%s counter would reach 3 * 2**62" % what)
         me = self._own()
-        arr[2 * me] = v & 0xFFFFFFFF
-        arr[2 * me + 1] = v >> 32
+        m.set_count(kind, me, v)
         self._tick(me)
 
     def record_satisfied(self, n=1):
-        self._bump(self._sat, n, "satisfied")
+        self._bump(SATISFIED, n, "satisfied")
 
     def record_violations(self, n=1):
-        self._bump(self._vio, n, "violations")
+        self._bump(VIOLATIONS, n, "violations")
 
     def update_position(self, pos):
         """Propose (a, b); it is kept only if it wins the lowest-norm join.
         Returns True if the register changed."""
         a, b = position_pair(pos)
         p = self.position
-        # The clock only breaks ties of equal norm: at its limit it stays
-        # there (a forged clock near the limit cannot stop updates).
-        clock = min(p.clock + 1, COUNTER_LIMIT - 1)
+        clock = p.local_clock()
         if not p.beats(a, b, clock, self.tag):
             return False
         me = self._own()
@@ -523,65 +254,23 @@ class ConstraintState:
         return 1.0 if s + v == 0 else s / (s + v)
 
     def active_constraint_count(self):
-        return self._live
+        return len(self.constraints)
 
     # ---- hashing ------------------------------------------------------
-    @micropython.native
-    def _slice_hash(self, s):
-        """Sum over the slice's items of the mixed FNV-1a of each item's
-        canonical bytes: independent of slot order, so equal content hashes
-        equal (``fnv.mix_into`` says why the mixing).  Counter words are fed
-        from their arrays, never read into Python."""
-        st, acc = self._hst, self._shash
-        nn, tags = self.max_nodes, self._ntag
-        acc[s] = 0
-        for n in range(self._nn):
-            c = self._ctx[s * nn + n]
-            if c:
-                fnv.reset(st, 0)
-                fnv.update_u32(st, 0, _H_CTX | (s << 8))
-                fnv.update_u32(st, 0, tags[n])
-                fnv.update_u32(st, 0, c)
-                fnv.mix_into(acc, s, st, 0)
-        ids, es = self._eid, self._eslice
-        for e in range(self.max_constraints):
-            if es[e] == s:
-                o = e * _STRIDE
-                for n in range(self._nn):
-                    d = self._dots[e * nn + n]
-                    if d:
-                        fnv.reset(st, 0)
-                        fnv.update_u32(st, 0, _H_DOT | (ids[o] << 8))
-                        fnv.update(st, 0, ids, o + 1, ids[o])
-                        fnv.update_u32(st, 0, tags[n])
-                        fnv.update_u32(st, 0, d)
-                        fnv.mix_into(acc, s, st, 0)
-        for n in range(self._nn):
-            if self._row_in(n, s):
-                fnv.reset(st, 0)
-                fnv.update_u32(st, 0, _H_ROW)
-                fnv.update_u32(st, 0, tags[n])
-                fnv.update(st, 0, self._sat, 8 * n, 8)
-                fnv.update(st, 0, self._vio, 8 * n, 8)
-                fnv.update_u32(st, 0, self._ver[n])
-                fnv.mix_into(acc, s, st, 0)
-        p = self.position
-        if s == 0 and p.is_set:
-            fnv.reset(st, 0)
-            fnv.update_u32(st, 0, _H_POS)
-            fnv.update_u32(st, 0, p.a)
-            fnv.update_u32(st, 0, p.b)
-            fnv.update_u32(st, 0, p.clock)
-            fnv.update_u32(st, 0, p.writer)
-            fnv.mix_into(acc, s, st, 0)
-        self._dirty[s] = 0
-
     def slice_hashes(self):
-        """The per-slice hashes (array of SLICES u32), brought up to date."""
+        """The per-slice hashes (array of SLICES u32), brought up to date.
+        A slice's hash is the sum of its items' mixed FNV-1a hashes, each
+        type adding its own: independent of slot order, so equal content
+        hashes equal (``fnv.mix_into`` says why the mixing)."""
+        acc, st = self._shash, self._hst
         for s in range(SLICES):
             if self._dirty[s]:
-                self._slice_hash(s)
-        return self._shash
+                acc[s] = 0
+                self.constraints.hash_into(s, acc, st)
+                self.metrics.hash_into(s, acc, st)
+                self.position.hash_into(s, acc, st)
+                self._dirty[s] = 0
+        return acc
 
     def state_hash(self):
         """30-bit FNV-1a digest of the whole replicated content."""
@@ -609,9 +298,10 @@ class ConstraintState:
         into an empty one: no snapshot bytes in between."""
         c = ConstraintState(self.node_id, self.max_nodes, self.max_constraints, self.incarnation)
         c.merge(self)
-        for i in range(self._nn):
-            o = i * _STRIDE
-            c.remember_name(self._ntag[i], self._nname, o + 1, self._nname[o])
+        nodes = self.node_table
+        for i in range(nodes.count):
+            o = i * STRIDE
+            c.remember_name(nodes.tags[i], nodes.names, o + 1, nodes.names[o])
         return c
 
     def encode(self):
@@ -631,26 +321,20 @@ class ConstraintState:
         return delta.decode_snapshot(data, lambda nodes, constraints, incarnation: ConstraintState(
             node_id, max_nodes or nodes, max_constraints or constraints, incarnation))
 
-    def _canonical(self):
-        tags, nn = self._ntag, self.max_nodes
-        ctx = sorted((s, tags[n], self._ctx[s * nn + n])
-                     for s in range(SLICES) for n in range(self._nn) if self._ctx[s * nn + n])
-        dots = sorted((self._id_str(e), tags[n], self._dots[e * nn + n])
-                      for e in range(self.max_constraints) if self._eslice[e] != _FREE
-                      for n in range(self._nn) if self._dots[e * nn + n])
-        rows = sorted((tags[n], get64(self._sat, n), get64(self._vio, n), self._ver[n])
-                      for n in range(self._nn) if self._row_live(n))
-        p = self.position
-        pos = (p.a, p.b, p.clock, p.writer) if p.is_set else None
-        return ctx, dots, rows, pos
+    def canonical(self):
+        """The replicated content as sorted tuples keyed by tag: context
+        entries, dots, counter rows, position (None if unset)."""
+        ctx, dots = self.constraints.canonical()
+        return ctx, dots, self.metrics.canonical(), self.position.canonical()
 
     def __eq__(self, other):
-        return isinstance(other, ConstraintState) and self._canonical() == other._canonical()
+        return isinstance(other, ConstraintState) and self.canonical() == other.canonical()
 
     def __ne__(self, other):
         return not self.__eq__(other)
 
     def __str__(self):
         return "ConstraintState(%s: %d constraints, %d nodes, satisfied %d, violations %d, rate %.3f, position %s, hash %08x)" % (
-            self.node_id, self._live, self._nn, self.metrics.total_satisfied(),
-            self.metrics.total_violations(), self.satisfaction_rate(), self.position, self.state_hash())
+            self.node_id, len(self.constraints), self.node_table.count,
+            self.metrics.total_satisfied(), self.metrics.total_violations(),
+            self.satisfaction_rate(), self.position, self.state_hash())

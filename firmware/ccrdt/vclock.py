@@ -68,14 +68,12 @@ class VectorClock:
 
     def merge(self, other):
         """Element-wise max, in place. Raises CapacityError, unchanged, if it cannot fit."""
-        new = 0
-        for j in range(other._n):
-            if other._t[j] and self._find(other._tags[j]) < 0:
-                new += 1
+        theirs = other.entries()
+        new = sum(1 for tag, _ in theirs if self._find(tag) < 0)
         if self._n + new > len(self._tags):
             raise CapacityError("vector clock full: merge needs %d more entries" % new)
-        for j in range(other._n):
-            self.observe(other._tags[j], other._t[j])
+        for tag, time in theirs:
+            self.observe(tag, time)
 
     def compare(self, other):
         less = greater = False
@@ -85,8 +83,8 @@ class VectorClock:
                 less = True
             elif a > b:
                 greater = True
-        for j in range(other._n):
-            if other._t[j] and self._find(other._tags[j]) < 0:
+        for tag, _ in other.entries():
+            if self._find(tag) < 0:
                 less = True
         if less and greater:
             return CONCURRENT
