@@ -91,6 +91,10 @@ def test_deploy_gossip_converge_and_read_back(rig):
     names = ["vb-%d" % i for i in range(3)]
     workload = json.dumps({"module": "ccrdt.workload", "interval_ms": 200, "run_ms": 2500})
     sets = "SET=--set 'monitor=\"127.0.0.1:%d\"' --set 'workload=%s'" % (host.mon_port, workload)
+    for b in boards:  # left by an earlier deploy: a component this config does not need, a source file
+        os.makedirs(os.path.join(b.dir, "ccrdt", "transport"))
+        for stale in ("ccrdt/transport/mqtt.mpy", "ccrdt/state.py"):
+            open(os.path.join(b.dir, stale), "w").close()
     for b, name in zip(boards, names):
         r = make("deploy", "PORT=" + b.device, "BOARD=" + board, "NODE=" + name, "KEY=" + key, sets)
         assert r.returncode == 0, r.stdout + r.stderr
@@ -103,6 +107,12 @@ def test_deploy_gossip_converge_and_read_back(rig):
     live = host.mon.named()
     assert all(live[n]["nodes"] == 3 and live[n]["constraints"] >= 3 for n in names)
     assert all(b.boots == 2 for b in boards)  # the deploy's reset rebooted each board once
+    for b in boards:  # ESP-NOW, UDP for the monitor, the workload: what the config needs, as .mpy only
+        flash = set(flash_digest(b))
+        assert {"ccrdt/transport/espnow.mpy", "ccrdt/transport/udp.mpy", "ccrdt/workload.mpy",
+                "ccrdt/state.mpy"} <= flash, flash
+        assert not {f for f in flash if f.startswith("ccrdt/") and not f.endswith(".mpy")}, flash
+        assert "ccrdt/transport/mqtt.mpy" not in flash, flash
     states = []
     for b, name in zip(boards, names):
         local = os.path.join(b.dir + ".state.bin")
