@@ -1,7 +1,8 @@
 """The fleet through a real MQTT broker: the observer, the Home Assistant
 bridge, fleet_state and the monitor as real processes, against two CPython
-stand-ins of the MQTT gateway (host_tests/mqtt_gateway.py), checked by a
+stand-ins of the MQTT gateway (host_tests/standin_gateway.py), checked by a
 separate paho subscriber."""
+
 import json
 import os
 import subprocess
@@ -11,8 +12,7 @@ import time
 from datetime import datetime, timezone
 
 import pytest
-
-from mqtt_gateway import StandInGateway
+from standin_gateway import StandInGateway
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
@@ -87,8 +87,14 @@ def site(tmp_path_factory):
             gws[1].node.record_satisfied(5)
             gws[1].node.record_violations(1)
         # the gateways agree with each other before anything is observed
-        wait_for(lambda: len(set(hash_of(g) for g in gws)) == 1 and gws[0].node.state.constraints.contains("door"),
-                 20, "the two gateways to converge")
+        wait_for(
+            lambda: (
+                len(set(hash_of(g) for g in gws)) == 1
+                and gws[0].node.state.constraints.contains("door")
+            ),
+            20,
+            "the two gateways to converge",
+        )
         try:
             yield b, gws, str(key_path)
         finally:
@@ -116,34 +122,64 @@ def test_bridge_publishes_the_converged_fleet_and_follows_it(site):
     b, gws, key = site
     sub = Subscriber(b.host, b.port, ["homeassistant/#", P + "/ha/#"])
     # left retained by an earlier run: a constraint the fleet no longer has
-    sub.client.publish(STALE_CONFIG, b'{"name": "Constraint gone"}', qos=1, retain=True).wait_for_publish(5)
-    bridge = subprocess.Popen(tool("ha_bridge.py", "--broker", "%s:%d" % (b.host, b.port), "--key", key),
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    sub.client.publish(
+        STALE_CONFIG, b'{"name": "Constraint gone"}', qos=1, retain=True
+    ).wait_for_publish(5)
+    bridge = subprocess.Popen(
+        tool("ha_bridge.py", "--broker", "%s:%d" % (b.host, b.port), "--key", key),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         h = fleet_hash(gws)
-        fleet = wait_for(lambda: (sub.json(P + "/ha/fleet") or {}).get("hash") == h and sub.json(P + "/ha/fleet"),
-                         20, "the bridge to publish the gateways' hash")
-        fleet = wait_for(lambda: sub.json(P + "/ha/fleet")["converged"] == "ON" and sub.json(P + "/ha/fleet"),
-                         10, "the bridge to call the fleet converged")
+        fleet = wait_for(
+            lambda: (
+                (sub.json(P + "/ha/fleet") or {}).get("hash") == h and sub.json(P + "/ha/fleet")
+            ),
+            20,
+            "the bridge to publish the gateways' hash",
+        )
+        fleet = wait_for(
+            lambda: sub.json(P + "/ha/fleet")["converged"] == "ON" and sub.json(P + "/ha/fleet"),
+            10,
+            "the bridge to call the fleet converged",
+        )
         assert fleet["hash"] == h
         assert fleet["constraints"] == 2
         assert (fleet["satisfied"], fleet["violations"]) == (15, 3)
         assert fleet["rate"] == 83.3
         assert fleet["gateways"] == ["gw-a", "gw-b"] and fleet["status_senders"] == 2
         assert sub.get(P + "/ha/status") == b"online"
-        wait_for(lambda: sub.get(STALE_CONFIG) == b"", 5, "the stale retained config to be cleared")
+        wait_for(
+            lambda: sub.get(STALE_CONFIG) == b"", 5, "the stale retained config to be cleared"
+        )
 
         configs = dict((t, json.loads(v)) for t, v in sub.under("homeassistant/").items())
-        constraints = [c for c in configs.values() if c["unique_id"].startswith("ccrdt_1_constraint_")]
+        constraints = [
+            c for c in configs.values() if c["unique_id"].startswith("ccrdt_1_constraint_")
+        ]
         assert sorted(c["name"] for c in constraints) == ["Constraint door", "Constraint temp<40"]
         for c in constraints:
             assert sub.get(c["state_topic"]) == b"ON"
             assert c["device"]["identifiers"] == ["ccrdt_1"]
-        fleet_entities = dict((c["unique_id"], c) for c in configs.values()
-                              if c["device"]["identifiers"] == ["ccrdt_1"])
-        for uid in ("converged", "active_constraints", "satisfaction_rate", "satisfied", "violations", "rejected"):
+        fleet_entities = dict(
+            (c["unique_id"], c)
+            for c in configs.values()
+            if c["device"]["identifiers"] == ["ccrdt_1"]
+        )
+        for uid in (
+            "converged",
+            "active_constraints",
+            "satisfaction_rate",
+            "satisfied",
+            "violations",
+            "rejected",
+        ):
             c = fleet_entities["ccrdt_1_" + uid]
-            assert c["state_topic"] == P + "/ha/fleet" and c["availability_topic"] == P + "/ha/status"
+            assert (
+                c["state_topic"] == P + "/ha/fleet" and c["availability_topic"] == P + "/ha/status"
+            )
         assert fleet_entities["ccrdt_1_satisfaction_rate"]["unit_of_measurement"] == "%"
 
         boards = [c for c in configs.values() if "via_device" in c["device"]]
@@ -153,9 +189,14 @@ def test_bridge_publishes_the_converged_fleet_and_follows_it(site):
             state = sub.json("%s/ha/board/%s" % (P, name.encode().hex()))
             assert state["name"] == name
             assert (state["satisfied"], state["violations"]) == board_values(gws[0], name)
-            seen = datetime.strptime(state["last_seen"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+            seen = datetime.strptime(state["last_seen"], "%Y-%m-%dT%H:%M:%SZ").replace(
+                tzinfo=timezone.utc
+            )
             assert abs(datetime.now(timezone.utc) - seen).total_seconds() < 30
-        assert sorted(c["name"] for c in boards if c.get("device_class") == "timestamp") == ["Last seen"] * 2
+        assert (
+            sorted(c["name"] for c in boards if c.get("device_class") == "timestamp")
+            == ["Last seen"] * 2
+        )
 
         # The observer records nothing: no row, no name in any node table.
         for g in gws:
@@ -164,7 +205,8 @@ def test_bridge_publishes_the_converged_fleet_and_follows_it(site):
                 assert origin_tag(b"ha-bridge") not in dict(g.node.state.clock().entries())
                 assert len(g.node.state.nodes()) == 2
 
-        # Frames without the key, of another fleet, or no frame at all: refused, counted, nothing changes.
+        # Frames without the key, of another fleet, or no frame at all:
+        # refused, counted, nothing changes.
         outsider = GossipNode("x", bytes(16))
         outsider.add_constraint("evil")
         outsider.record_violations(1000)
@@ -172,8 +214,11 @@ def test_bridge_publishes_the_converged_fleet_and_follows_it(site):
         other_fleet.add_constraint("evil")
         for frame in (outsider.ping(), other_fleet.ping(), b"\xcc garbage"):
             sub.client.publish(P + "/b/x", frame).wait_for_publish(5)
-        fleet = wait_for(lambda: sub.json(P + "/ha/fleet")["rejected"] == 3 and sub.json(P + "/ha/fleet"),
-                         10, "three frames counted as rejected")
+        fleet = wait_for(
+            lambda: sub.json(P + "/ha/fleet")["rejected"] == 3 and sub.json(P + "/ha/fleet"),
+            10,
+            "three frames counted as rejected",
+        )
         assert fleet["hash"] == h and fleet["constraints"] == 2 and fleet["violations"] == 3
         assert fleet["gateways"] == ["gw-a", "gw-b"]
 
@@ -181,11 +226,18 @@ def test_bridge_publishes_the_converged_fleet_and_follows_it(site):
         t0 = time.monotonic()
         with gws[1].lock:
             gws[1].node.remove_constraint("door")
-        wait_for(lambda: sub.get(DOOR_CONFIG) == b"", 10, "the removed constraint's config to be emptied")
+        wait_for(
+            lambda: sub.get(DOOR_CONFIG) == b"",
+            10,
+            "the removed constraint's config to be emptied",
+        )
         removed_s = time.monotonic() - t0
         assert sub.get("%s/ha/constraint/%s" % (P, b"door".hex())) == b""
-        fleet = wait_for(lambda: sub.json(P + "/ha/fleet")["converged"] == "ON" and sub.json(P + "/ha/fleet"),
-                         10, "convergence after the removal")
+        fleet = wait_for(
+            lambda: sub.json(P + "/ha/fleet")["converged"] == "ON" and sub.json(P + "/ha/fleet"),
+            10,
+            "convergence after the removal",
+        )
         converged_s = time.monotonic() - t0
         assert fleet["constraints"] == 1 and fleet["hash"] == fleet_hash(gws)
 
@@ -197,41 +249,63 @@ def test_bridge_publishes_the_converged_fleet_and_follows_it(site):
         new_config = "homeassistant/binary_sensor/ccrdt_1_constraint_%s/config" % b"hum<80".hex()
         wait_for(lambda: sub.get(new_config), 10, "the new constraint's config")
         added_s = time.monotonic() - t0
-        fleet = wait_for(lambda: sub.json(P + "/ha/fleet")["violations"] == 10 and sub.json(P + "/ha/fleet"),
-                         10, "the new violations")
+        fleet = wait_for(
+            lambda: sub.json(P + "/ha/fleet")["violations"] == 10 and sub.json(P + "/ha/fleet"),
+            10,
+            "the new violations",
+        )
         assert fleet["rate"] == round(100 * 15 / 25, 1)
         state = sub.json("%s/ha/board/%s" % (P, b"gw-a".hex()))
         assert (state["satisfied"], state["violations"]) == (10, 9)
-        print("bridge: a removal shown in %.2f s (converged again in %.2f s), an addition in %.2f s"
-              % (removed_s, converged_s, added_s))
+        print(
+            "bridge: a removal shown in %.2f s (converged again in %.2f s), an addition in %.2f s"
+            % (removed_s, converged_s, added_s)
+        )
     finally:
         bridge.terminate()
         out = bridge.communicate(timeout=10)[0]
         print(out)
-    wait_for(lambda: sub.get(P + "/ha/status") == b"offline", 5, "availability offline after the bridge stops")
+    wait_for(
+        lambda: sub.get(P + "/ha/status") == b"offline",
+        5,
+        "availability offline after the bridge stops",
+    )
     sub.close()
 
 
 def test_fleet_state_prints_what_the_gateways_hold(site):
     b, gws, key = site
-    r = subprocess.run(tool("fleet_state.py", "--broker", "%s:%d" % (b.host, b.port), "--key", key, "--wait", "15"),
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        tool(
+            "fleet_state.py", "--broker", "%s:%d" % (b.host, b.port), "--key", key, "--wait", "15"
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     got = json.loads(r.stdout)
     with gws[0].lock:
         st = gws[0].node.state
-        want = {"hash": "%08x" % st.state_hash(), "constraints": st.constraints.active_constraints(),
-                "satisfied": st.metrics.total_satisfied(), "violations": st.metrics.total_violations(),
-                "boards": sorted(st.nodes())}
+        want = {
+            "hash": "%08x" % st.state_hash(),
+            "constraints": st.constraints.active_constraints(),
+            "satisfied": st.metrics.total_satisfied(),
+            "violations": st.metrics.total_violations(),
+            "boards": sorted(st.nodes()),
+        }
     assert got["converged"] is True
     assert dict((k, got[k]) for k in ("hash", "constraints", "satisfied", "violations")) == dict(
-        (k, want[k]) for k in ("hash", "constraints", "satisfied", "violations"))
+        (k, want[k]) for k in ("hash", "constraints", "satisfied", "violations")
+    )
     assert sorted(got["boards"]) == want["boards"] == ["gw-a", "gw-b"]
     for name, v in got["boards"].items():
         assert (v["satisfied"], v["violations"]) == board_values(gws[0], name)
     assert sorted(got["gateways"]) == ["gw-a", "gw-b"]
     assert all(g["hash"] == want["hash"] for g in got["gateways"].values())
-    assert all(s["hash"] == want["hash"] for s in got["status"].values()) and len(got["status"]) == 2
+    assert (
+        all(s["hash"] == want["hash"] for s in got["status"].values()) and len(got["status"]) == 2
+    )
     for g in gws:
         with g.lock:
             assert "fleet-state" not in g.node.state.nodes()
@@ -240,8 +314,22 @@ def test_fleet_state_prints_what_the_gateways_hold(site):
 def test_fleet_state_says_when_no_gateway_is_heard(site):
     b, _, key = site
     t0 = time.monotonic()
-    r = subprocess.run(tool("fleet_state.py", "--broker", "%s:%d" % (b.host, b.port), "--key", key,
-                            "--fleet", "2", "--wait", "2"), capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        tool(
+            "fleet_state.py",
+            "--broker",
+            "%s:%d" % (b.host, b.port),
+            "--key",
+            key,
+            "--fleet",
+            "2",
+            "--wait",
+            "2",
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 1 and r.stdout == ""
     assert "no gateway heard" in r.stderr and "ccrdt/2/" in r.stderr
     assert 2 <= time.monotonic() - t0 < 20
@@ -249,8 +337,12 @@ def test_fleet_state_says_when_no_gateway_is_heard(site):
 
 def test_monitor_watches_status_frames_through_the_broker(site):
     b, gws, key = site
-    mon = subprocess.Popen(tool("monitor.py", "--broker", "%s:%d" % (b.host, b.port), "--key", key),
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    mon = subprocess.Popen(
+        tool("monitor.py", "--broker", "%s:%d" % (b.host, b.port), "--key", key),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         h = fleet_hash(gws)
         for _ in range(10):

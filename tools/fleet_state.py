@@ -43,26 +43,30 @@ def fetch(link, wait):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="Print a ccrdt fleet's state as JSON, read through an MQTT broker.")
+    ap = argparse.ArgumentParser(
+        description="Print a ccrdt fleet's state as JSON, read through an MQTT broker.")
     add_arguments(ap, "fleet-state")
-    ap.add_argument("--wait", type=float, default=10.0, help="seconds to wait at most (default %(default)s)")
+    ap.add_argument("--wait", type=float, default=10.0,
+                    help="seconds to wait at most (default %(default)s)")
     a = ap.parse_args(argv)
     obs = observer_from(a)
     host, port = a.broker
     try:
         link = Link(obs, host, port)
     except OSError as e:
-        print("fleet_state: cannot reach the broker at %s:%d: %s" % (host, port, e), file=sys.stderr)
+        print("fleet_state: cannot reach the broker at %s:%d: %s" % (host, port, e),
+              file=sys.stderr)
         return 1
     try:
         report = fetch(link, a.wait)
     finally:
         link.close()
     if report is None:
-        heard = sorted(obs.gateways)
-        print("fleet_state: %s on %s:%d under %s/ within %.0f s" % (
-            "no gateway completed an exchange (heard: %s)" % ", ".join(heard) if heard else "no gateway heard",
-            host, port, obs.prefix, a.wait), file=sys.stderr)
+        heard = ", ".join(sorted(obs.gateways))
+        what = ("no gateway completed an exchange (heard: %s)" % heard if heard
+                else "no gateway heard")
+        print("fleet_state: %s on %s:%d under %s/ within %.0f s"
+              % (what, host, port, obs.prefix, a.wait), file=sys.stderr)
         return 1
     print(json.dumps(report, indent=1))
     return 0

@@ -1,6 +1,7 @@
 """The fleet in Home Assistant, through MQTT discovery.
 
-    python tools/ha_bridge.py --broker host:port --key build/fleet.key [--fleet 1] [--discovery homeassistant]
+    python tools/ha_bridge.py --broker host:port --key build/fleet.key [--fleet 1]
+        [--discovery homeassistant] [--name ha-bridge] [--interval 1]
 
 A host process beside the broker, not a job for the gateway board: a gateway
 keeps about 13 KB of heap free, and would have to build a JSON discovery
@@ -12,11 +13,13 @@ since the last time, all retained, as soon as a message changes the state
 or its convergence, and after each round of pings (every --interval, 1 s):
 
     <discovery>/<component>/<uid>_<entity>/config   discovery configs (JSON)
-    P/ha/fleet                  {"converged": "ON", "hash": ..., "constraints": 3, "rate": 83.3,
-                                 "satisfied": 15, "violations": 3, "rejected": 0, ...}
-    P/ha/board/<hex of name>    {"name": ..., "satisfied": ..., "violations": ..., "last_seen": ISO 8601 or null}
+    P/ha/fleet                  {"converged": "ON", "hash": ..., "constraints": 3,
+                                 "rate": 83.3, "satisfied": 15, "violations": 3,
+                                 "rejected": 0, ...}
+    P/ha/board/<hex of name>    {"name": ..., "satisfied": ..., "violations": ...,
+                                 "last_seen": ISO 8601 or null}
     P/ha/constraint/<hex of id> "ON"
-    P/ha/status                 "online", or "offline" (the broker's last will when the bridge goes away)
+    P/ha/status                 "online", or "offline" (also the broker's last will)
 
 P is the fleet's topic prefix (ccrdt/<fleet>) and uid its slug (ccrdt_1).
 One device for the fleet, one per board (``via_device`` the fleet).  An
@@ -49,6 +52,28 @@ def hexkey(text):
 
 def dumps(obj):
     return json.dumps(obj, sort_keys=True).encode()
+
+
+# The fleet device's entities, on P/ha/fleet: component, unique id suffix,
+# name, JSON field, more config.
+TOTAL = {"state_class": "total_increasing"}
+FLEET_ENTITIES = (
+    ("binary_sensor", "converged", "Converged", "converged", {}),
+    ("sensor", "active_constraints", "Active constraints", "constraints",
+     {"state_class": "measurement"}),
+    ("sensor", "satisfaction_rate", "Satisfaction rate", "rate",
+     {"unit_of_measurement": "%", "state_class": "measurement", "suggested_display_precision": 1}),
+    ("sensor", "satisfied", "Satisfied checks", "satisfied", TOTAL),
+    ("sensor", "violations", "Violations", "violations", TOTAL),
+    ("sensor", "rejected", "Frames rejected", "rejected",
+     dict(TOTAL, entity_category="diagnostic")),
+)
+# Each board device's sensors, on P/ha/board/<hex of its name>: JSON field, name, more config.
+BOARD_ENTITIES = (
+    ("satisfied", "Satisfied checks", TOTAL),
+    ("violations", "Violations", TOTAL),
+    ("last_seen", "Last seen", {"device_class": "timestamp"}),
+)
 
 
 class Bridge:
@@ -86,12 +111,13 @@ class Bridge:
         if not self.started and retained and payload and self.ours(topic):
             self.retained[topic] = payload
 
-    def _entity(self, out, component, key, name, state_topic, device, template=None, **extra):
+    def _entity(self, out, component, key, name, state_topic, device, field=None, **extra):
         uid = "%s_%s" % (self.uid, key)
         config = {"name": name, "unique_id": uid, "default_entity_id": "%s.%s" % (component, uid),
-                  "state_topic": state_topic, "availability_topic": self.availability, "device": device}
-        if template:
-            config["value_template"] = "{{ value_json.%s }}" % template
+                  "state_topic": state_topic, "availability_topic": self.availability,
+                  "device": device}
+        if field:
+            config["value_template"] = "{{ value_json.%s }}" % field
         config.update(extra)
         out["%s/%s/%s/config" % (self.discovery, component, uid)] = dumps(config)
 
@@ -100,39 +126,33 @@ class Bridge:
         out = {}
         fleet = self.base + "/fleet"
         out[fleet] = dumps({"converged": "ON" if r["converged"] else "OFF", "hash": r["hash"],
-                            "constraints": len(r["constraints"]), "rate": round(100 * r["rate"], 1),
+                            "constraints": len(r["constraints"]),
+                            "rate": round(100 * r["rate"], 1),
                             "satisfied": r["satisfied"], "violations": r["violations"],
                             "rejected": r["rejected"], "gateways": sorted(r["gateways"]),
                             "status_senders": len(r["status"])})
-        dev = self.fleet_device
-        self._entity(out, "binary_sensor", "converged", "Converged", fleet, dev, "converged")
-        self._entity(out, "sensor", "active_constraints", "Active constraints", fleet, dev, "constraints",
-                     state_class="measurement")
-        self._entity(out, "sensor", "satisfaction_rate", "Satisfaction rate", fleet, dev, "rate",
-                     unit_of_measurement="%", state_class="measurement", suggested_display_precision=1)
-        self._entity(out, "sensor", "satisfied", "Satisfied checks", fleet, dev, "satisfied",
-                     state_class="total_increasing")
-        self._entity(out, "sensor", "violations", "Violations", fleet, dev, "violations",
-                     state_class="total_increasing")
-        self._entity(out, "sensor", "rejected", "Frames rejected", fleet, dev, "rejected",
-                     state_class="total_increasing", entity_category="diagnostic")
+        for component, key, name, field, extra in FLEET_ENTITIES:
+            self._entity(out, component, key, name, fleet, self.fleet_device, field, **extra)
         for cid in r["constraints"]:
             state = "%s/constraint/%s" % (self.base, hexkey(cid))
             out[state] = b"ON"
-            self._entity(out, "binary_sensor", "constraint_" + hexkey(cid), "Constraint %s" % cid, state, dev,
-                         default_entity_id="binary_sensor.%s_constraint_%s" % (self.uid, slug(cid)))
-        for board, b in r["boards"].items():
+            entity_id = "binary_sensor.%s_constraint_%s" % (self.uid, slug(cid))
+            self._entity(out, "binary_sensor", "constraint_" + hexkey(cid), "Constraint " + cid,
+                         state, self.fleet_device, default_entity_id=entity_id)
+        for board, values in r["boards"].items():
             h = hexkey(board)
             state = "%s/board/%s" % (self.base, h)
-            out[state] = dumps(dict(b, name=board))
-            bdev = {"identifiers": ["%s_board_%s" % (self.uid, h)], "name": "ccrdt %s" % board,
-                    "manufacturer": "ccrdt", "model": "board", "via_device": self.uid}
-            for key, name, extra in (("satisfied", "Satisfied checks", {"state_class": "total_increasing"}),
-                                     ("violations", "Violations", {"state_class": "total_increasing"}),
-                                     ("last_seen", "Last seen", {"device_class": "timestamp"})):
-                self._entity(out, "sensor", "board_%s_%s" % (h, key), name, state, bdev, key,
-                             default_entity_id="sensor.%s_%s_%s" % (self.uid, slug(board), key), **extra)
+            out[state] = dumps(dict(values, name=board))
+            device = {"identifiers": ["%s_board_%s" % (self.uid, h)], "name": "ccrdt " + board,
+                      "manufacturer": "ccrdt", "model": "board", "via_device": self.uid}
+            for field, name, extra in BOARD_ENTITIES:
+                entity_id = "sensor.%s_%s_%s" % (self.uid, slug(board), field)
+                self._entity(out, "sensor", "board_%s_%s" % (h, field), name, state, device, field,
+                             default_entity_id=entity_id, **extra)
         return out
+
+    def _is_config(self, topic):
+        return topic.startswith(self.discovery + "/")
 
     def sync(self, report, publish):
         """Publish what differs from what the broker keeps; clear what is
@@ -140,11 +160,11 @@ class Bridge:
         Returns (published, cleared) counts."""
         self.started = True
         want = self.topics(report)
-        gone = sorted(set(self.retained) - set(want), key=lambda t: not t.startswith(self.discovery))
+        gone = sorted(set(self.retained) - set(want), key=self._is_config, reverse=True)
         for t in gone:
             publish(t, b"", retain=True, qos=1)
             del self.retained[t]
-        changed = [t for t in sorted(want, key=lambda t: t.startswith(self.discovery))
+        changed = [t for t in sorted(want, key=self._is_config)
                    if self.retained.get(t) != want[t]]
         for t in changed:
             publish(t, want[t], retain=True, qos=1)
@@ -153,18 +173,21 @@ class Bridge:
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="Publish a ccrdt fleet to Home Assistant by MQTT discovery.")
+    ap = argparse.ArgumentParser(
+        description="Publish a ccrdt fleet to Home Assistant by MQTT discovery.")
     add_arguments(ap, "ha-bridge")
-    ap.add_argument("--discovery", default="homeassistant", help="discovery prefix (default %(default)s)")
-    ap.add_argument("--interval", type=float, default=1.0, help="seconds between pings and updates")
+    ap.add_argument("--discovery", default="homeassistant",
+                    help="discovery prefix (default %(default)s)")
+    ap.add_argument("--interval", type=float, default=1.0,
+                    help="seconds between pings and updates (default %(default)s)")
     a = ap.parse_args(argv)
     obs = observer_from(a)
     bridge = Bridge(obs.prefix, a.fleet, a.discovery)
     link = Link(obs, *a.broker, other=bridge.heard, subscriptions=bridge.subscriptions(),
                 will=(bridge.availability, b"offline"), on_connect=bridge.connected)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    print("ha_bridge: %s on %s:%d as %r, discovery under %s/" % (obs.prefix, a.broker[0], a.broker[1], a.name,
-                                                                a.discovery), flush=True)
+    print("ha_bridge: %s on %s:%d as %r, discovery under %s/"
+          % (obs.prefix, a.broker[0], a.broker[1], a.name, a.discovery), flush=True)
     next_ping = 0
     try:
         while True:

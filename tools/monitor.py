@@ -20,7 +20,8 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "firmware"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "firmware"))
 
 from ccrdt import gossip, wire  # noqa: E402
 from ccrdt.config import read_key  # noqa: E402
@@ -29,8 +30,9 @@ from ccrdt.status import parse  # noqa: E402
 # Short names of the reasons a frame is rejected (codes of wire and gossip);
 # a code not listed here shows as its number.
 REASONS = {wire.BAD_SIZE: "size", wire.BAD_MAGIC: "magic", wire.BAD_VERSION: "version",
-           wire.OTHER_FLEET: "other fleet", wire.BAD_MAC: "bad MAC", gossip.MALFORMED: "malformed",
-           gossip.NO_ROOM: "no room", gossip.UNKNOWN_KIND: "unknown type", gossip.BAD_NAME: "bad name"}
+           wire.OTHER_FLEET: "other fleet", wire.BAD_MAC: "bad MAC",
+           gossip.MALFORMED: "malformed", gossip.NO_ROOM: "no room",
+           gossip.UNKNOWN_KIND: "unknown type", gossip.BAD_NAME: "bad name"}
 
 
 def refusals(s):
@@ -118,7 +120,8 @@ class Monitor(asyncio.DatagramProtocol):
 
     def table(self):
         from rich.table import Table
-        t = Table(title="ccrdt fleet (%d nodes reporting, %s)" % (len(self.live()), self._refused()))
+        t = Table(title="ccrdt fleet (%d nodes reporting, %s)"
+                  % (len(self.live()), self._refused()))
         for col in ("node", "nodes", "constraints", "satisfied", "violations", "rate", "hash",
                     "converged", "frames/s", "uptime", "heap free", "refused"):
             t.add_column(col, justify="left" if col in ("node", "hash", "refused") else "right")
@@ -126,7 +129,8 @@ class Monitor(asyncio.DatagramProtocol):
         for s in sorted(self.nodes.values(), key=lambda v: (v["name"], v["tag"])):
             total = s["satisfied"] + s["violations"]
             rate = s["satisfied"] / total if total else 1.0
-            t.add_row(s["name"], _of(s["nodes"], s["max_nodes"]), _of(s["constraints"], s["max_constraints"]),
+            t.add_row(s["name"], _of(s["nodes"], s["max_nodes"]),
+                      _of(s["constraints"], s["max_constraints"]),
                       str(s["satisfied"]), str(s["violations"]), "%.3f" % rate, "%08x" % s["hash"],
                       "yes" if s["hash"] == common else "no", "%.0f" % s["rx_rate"],
                       duration(s["uptime_ms"] // 1000 if s["uptime_s"] is None else s["uptime_s"]),
@@ -163,8 +167,8 @@ def watch_broker(monitor, host, port, prefix):
     running event loop); returns the paho client."""
     from observer import connect
     loop = asyncio.get_running_loop()
-    return connect(host, port, [prefix + "/s/+"],
-                   lambda topic, payload, retained: loop.call_soon_threadsafe(monitor.take, payload, topic))
+    return connect(host, port, [prefix + "/s/+"], lambda topic, payload, retained:
+                   loop.call_soon_threadsafe(monitor.take, payload, topic))
 
 
 async def main_async(a):

@@ -42,10 +42,11 @@ import hostenv
 
 sys.path.insert(0, hostenv.FIRMWARE)
 
+from monitor import Monitor  # noqa: E402
+
 from ccrdt import wire  # noqa: E402
 from ccrdt.config import read_key  # noqa: E402
 from ccrdt.gossip import ACK, PING, GossipNode  # noqa: E402
-from monitor import Monitor  # noqa: E402
 
 
 def default_prefix(fleet):
@@ -76,7 +77,6 @@ class Gateway:
     """What the observer knows of one gateway, named by its topics."""
 
     def __init__(self):
-        self.tag = None
         self.heard = 0.0  # last authentic frame, monotonic
         self.hash = None  # last state hash it reported to the observer
         self.hash_at = 0.0
@@ -104,11 +104,14 @@ class Observer:
     def take(self, topic, payload, publish):
         """One message; publish(topic, bytes) sends the answers.  False if
         the topic is none of the observer's."""
-        parts = topic[len(self.prefix) + 1:].split("/") if topic.startswith(self.prefix + "/") else []
+        head = self.prefix + "/"
+        parts = topic[len(head):].split("/") if topic.startswith(head) else []
         if len(parts) == 2 and parts[0] == "s":
             self.status.take(payload, topic)
-        elif len(parts) == 2 and parts[0] == "b" or len(parts) == 3 and parts[:2] == ["u", self.name]:
-            self._gossip(parts[-1], payload, parts[0] == "u", publish)
+        elif parts[0:1] == ["b"] and len(parts) == 2:
+            self._gossip(parts[1], payload, False, publish)
+        elif parts[0:2] == ["u", self.name] and len(parts) == 3:
+            self._gossip(parts[2], payload, True, publish)
         else:
             return False
         return True
@@ -122,10 +125,11 @@ class Observer:
             return  # refused, counted in node.rejected()
         now = time.monotonic()
         gw = self.gateways.setdefault(sender, Gateway())
-        gw.tag, gw.heard = wire.sender(frame), now
+        gw.heard = now
         # Only a unicast PING or an ACK tells the sender's hash to this node.
+        # (A gateway's broadcasts may be other boards' frames, passed on.)
         if unicast and wire.kind(frame) in (PING, ACK):
-            gw.hash, gw.hash_at = node.peer_hash(gw.tag), now
+            gw.hash, gw.hash_at = node.peer_hash(wire.sender(frame)), now
             self.synced = self.synced or gw.hash == node.state_hash()
         if node.changed:
             self._note_rows()
@@ -187,13 +191,16 @@ class Observer:
             "constraints": st.constraints.active_constraints(),
             "satisfied": m.total_satisfied(), "violations": m.total_violations(),
             "rate": st.satisfaction_rate(),
-            "boards": dict((b, {"satisfied": s, "violations": v, "last_seen": iso(self.last_seen(b))})
+            "boards": dict((b, {"satisfied": s, "violations": v,
+                                "last_seen": iso(self.last_seen(b))})
                            for b, (s, v) in sorted(self.rows().items())),
             "gateways": dict((k, {"hash": None if g.hash is None else "%08x" % g.hash,
                                   "heard_s_ago": round(now - g.heard, 1)})
                              for k, g in sorted(self.live_gateways().items())),
-            "status": dict((s["name"], {"hash": "%08x" % s["hash"], "age_s": round(now - s["seen"], 1)})
-                           for s in sorted(self.status.live(self.window).values(), key=lambda s: s["name"])),
+            "status": dict((s["name"], {"hash": "%08x" % s["hash"],
+                                        "age_s": round(now - s["seen"], 1)})
+                           for s in sorted(self.status.live(self.window).values(),
+                                           key=lambda s: s["name"])),
             "rejected": self.node.rejected(), "status_refused": self.status.refused,
         }
 
@@ -227,7 +234,8 @@ class Link:
     from paho's thread, pings, reports) holds self.lock: GossipNode is not
     made for two threads."""
 
-    def __init__(self, observer, host, port, other=None, subscriptions=(), will=None, on_connect=None):
+    def __init__(self, observer, host, port, other=None, subscriptions=(), will=None,
+                 on_connect=None):
         """other(topic, payload, retained): messages that are not the
         observer's, on the extra subscriptions; on_connect(): after every
         (re)connection."""
@@ -237,8 +245,8 @@ class Link:
         self._on_connect = on_connect
         self.news = threading.Event()  # set when the state hash or convergence changed
         self._seen = None
-        self.client = connect(host, port, observer.subscriptions() + list(subscriptions), self._message,
-                              will=will, on_connect=self._connected)
+        self.client = connect(host, port, observer.subscriptions() + list(subscriptions),
+                              self._message, will=will, on_connect=self._connected)
 
     def publish(self, topic, payload, retain=False, qos=0):
         return self.client.publish(topic, payload, qos=qos, retain=retain)
@@ -274,13 +282,16 @@ class Link:
 
 
 def add_arguments(ap, name):
-    ap.add_argument("--broker", type=broker_address, required=True, help="host:port of the MQTT broker")
+    ap.add_argument("--broker", type=broker_address, required=True,
+                    help="host:port of the MQTT broker")
     ap.add_argument("--key", required=True, help="fleet key file")
     ap.add_argument("--fleet", type=int, default=1)
     ap.add_argument("--prefix", help="topic prefix (default ccrdt/<fleet>)")
-    ap.add_argument("--name", default=name, help="this member's name on the topics (default %(default)s)")
+    ap.add_argument("--name", default=name,
+                    help="this member's name on the topics (default %(default)s)")
     ap.add_argument("--window", type=float, default=5.0,
-                    help="seconds within which gateways and STATUS senders count (default %(default)s)")
+                    help="seconds within which gateways and STATUS senders count"
+                    " (default %(default)s)")
 
 
 def observer_from(a):
