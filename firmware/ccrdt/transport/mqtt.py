@@ -13,9 +13,10 @@ retained, client id "ccrdt-<name>":
     P/s/<name>       STATUS frames of node <name>
 
 ``run()`` keeps the connection: it connects, subscribes, pings, and while
-the broker or the network is away retries with exponential backoff; a
-connect attempt blocks the loop for at most a short socket timeout (and the
-name lookup).  Frames sent while disconnected are dropped and counted in
+the broker or the network is away retries with exponential backoff
+(0.5 s doubling to 30 s).  umqtt's connect and subscribe block: an attempt
+holds the loop for at most a few short socket timeouts (and a name
+lookup).  Frames sent while disconnected are dropped and counted in
 ``send_errors``: anti-entropy repairs what they carried.
 """
 import asyncio
