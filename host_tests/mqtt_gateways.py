@@ -146,7 +146,8 @@ async def freeze():
     await signal("FROZEN")  # the broker process is stopped (SIGSTOP): silent, not closed
     t0 = ticks_ms()
     dropped = await until(lambda: all(g.disconnects for g in gws.values()), 15000)
-    report("DROPPED", up=up, dropped=dropped, ms=ticks_diff(ticks_ms(), t0), counters=counters(gws))
+    report("DROPPED", up=up, dropped=dropped, ms=ticks_diff(ticks_ms(), t0),
+           counters=counters(gws))
     await signal("THAWED")
     back = await until(lambda: all(g.connects >= 2 for g in gws.values()), 40000)
     gws[b"fa"].broadcast(F3, len(F3))

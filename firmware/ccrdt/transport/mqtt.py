@@ -114,7 +114,8 @@ class MqttTransport:
                     now = ticks_ms()
                     if ticks_diff(now, self._rx_ms) > self.keepalive_ms:
                         self._drop("no answer to pings")
-                    elif self.sock is not None and ticks_diff(now, self._ping_ms) >= self.keepalive_ms // 2:
+                    elif self.sock is not None and \
+                            ticks_diff(now, self._ping_ms) >= self.keepalive_ms // 2:
                         self._ping_ms = now
                         try:
                             self.client.ping()
