@@ -61,12 +61,15 @@ def test_two_nodes_converge_over_udp_and_commit(tmp_path):
 def test_rx_queue_is_bounded_and_counts_drops():
     async def go():
         q = RxQueue(2)
+        mac = bytearray(6)
         for k in range(5):
-            i = q.slot()
-            q.bufs[i][0] = k
-            q.push(i, 1, 0)
+            mac[0] = k
+            q.put(bytes([k]), 1, 0, mac, mac)
         assert q.count == 2 and q.dropped == 3
-        assert q.bufs[q.pop()][0] == 0 and q.bufs[q.pop()][0] == 1 and q.count == 0
+        i, j = q.pop(), q.pop()
+        assert q.bufs[i][0] == 0 and q.bufs[j][0] == 1 and q.count == 0
+        # the senders were kept, not the receiver's reused buffer
+        assert q.senders[i][0] == 0 and q.senders[j][0] == 1 and q.senders[i] is not mac
     asyncio.run(go())
 
 
@@ -83,12 +86,10 @@ def test_a_failing_handler_is_counted_and_the_node_goes_on(tmp_path):
 
     async def go():
         t = asyncio.create_task(a._process())
-        a.queue.push(a.queue.slot(), 10, 0)
+        a.queue.put(bytes(10), 10, 0, None)
         await asyncio.sleep(0.05)
         a.gossip.handle = real
-        i = a.queue.slot()
-        a.queue.bufs[i][:10] = bytes(10)
-        a.queue.push(i, 10, 0)
+        a.queue.put(bytes(10), 10, 0, None)
         await asyncio.sleep(0.05)
         a.running = False
         t.cancel()
@@ -253,4 +254,54 @@ def test_an_older_snapshot_means_a_new_incarnation(tmp_path):
         exchange(peer, a.gossip)
     assert a.state.metrics.node_satisfied("a") == 110  # 105 + 5, nothing lost
     assert a.gossip.own_claims() == 0  # the earlier life's row is not a claim on this one
+    close(a)
+
+
+class OneFrame:
+    """A transport that delivers one frame once `go` is set."""
+    kind, broadcasts = "test", False
+
+    def __init__(self, frame, go):
+        self.frame, self.go, self.sent = frame, go, 0
+
+    async def recv_into(self, buf):
+        await self.go.wait()
+        frame, self.frame = self.frame, None
+        if frame is None:
+            await asyncio.Event().wait()  # nothing more, ever
+        buf[:len(frame)] = frame
+        return len(frame)
+
+    def sender(self, into):
+        return None
+
+    def heard(self, addr):
+        pass
+
+
+def test_transports_that_receive_at_once_do_not_share_a_slot(tmp_path):
+    """Every transport's task waits in recv_into at once (a gateway): two
+    frames arriving together both reach the gossip intact."""
+    from ccrdt.gossip import GossipNode
+    key = bytes(range(16))
+    frames = [GossipNode(n, key).ping() for n in ("p", "q")]
+    p1, p2 = free_ports(2)
+    (tmp_path / "a").mkdir()
+    a = build(config(tmp_path, "a", p1, "b", p2), str(tmp_path / "a"), log=lambda *x: None)
+
+    async def go():
+        ev = asyncio.Event()
+        a.transports = [OneFrame(f, ev) for f in frames]
+        tasks = [asyncio.create_task(a._receive(i)) for i in range(2)]
+        tasks.append(asyncio.create_task(a._process()))
+        await asyncio.sleep(0.02)  # both receivers now wait
+        ev.set()
+        await asyncio.sleep(0.05)
+        a.running = False
+        for t in tasks:
+            t.cancel()
+    udp = a.transports
+    asyncio.run(go())
+    assert a.rx == 2 and a.gossip.rejected() == 0 and a.gossip.authentic == 2
+    a.transports = udp
     close(a)

@@ -37,16 +37,23 @@ from ccrdt.config import read_key  # noqa: E402
 from deploy import build  # noqa: E402
 from ccrdt.state import ConstraintState, origin_tag  # noqa: E402
 from monitor import Monitor, listen  # noqa: E402
+from broker import Broker  # noqa: E402
 from netsim import AirHub, Faults, Relay, Segment, free_ports  # noqa: E402
 
 
 class Fleet:
     def __init__(self, n=8, duration=15.0, seed=1, root=None, heap=None, gossip_ms=250,
                  snapshot_ms=1000, status_ms=500, faults=None, log=print, workload=True,
-                 transport="udp", micropython=hostenv.MICROPYTHON, twin=False, lan=False):
+                 transport="udp", micropython=hostenv.MICROPYTHON, twin=False, lan=False,
+                 sites=1, broker=None):
         """twin: one more board, given the name of the first (an operator's
         copy-paste mistake); lan: UDP nodes get no peer list, only the
-        broadcast address of their LAN segment."""
+        broadcast address of their LAN segment; sites > 1: the nodes are
+        split into radio clusters on separate ESP-NOW channels (no radio
+        path between them), whose first nodes are gateways joined through
+        a real MQTT broker (broker: a tools/broker.Broker, started here)."""
+        if sites > 1:
+            transport = "espnow"
         self.n, self.duration, self.seed = n + (1 if twin else 0), duration, seed
         n = self.n
         self.micropython = micropython
@@ -65,6 +72,8 @@ class Fleet:
         self.workload = workload
         self.transport = transport  # "udp" (through relays) or "espnow" (through the air hub)
         self.lan = lan
+        self.sites = sites
+        self.broker = broker if broker is not None or sites == 1 else Broker()
         self.macs = [bytes([2, 0, 0, 0, i >> 8, i & 0xFF]) for i in range(n)]
         self.procs = [None] * n
         self.down = set()  # nodes killed on purpose, not yet restarted
@@ -79,6 +88,9 @@ class Fleet:
         self.mpy = os.path.join(self.root, "mpy")
         build(hostenv.board(self.micropython), self.mpy)
         self.shim = hostenv.shim(self.micropython)
+        if self.sites > 1:  # what `mpremote mip install umqtt.simple` puts on a gateway
+            self.lib = os.path.join(self.root, "lib")
+            hostenv.install_umqtt(self.lib)
         rng = random.Random(self.seed)
         self.key_path = os.path.join(self.root, "fleet.key")
         with open(self.key_path, "w") as f:
@@ -97,12 +109,15 @@ class Fleet:
                     for j in range(self.n) if j != i]}
             cfg = {"node": name, "fleet": 1, "key_file": "../fleet.key",
                    "transports": [self.transport], "udp": udp,
-                   "espnow": {"channel": 1, "peers": []},
+                   "espnow": {"channel": 1 + self.site(i), "peers": []},
                    "monitor": "127.0.0.1:%d" % self.monitor_port,
                    "gossip_ms": self.gossip_ms, "jitter_ms": self.gossip_ms // 2,
                    "snapshot_ms": self.snapshot_ms, "status_ms": self.status_ms,
                    "max_nodes": max(32, self.n), "max_constraints": max(64, 2 * self.n),
                    "workload": self.workload_of(i)}
+            if self.gateway(i):
+                cfg["transports"].append("mqtt")
+                cfg["mqtt"] = {"broker": "%s:%d" % (self.broker.host, self.broker.port)}
             import json
             with open(os.path.join(d, "config.json"), "w") as f:
                 json.dump(cfg, f, indent=1)
@@ -120,6 +135,23 @@ class Fleet:
     def dir(self, i):
         return os.path.join(self.root, self.dirs[i])
 
+    def site(self, i):
+        return i * self.sites // self.n
+
+    def gateway(self, i):
+        """The first node of each site, when there are several."""
+        return self.sites > 1 and (i == 0 or self.site(i - 1) != self.site(i))
+
+    def site_line(self):
+        """Per site: nodes reporting, and how many agree on the commonest hash."""
+        by_name = dict((v["name"], v["hash"]) for v in self.mon.live().values())
+        parts = []
+        for k in range(self.sites):
+            hs = [by_name[n] for i, n in enumerate(self.names) if self.site(i) == k and n in by_name]
+            top = max(set(hs), key=hs.count) if hs else 0
+            parts.append("site %d: %d/%d on %08x" % (k + 1, hs.count(top), len(hs), top))
+        return ", ".join(parts)
+
     def config(self, i):
         import json
         with open(os.path.join(self.dir(i), "config.json")) as f:
@@ -129,7 +161,8 @@ class Fleet:
     def start(self, i):
         env = dict(os.environ, MICROPYPATH=".frozen:" + self.mpy)
         if self.transport == "espnow":  # the radio stand-in, on the air hub
-            env.update(MICROPYPATH=self.shim + ":.frozen:" + self.mpy, CCRDT_MAC=self.macs[i].hex(),
+            path = [self.shim, ".frozen", self.mpy] + ([self.lib] if self.gateway(i) else [])
+            env.update(MICROPYPATH=":".join(path), CCRDT_MAC=self.macs[i].hex(),
                        CCRDT_AIR="127.0.0.1:%d" % self.air_port)
         self.down.discard(i)
         logf = open(os.path.join(self.dir(i), "log.txt"), "a")
@@ -262,6 +295,9 @@ class Fleet:
         to end and the fleet to converge; returns a summary dict."""
         self.setup()
         loop = asyncio.get_running_loop()
+        if self.broker is not None:
+            await loop.run_in_executor(None, self.broker.start)
+            self.tap = BrokerTap(self.broker, "ccrdt/1/#")
         self.mon = Monitor(read_key(self.key_path), 1)
         transports = [await listen(self.mon, self.monitor_port)]
         port_node = dict((p, i) for i, p in enumerate(self.node_ports))
@@ -300,7 +336,8 @@ class Fleet:
                     ui(self.mon)
                 elif t - last_print >= 1:
                     last_print = t
-                    self.log("t=%5.1fs %s" % (t, self.mon.line()))
+                    self.log("t=%5.1fs %s%s" % (t, self.mon.line(),
+                                                "; " + self.site_line() if self.sites > 1 else ""))
                 if t >= quiet_at + 1 and not pending:
                     if self.mon.converged(self.names):
                         converged_at = t
@@ -311,6 +348,9 @@ class Fleet:
             self.stop_all()
             for tr in transports:
                 tr.close()
+            if self.broker is not None:
+                self.tap.close()
+                self.broker.stop()
         return self.summary(quiet_at, converged_at)
 
     def summary(self, quiet_at, converged_at):
@@ -340,7 +380,56 @@ class Fleet:
         s["constraints"] = first.active_constraint_count()
         s["satisfied"] = first.metrics.total_satisfied()
         s["violations"] = first.metrics.total_violations()
+        if self.broker is not None:
+            s["broker_frames"], s["broker_bytes"] = self.tap.frames, self.tap.bytes
+            s["broker_starts"] = self.broker.starts
         return s
+
+
+class BrokerTap:
+    """Counts the frames and bytes the gateways publish through the broker,
+    with a second MQTT client (paho), subscribed to the fleet's topics."""
+
+    def __init__(self, broker, topics):
+        import paho.mqtt.client as mqtt
+        self.frames = self.bytes = 0
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="ccrdt-fleet-tap")
+        c.on_connect = lambda cl, ud, fl, rc, props: cl.subscribe(topics)
+        c.on_message = self._count
+        c.reconnect_delay_set(0.2, 2)
+        c.connect_async(broker.host, broker.port)
+        c.loop_start()
+        self.client = c
+
+    def _count(self, client, userdata, msg):
+        self.frames += 1
+        self.bytes += len(msg.payload)
+
+    def close(self):
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def broker_outage(down_s):
+    """An event: the broker stops, and starts again down_s later on its port."""
+    def act(fleet):
+        fleet.log("broker stopped for %.1f s" % down_s)
+        fleet.broker.stop()
+        loop = asyncio.get_running_loop()
+        loop.call_later(down_s, lambda: loop.run_in_executor(None, fleet.broker.start))
+    return act
+
+
+def inject_forged(fleet):
+    """An event: an outsider without the key publishes on the gateways'
+    broadcast topic: a well-formed frame sealed with another key, and noise."""
+    import paho.mqtt.publish as publish
+    from ccrdt.gossip import GossipNode
+    forged = GossipNode("intruder", bytes(16)).ping()
+    topic = "ccrdt/1/b/intruder"
+    fleet.log("an outsider publishes a forged frame and noise on %s" % topic)
+    publish.multiple([(topic, forged), (topic, b"\xcc" * 40)], hostname=fleet.broker.host,
+                     port=fleet.broker.port)
 
 
 def replace_board(i, down_s=1.0):
@@ -384,6 +473,11 @@ def main(argv=None):
     ap.add_argument("--replace", type=float, default=None,
                     help="replace node n02 by a board with an empty flash at this second")
     ap.add_argument("--twin", action="store_true", help="one more board named like n00")
+    ap.add_argument("--sites", type=int, default=1,
+                    help="radio clusters on separate channels, one gateway each, joined through "
+                         "a real MQTT broker (ESP-NOW stand-in within a site)")
+    ap.add_argument("--broker-outage", default=None, metavar="AT:SECONDS",
+                    help="with --sites: stop the broker at this second for this long")
     ap.add_argument("--lan", action="store_true",
                     help="udp: no peer lists, each node broadcasts on one LAN segment")
     ap.add_argument("--plain", action="store_true", help="log lines instead of the live table")
@@ -394,7 +488,7 @@ def main(argv=None):
         part = (t1, t2, set(range(a.nodes // 2)))
     faults = Faults(a.seed, a.loss, a.dup, a.reorder_ms, part)
     fleet = Fleet(a.nodes, a.duration, a.seed, gossip_ms=a.gossip_ms, faults=faults, transport=a.transport,
-                  twin=a.twin, lan=a.lan)
+                  twin=a.twin, lan=a.lan, sites=a.sites)
     events = []
     if a.kill is not None:
         events.append((a.kill, kill_and_restart(1)))
@@ -402,8 +496,14 @@ def main(argv=None):
         events.append((a.replace, replace_board(2)))
     if part:
         events.append((part[1], lambda f: f.log("partition healed")))
+    if a.broker_outage:
+        at, down = (float(x) for x in a.broker_outage.split(":"))
+        events.append((at, broker_outage(down)))
+    over = fleet.transport + (" (LAN broadcast, no peer lists)" if a.lan else "")
+    if a.sites > 1:
+        over = "%d sites (ESP-NOW channels) joined by gateways through %s" % (a.sites, fleet.broker)
     print("fleet of %d MicroPython nodes over %s on %s, heap %d bytes each, in %s"
-          % (fleet.n, a.transport + (" (LAN broadcast, no peer lists)" if a.lan else ""),
+          % (fleet.n, over,
              hostenv.describe(fleet.micropython), fleet.heap, os.path.relpath(fleet.root)))
 
     async def go():
@@ -431,6 +531,9 @@ def main(argv=None):
     if fleet.wiped:
         print("summary: a replaced board's old flash held %d checks no peer had heard yet "
               "(gossiped after each commit; lost with the flash)" % fleet.unsent)
+    if fleet.broker is not None:
+        print("summary: through the broker: %d frames, %d bytes (%d broker starts)"
+              % (s["broker_frames"], s["broker_bytes"], s["broker_starts"]))
     if s["clashes"]:
         print("summary: boards reported another live board with their name: %s"
               % ", ".join(s["clashes"]))

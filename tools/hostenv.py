@@ -101,6 +101,22 @@ def shim(interp=MICROPYTHON):
     return out
 
 
+# micropython-lib, unmodified, for what a real board installs with mip.
+MPLIB = os.path.join(os.path.dirname(ROOT), "shared", "micropython-lib")
+
+
+def install_umqtt(lib):
+    """umqtt.simple compiled into lib/umqtt/, as `mpremote mip install
+    umqtt.simple` puts it in a board's /lib (bytecode: any word size)."""
+    src = os.path.join(MPLIB, "umqtt.simple", "umqtt", "simple.py")
+    if not os.path.exists(src):
+        raise RuntimeError("%s is missing: the MQTT gateway needs micropython-lib's "
+                           "umqtt.simple (../shared/micropython-lib)" % src)
+    os.makedirs(os.path.join(lib, "umqtt"), exist_ok=True)
+    subprocess.run([tool("mpy-cross"), "-o", os.path.join(lib, "umqtt", "simple.mpy"), src],
+                   check=True)
+
+
 _shim_cost = {}
 
 

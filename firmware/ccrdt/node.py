@@ -26,7 +26,7 @@ import random
 
 from micropython import const
 
-from ccrdt import CapacityError, wire
+from ccrdt import CapacityError, raw, wire
 from ccrdt.compat import ticks_ms
 from ccrdt.gossip import GossipNode
 from ccrdt.layout import COUNTER_LIMIT, ROW_LIMIT
@@ -53,32 +53,34 @@ async def sleep_ms(ms):
 
 class RxQueue:
     """A ring of preallocated frame buffers, each with the frame's length,
-    the transport it came by and its sender there; the last slot
-    is a spill buffer: a frame received into it is dropped and counted."""
+    the transport it came by and its sender there.  Each transport's
+    receive task reads into its own buffer and put() copies the frame in:
+    tasks that await at once must not share a slot."""
 
     def __init__(self, slots):
-        # One byte more than a frame, so that an oversized datagram shows.
-        self.bufs = [bytearray(wire.FRAME_MAX + 1) for _ in range(slots + 1)]
-        # Each frame's sender, as its transport gives it (``sender(into)``):
-        # a MAC copied into the slot's own buffer, or an address object.
-        self.macs = [bytearray(6) for _ in range(slots + 1)]
-        self.senders = [None] * (slots + 1)
-        self.lens = [0] * (slots + 1)
-        self.srcs = bytearray(slots + 1)
+        self.bufs = [bytearray(wire.FRAME_MAX + 1) for _ in range(slots)]
+        # A sender given as a MAC in the receiver's buffer is copied here.
+        self.macs = [bytearray(6) for _ in range(slots)]
+        self.senders = [None] * slots
+        self.lens = [0] * slots
+        self.srcs = bytearray(slots)
         self.slots = slots
         self.head = self.count = self.dropped = 0
         self.ready = asyncio.Event()
 
-    def slot(self):
-        """Index of the slot to receive into (the spill slot when full)."""
+    def put(self, buf, n, src, sender, mac=None):
+        """Queue frame buf[:n] from sender by transport src (if sender is
+        mac, a buffer the transport reuses, its bytes are kept); a frame
+        that finds the queue full is dropped and counted."""
         if self.count == self.slots:
-            return self.slots
-        return (self.head + self.count) % self.slots
-
-    def push(self, i, n, src):
-        if i == self.slots:
             self.dropped += 1
             return
+        i = (self.head + self.count) % self.slots
+        raw.copy(self.bufs[i], 0, buf, 0, min(n, len(buf)))
+        if sender is not None and sender is mac:
+            raw.copy(self.macs[i], 0, mac, 0, 6)
+            sender = self.macs[i]
+        self.senders[i] = sender
         self.lens[i] = n
         self.srcs[i] = src
         self.count += 1
@@ -343,16 +345,16 @@ class Node:
     # ---- tasks ---------------------------------------------------------
     async def _receive(self, src):
         q, t = self.queue, self.transports[src]
+        # One byte more than a frame, so that an oversized datagram shows.
+        buf, mac = bytearray(wire.FRAME_MAX + 1), bytearray(6)
         while self.running:
-            i = q.slot()
             try:
-                n = await t.recv_into(q.bufs[i])
+                n = await t.recv_into(buf)
             except OSError as e:
                 self.error("receive", e)
                 await sleep_ms(100)
                 continue
-            q.senders[i] = t.sender(q.macs[i])
-            q.push(i, n, src)
+            q.put(buf, n, src, t.sender(mac), mac)
 
     async def _process(self):
         q = self.queue
