@@ -4,10 +4,10 @@ import subprocess
 
 import pytest
 
-from interp import BOTH, ROOT, firmware_modules, run_micropython, tool
+from interp import BOTH, firmware_modules, run_micropython, tool
 
 # Test modules that need nothing but the firmware and host_tests helpers.
-SHARED = ["test_fnv", "test_vclock", "test_state", "test_laws", "test_model", "test_hash",
+SHARED = ["test_fnv", "test_vclock", "test_state", "test_laws", "test_hash",
           "test_claims", "test_wire", "test_gossip", "test_config", "test_store", "test_status",
           "test_node_refusals"]
 

@@ -156,8 +156,9 @@ def generated():
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="Write (or --check) package.json and the manifests' versions.")
-    ap.add_argument("--check", action="store_true", help="exit 1 if a file is out of date; write nothing")
+    ap = argparse.ArgumentParser(description="Write package.json and the manifests' versions.")
+    ap.add_argument("--check", action="store_true",
+                    help="exit 1 if a file is out of date; write nothing")
     a = ap.parse_args(argv)
     stale = []
     for path, text in generated().items():
@@ -168,7 +169,8 @@ def main(argv=None):
         if not a.check:
             with open(path, "w") as f:
                 f.write(text)
-    print("%s: %s" % ("out of date" if a.check else "written", ", ".join(stale)) if stale else "up to date")
+    done = "out of date" if a.check else "written"
+    print("%s: %s" % (done, ", ".join(stale)) if stale else "up to date")
     return 1 if a.check and stale else 0
 
 

@@ -11,9 +11,9 @@ import sys
 IS_MICROPYTHON = sys.implementation.name == "micropython"
 
 if IS_MICROPYTHON:
-    from time import ticks_ms, ticks_diff, sleep_ms  # noqa: F401
+    from time import sleep_ms, ticks_diff, ticks_ms  # noqa: F401
 else:
     import os
-    sys.path.append(os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                                 "host"))
-    from cpython_shim import ticks_ms, ticks_diff, sleep_ms  # noqa: F401,E402
+    _root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    sys.path.append(os.path.join(_root, "host"))
+    from cpython_shim import sleep_ms, ticks_diff, ticks_ms  # noqa: F401,E402
