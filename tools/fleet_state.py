@@ -51,23 +51,19 @@ def main(argv=None):
     a = ap.parse_args(argv)
     obs = observer_from(a)
     host, port = a.broker
-    try:
-        link = Link(obs, host, port)
-    except OSError as e:
-        print("fleet_state: cannot reach the broker at %s:%d: %s" % (host, port, e),
-              file=sys.stderr)
-        return 1
+    link = Link(obs, host, port)
     try:
         report = fetch(link, a.wait)
+        if report is None:
+            heard = ", ".join(sorted(obs.gateways))
+            what = ("no gateway completed an exchange (heard: %s)" % heard if heard
+                    else "no gateway heard" if link.client.is_connected()
+                    else "no connection to the broker")
+            print("fleet_state: %s on %s:%d under %s/ within %.0f s"
+                  % (what, host, port, obs.prefix, a.wait), file=sys.stderr)
+            return 1
     finally:
         link.close()
-    if report is None:
-        heard = ", ".join(sorted(obs.gateways))
-        what = ("no gateway completed an exchange (heard: %s)" % heard if heard
-                else "no gateway heard")
-        print("fleet_state: %s on %s:%d under %s/ within %.0f s"
-              % (what, host, port, obs.prefix, a.wait), file=sys.stderr)
-        return 1
     print(json.dumps(report, indent=1))
     return 0
 

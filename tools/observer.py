@@ -224,7 +224,7 @@ def connect(host, port, subscriptions, on_message, will=None, on_connect=None):
     c.on_connect = connected
     c.on_message = lambda client, userdata, msg: on_message(msg.topic, msg.payload, msg.retain)
     c.reconnect_delay_set(0.5, 5)
-    c.connect(host, port, keepalive=30)
+    c.connect_async(host, port, keepalive=30)  # a broker not up yet is retried
     c.loop_start()
     return c
 
