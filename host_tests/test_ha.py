@@ -46,6 +46,7 @@ class Subscriber:
         self.lock = threading.Lock()
         self.last = {}
         self.client = connect(host, port, topics, self._message)
+        wait_for(self.client.is_connected, 10, "the subscriber to connect")
 
     def _message(self, topic, payload, retained):
         with self.lock:
