@@ -1,93 +1,52 @@
-"""Property tests with hypothesis (CPython only): random operation histories
-on several replicas obey the semilattice laws and converge."""
+"""Property tests with hypothesis (CPython only): the harness of
+``laws.py`` over histories hypothesis draws (and shrinks), for every
+replicated type; and the state hash over states a few operations apart."""
 from hypothesis import given, settings, strategies as st
 
 from ccrdt.state import ConstraintState
-from laws import check_convergence, check_laws
+from laws import ChoiceRng, check_type, history
+from specs import SPECS, StateSpec
 
-IDS = ["c0", "c1", "c2", "c3", "ab", "a", "bc", "c", "é"]
-OPS = st.lists(st.tuples(
-    st.integers(0, 3),  # replica
-    st.sampled_from(["add", "remove", "sat", "vio", "pos", "merge"]),
-    st.integers(0, 2 ** 16)), max_size=60)
+DRAWS = st.lists(st.integers(0, 2 ** 16), min_size=150, max_size=300)  # about 3 a step
 
 
-def run(history, nodes=4, reps=None):
-    """Apply history to reps (new replicas if None); returns them."""
-    reps = reps or [ConstraintState("n%d" % i, max_nodes=8, max_constraints=16)
-                    for i in range(nodes)]
-    for who, op, arg in history:
-        r = reps[who % nodes]
-        if op == "add":
-            r.add_constraint(IDS[arg % len(IDS)])
-        elif op == "remove":
-            r.remove_constraint(IDS[arg % len(IDS)])
-        elif op == "sat":
-            r.record_satisfied(arg)
-        elif op == "vio":
-            r.record_violations(arg % 100)
-        elif op == "pos":
-            r.update_position((arg % 9 - 4, arg // 9 % 9 - 4))
-        else:
-            r.merge(reps[arg % nodes])
-    return reps
-
-
-def join(x, y):
-    return x.merged(y)
-
-
-def eq(x, y):
-    return x == y
-
-
-def digest(x):
-    return x.state_hash()
+def _check_every_type(draws):
+    for spec in SPECS:
+        check_type(spec, ChoiceRng(draws), nodes=4, steps=50)
 
 
 @settings(max_examples=150, deadline=None)
-@given(OPS)
-def test_laws_hold(history):
-    a, b, c, _ = run(history)
-    check_laws(a, b, c, join, eq, digest)
+@given(DRAWS)
+def test_every_type_obeys_the_laws_and_its_model(draws):
+    _check_every_type(draws)
 
 
 @settings(max_examples=100, deadline=None)
-@given(OPS)
-def test_all_merge_orders_converge(history):
-    check_convergence(run(history), join, eq, digest)
-
-
-@settings(max_examples=100, deadline=None)
-@given(OPS, OPS)
-def test_hash_equal_iff_content_equal(h1, h2):
-    x = run(h1)[0]
-    y = run(h2)[0]
+@given(DRAWS, DRAWS)
+def test_hash_equal_iff_content_equal(d1, d2):
+    x = history(StateSpec(), ChoiceRng(d1), 4, 50)[0][0]
+    y = history(StateSpec(), ChoiceRng(d2), 4, 50)[0][0]
     assert (x == y) == (x.state_hash() == y.state_hash())
 
 
 @settings(max_examples=300, deadline=None)
-@given(OPS, st.lists(st.tuples(st.integers(0, 3),
-                               st.sampled_from(["add", "remove", "sat", "vio", "pos", "merge"]),
-                               st.integers(0, 3)), min_size=1, max_size=2))
-def test_nearby_states_hash_apart(history, steps):
-    # One or two small operations away: the changes most likely to cancel
-    # in a sum of item hashes (small counter moves, re-adds).
-    reps = run(history)
+@given(DRAWS, st.lists(st.integers(0, 15), max_size=10), st.integers(1, 2))
+def test_nearby_states_hash_apart(draws, small, steps):
+    # One or two small operations away (draws below 16: small counter moves,
+    # re-adds): the changes most likely to cancel in a sum of item hashes.
+    spec = StateSpec()
+    reps = history(spec, ChoiceRng(draws), 4, 50)[0]
     before = [r.copy() for r in reps]
-    for who, op, arg in steps:
-        run([(who, op, arg)], reps=reps)
+    rng = ChoiceRng(small)
+    for _ in range(steps):
+        i, op = rng.below(4), spec.op(rng)
+        if op is None:
+            reps[i].merge(reps[rng.below(4)])
+        else:
+            spec.apply(reps[i], i, op)
     for x, y in zip(before, reps):
         assert (x == y) == (x.state_hash() == y.state_hash())
         assert (x == y) == (list(x.slice_hashes()) == list(y.slice_hashes()))
-
-
-@settings(max_examples=100, deadline=None)
-@given(OPS)
-def test_snapshot_round_trip(history):
-    for r in run(history):
-        back = ConstraintState.decode(r.encode(), r.node_id)
-        assert back == r and back.state_hash() == r.state_hash()
 
 
 @settings(max_examples=100, deadline=None)

@@ -48,22 +48,3 @@ def test_full_clock_raises_and_is_unchanged():
     raises(CapacityError, a.merge, b)
     assert a.get("c") == 0 and a.total_time() == 2
 
-
-def test_laws():
-    from laws import check_laws
-    from check import Rng
-    rng = Rng(7)
-    for _ in range(20):
-        clocks = []
-        for _ in range(3):
-            c = VectorClock(capacity=8)
-            for _ in range(rng.below(6)):
-                c.increment("n%d" % rng.below(4))
-            clocks.append(c)
-
-        def join(x, y):
-            z = VectorClock(capacity=8)
-            z.merge(x)
-            z.merge(y)
-            return z
-        check_laws(clocks[0], clocks[1], clocks[2], join, lambda x, y: x == y)

@@ -34,7 +34,7 @@ _PART_ELEMENTS = const(32)
 # Item kinds of the state hash.
 _H_CTX = const(0x43)
 _H_DOT = const(0x44)
-_UNSET = array("B")  # reader scratch not made yet
+_UNSET = array("B")  # part scratch not made yet
 
 
 class AWSet:
@@ -51,12 +51,11 @@ class AWSet:
         self._ctx = raw.zeros32(SLICES * nn)  # [slice * nn + node]
         self._hst = array("I", [0])
         self._s = self._oc = self._k = 0  # part writer: slice, next origin, origins planned
-        # Part scratch.  _inc marks the elements a part being written holds,
-        # and those a part being joined listed: each use is over within one
-        # call.  The reader's scratch is made with the first part read: a
-        # state only merged from never needs it.
-        self._inc = bytearray(capacity)
-        self._orig = bytearray(_PART_ORIGINS)
+        # Part scratch, made with the first part written or read (most
+        # states are never read into).  _inc marks the elements a part being
+        # written holds, and those a part being joined listed: each use is
+        # over within one call.
+        self._inc = self._orig = _UNSET
         self._omap = self._otag = self._octx = self._db = self._ehash = self._eoff = _UNSET
         self._per = self._seen = _UNSET
 
@@ -215,7 +214,13 @@ class AWSet:
         return ctx, sorted((i, tags[n], d) for i, n, d in self.dots())
 
     # ---- part section --------------------------------------------------------
+    def _writer_scratch(self):
+        if self._inc is _UNSET:
+            self._inc = bytearray(self.capacity)
+            self._orig = bytearray(_PART_ORIGINS)
+
     def _reader_scratch(self):
+        self._writer_scratch()
         if self._omap is _UNSET:
             self._omap = array("h", bytes(2 * _PART_ORIGINS))
             self._otag = raw.zeros32(_PART_ORIGINS)
@@ -227,6 +232,7 @@ class AWSet:
             self._ehash = raw.zeros32(_PART_ELEMENTS)
 
     def start(self, s):
+        self._writer_scratch()
         self._s = s
         self._oc = 0
         self._settle()
