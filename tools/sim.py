@@ -78,19 +78,18 @@ class SeedPeer:
 
     def _clock(self):
         c = self.state.clock()
-        names = dict((self.state._ntag[i], self.state.node_name(i)) for i in range(self.state._nn))
+        nodes = self.state.node_table
+        names = dict((nodes.tags[i], nodes.name(i)) for i in range(nodes.count))
         return {"clocks": dict((names.get(t, str(t)), v) for t, v in c.entries())}
 
     def _json_state(self):
         s = self.state
-        nn = s.max_nodes
         elements = {}
-        for e in range(s.max_constraints):
-            if s._eslice[e] != 0xFF:
-                elements[s._id_str(e)] = [[s.node_name(n), s._dots[e * nn + n]]
-                                          for n in range(s._nn) if s._dots[e * nn + n]]
-        sat = dict((s.node_name(n), s.metrics.node_satisfied(s.node_name(n))) for n in range(s._nn))
-        vio = dict((s.node_name(n), s.metrics.node_violations(s.node_name(n))) for n in range(s._nn))
+        for cid, n, dot in s.constraints.dots():
+            elements.setdefault(cid, []).append([s.node_name(n), dot])
+        names = s.nodes()
+        sat = dict((name, s.metrics.node_satisfied(name)) for name in names)
+        vio = dict((name, s.metrics.node_violations(name)) for name in names)
         p = s.position
         return {"constraints": {"elements": elements, "tombstones": {}},
                 "metrics": {"satisfied": sat, "violations": vio},
