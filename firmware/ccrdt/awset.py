@@ -79,11 +79,15 @@ class AWSet:
                 if self._slices[e] != FREE and self._dots[e * nn + slot]]
 
     def dots(self):
-        """(id, node slot, dot) of every live dot."""
+        """(id, node slot, dot) of every live dot, one at a time (a list of a
+        full table's would crowd a small board's heap)."""
         nn = self.nodes.capacity
-        return [(self._id_str(e), n, self._dots[e * nn + n])
-                for e in range(self.capacity) if self._slices[e] != FREE
-                for n in range(self.nodes.count) if self._dots[e * nn + n]]
+        for e in range(self.capacity):
+            if self._slices[e] != FREE:
+                cid = self._id_str(e)
+                for n in range(self.nodes.count):
+                    if self._dots[e * nn + n]:
+                        yield cid, n, self._dots[e * nn + n]
 
     def find(self, buf, off=0, n=-1, h=-1):
         """Slot of the element whose id is buf[off:off+n] (hash h), or -1."""
