@@ -2,10 +2,9 @@
 
 ``build()`` reads nothing but the validated config: it joins Wi-Fi, opens
 the store and the transports the config lists, finds the status LED, makes
-the ``Node`` (``ccrdt.node``) and attaches the workload.  ``main()`` is what
-``main.py`` runs on a board.
+the ``Node`` (``ccrdt.node``) and attaches the workload.  ``start()`` is what
+``main.py`` calls on a board; then the node's ``serve()`` runs it.
 """
-import asyncio
 import gc
 
 from ccrdt.compat import sleep_ms, ticks_diff, ticks_ms
@@ -76,31 +75,31 @@ def join_wifi(wifi, log, timeout_ms=20000):
     return sta.isconnected()
 
 
-def main(config_path="config.json", directory=""):
+def start(config_path="config.json", directory=""):
+    """The node of the board's config, or None after printing why there
+    is none.  What only boot needs is let go before the node runs: the
+    config module (~7 KB while loaded) and this one (~2 KB kept), so that
+    main.py can drop its last reference and the heap gets them back."""
+    import sys
+
+    import ccrdt
     from ccrdt.config import ConfigError, load
     try:
         cfg = load(config_path)
     except ConfigError as e:
         print("config error:", e)
-        return 1
-    import sys
-    import ccrdt
-    # Read once at boot: its ~7 KB (and the 3 KB the module keeps) go back
-    # to the heap; the package holds it as an attribute too.
-    del sys.modules["ccrdt.config"]
-    delattr(ccrdt, "config")
+        return None
+    finally:
+        for name in ("config", "boot"):
+            sys.modules.pop("ccrdt." + name, None)
+            if hasattr(ccrdt, name):
+                delattr(ccrdt, name)
     from ccrdt.delta import SnapshotVersionError
     try:
         node = build(cfg, directory)
     except SnapshotVersionError as e:
         print("snapshot error: %s; flash the firmware that wrote it, or erase state.* to start "
               "this board anew" % e)
-        return 1
+        return None
     gc.threshold(-1)  # built: the GC runs when the heap is full again (see main.py)
-    try:
-        asyncio.run(node.run())
-    except KeyboardInterrupt:
-        pass
-    finally:
-        node.shutdown()
-    return 0
+    return node

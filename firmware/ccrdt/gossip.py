@@ -64,6 +64,9 @@ from ccrdt.delta import PART_MAX, OwnClaim, reader, writer
 from ccrdt.layout import ID_MAX, SLICES, TAG_LIMIT
 from ccrdt.state import ConstraintState, id_bytes, new_incarnation
 
+# The flag sets a PING may carry; built once (from imported names a tuple
+# would be built at every use).
+_PING_FLAGS = (0, DIGEST, DIGEST | PUSH, PUSH | BCAST, BCAST)
 _HOT_PINGS = const(3)  # pings with slice hashes after each change of state
 _REFUSED = const(2)  # in _same: a part refused for lack of room (1: equal slice)
 
@@ -396,7 +399,7 @@ class GossipNode:
         L = f[o + 5] if end > o + 5 else 0xFF
         d = o + 14 + L  # where slice hashes start
         e = d + (4 * SLICES if flags & DIGEST else 0)  # where pushed entries start
-        if (flags not in (0, DIGEST, DIGEST | PUSH, PUSH | BCAST, BCAST) or L > ID_MAX or e > end
+        if (flags not in _PING_FLAGS or L > ID_MAX or e > end
                 or (e == end) != (not flags & PUSH)):
             self._reasons[MALFORMED] += 1
             return

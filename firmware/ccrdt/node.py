@@ -61,7 +61,7 @@ class RxQueue:
         self.bufs = [bytearray(wire.FRAME_MAX + 1) for _ in range(slots)]
         # A sender given as a MAC in the receiver's buffer is copied here.
         self.macs = [bytearray(6) for _ in range(slots)]
-        self.senders = [None] * slots
+        self.senders = [b""] * slots
         self.lens = [0] * slots
         self.srcs = bytearray(slots)
         self.slots = slots
@@ -462,6 +462,15 @@ class Node:
             + (self.state.active_constraint_count(), len(self.state.nodes()))))
         self.report()
         await asyncio.gather(*tasks)
+
+    def serve(self):
+        """Run until Ctrl-C (or the end of the run), then stop cleanly."""
+        try:
+            asyncio.run(self.run())
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.shutdown()
 
     def shutdown(self):
         """Clean stop: commit what is queued."""
