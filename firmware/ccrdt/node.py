@@ -61,7 +61,7 @@ class RxQueue:
         self.bufs = [bytearray(wire.FRAME_MAX + 1) for _ in range(slots)]
         # A sender given as a MAC in the receiver's buffer is copied here.
         self.macs = [bytearray(6) for _ in range(slots)]
-        self.senders = [b""] * slots
+        self.senders: list = [None] * slots
         self.lens = [0] * slots
         self.srcs = bytearray(slots)
         self.slots = slots
