@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "tools"))
 import hostenv  # noqa: E402
 from hostenv import FIRMWARE, MP32, ROOT, TEST_HEAP  # noqa: E402,F401
 
@@ -25,14 +26,15 @@ def tool(name):
 # 32-bit build is missing its run is reported as skipped, never as passed.
 BOTH = [pytest.param(hostenv.tool("micropython"), id="mp64"),
         pytest.param(MP32, id="mp32", marks=pytest.mark.skipif(
-            not os.path.exists(MP32), reason="the 32-bit run was not possible: %s is missing" % MP32))]
+            not os.path.exists(MP32),
+            reason="the 32-bit run was not possible: %s is missing" % MP32))]
 
 
 def run_micropython(interp, args, heap_bytes=TEST_HEAP, timeout=600):
     """interp running a test script from the repository root: a test
     process, not a node, so TEST_HEAP by default."""
-    return subprocess.run(hostenv.command(interp, heap_bytes) + args, cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(hostenv.command(interp, heap_bytes) + args, cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
 
 
 def firmware_modules():

@@ -12,16 +12,16 @@ import threading
 import time
 
 import pytest
-
 from interp import BOTH, ROOT
 
 sys.path.insert(0, os.path.join(ROOT, "tools"))
-from ccrdt.config import read_key  # noqa: E402
-from ccrdt.state import ConstraintState  # noqa: E402
 import hostenv  # noqa: E402
 from monitor import Monitor, listen  # noqa: E402
 from netsim import AirHub, Faults, free_ports  # noqa: E402
 from vboard import VBoard  # noqa: E402
+
+from ccrdt.config import read_key  # noqa: E402
+from ccrdt.state import ConstraintState  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
 
@@ -61,7 +61,8 @@ def flash_digest(board):
     for base, _, files in os.walk(board.dir):
         for f in files:
             with open(os.path.join(base, f), "rb") as fh:
-                out[os.path.relpath(os.path.join(base, f), board.dir)] = hashlib.sha256(fh.read()).hexdigest()
+                rel = os.path.relpath(os.path.join(base, f), board.dir)
+                out[rel] = hashlib.sha256(fh.read()).hexdigest()
     return out
 
 
@@ -91,12 +92,14 @@ def test_deploy_gossip_converge_and_read_back(rig):
     names = ["vb-%d" % i for i in range(3)]
     workload = json.dumps({"module": "ccrdt.workload", "interval_ms": 200, "run_ms": 2500})
     sets = "SET=--set 'monitor=\"127.0.0.1:%d\"' --set 'workload=%s'" % (host.mon_port, workload)
-    for b in boards:  # left by an earlier deploy: a component this config does not need, a source file
+    # left by an earlier deploy: a component this config does not need, a source file
+    for b in boards:
         os.makedirs(os.path.join(b.dir, "ccrdt", "transport"))
         for stale in ("ccrdt/transport/mqtt.mpy", "ccrdt/state.py"):
             open(os.path.join(b.dir, stale), "w").close()
     for b, name in zip(boards, names):
-        r = make("deploy", "PORT=" + b.device, "BOARD=" + board, "NODE=" + name, "KEY=" + key, sets)
+        r = make("deploy", "PORT=" + b.device, "BOARD=" + board, "NODE=" + name, "KEY=" + key,
+                 sets)
         assert r.returncode == 0, r.stdout + r.stderr
         assert "board reset" in r.stdout
     deadline = time.monotonic() + 60
@@ -107,7 +110,8 @@ def test_deploy_gossip_converge_and_read_back(rig):
     live = host.mon.named()
     assert all(live[n]["nodes"] == 3 and live[n]["constraints"] >= 3 for n in names)
     assert all(b.boots == 2 for b in boards)  # the deploy's reset rebooted each board once
-    for b in boards:  # ESP-NOW, UDP for the monitor, the workload: what the config needs, as .mpy only
+    # ESP-NOW, UDP for the monitor, the workload: what the config needs, as .mpy only
+    for b in boards:
         flash = set(flash_digest(b))
         assert {"ccrdt/transport/espnow.mpy", "ccrdt/transport/udp.mpy", "ccrdt/workload.mpy",
                 "ccrdt/state.mpy"} <= flash, flash
@@ -117,7 +121,8 @@ def test_deploy_gossip_converge_and_read_back(rig):
     for b, name in zip(boards, names):
         local = os.path.join(b.dir + ".state.bin")
         r = subprocess.run([os.path.join(BIN, "mpremote"), "connect", b.device, "resume",
-                            "fs", "cp", ":state.bin", local], capture_output=True, text=True, timeout=60)
+                            "fs", "cp", ":state.bin", local],
+                           capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, r.stderr
         with open(local, "rb") as f:
             states.append(ConstraintState.decode(f.read(), name))

@@ -2,8 +2,9 @@
 import json
 import os
 
-from ccrdt.config import ConfigError, distance, load, nearest, parse_mac, read_key
 from check import raises
+
+from ccrdt.config import ConfigError, distance, load, nearest, parse_mac, read_key
 
 TMP = "build/test_config"
 GOOD = {"node": "n1", "key_file": "fleet.key",
@@ -57,7 +58,8 @@ def test_each_broken_field_is_named_with_the_file():
         (with_(gossip_ms="fast"), "'gossip_ms'"),
         (with_(transports=["lora"]), "'transports'"),
         (with_(udp={"peers": []}), "'udp.port'"),
-        (with_(udp={"port": 9001, "peers": [{"node": "n2", "addr": "nowhere"}]}), "'udp.peers[0].addr'"),
+        (with_(udp={"port": 9001, "peers": [{"node": "n2", "addr": "nowhere"}]}),
+         "'udp.peers[0].addr'"),
         (with_(monitor="localhost"), "'monitor'"),
         (with_(key_file=None), "'key_file'"),
         (with_(workload=[1]), "'workload'"),
@@ -124,7 +126,8 @@ def test_mac_addresses_are_six_hex_pairs_as_the_firmware_parses_them():
     c = load(write(with_(transports=["espnow"], espnow={"channel": 6, "peers": [text]})))
     assert c["espnow"] == {"channel": 6, "peers": [text]}
     # the transport's own parse gives the same six bytes
-    assert parse_mac(text) == bytes(int(x, 16) for x in text.split(":")) == b"\x02\x00\x0a\xff\x09\x1c"
+    assert (parse_mac(text) == bytes(int(x, 16) for x in text.split(":"))
+            == b"\x02\x00\x0a\xff\x09\x1c")
 
 
 def test_workload_module_imports_and_its_declared_fields_are_checked():
@@ -132,11 +135,13 @@ def test_workload_module_imports_and_its_declared_fields_are_checked():
             "does not import")
     refused(with_(workload={"module": "ccrdt.fnv"}), "workload.module", "no Workload class")
     refused(with_(workload={"module": 5}), "workload.module")
-    refused(with_(workload={"module": "workload_fields", "interval_ms": 0}), "workload.interval_ms",
-            "1..60000")
-    c = load(write(with_(workload={"module": "workload_fields", "interval_ms": 5, "label": [1]})))
+    refused(with_(workload={"module": "workload_fields", "interval_ms": 0}),
+            "workload.interval_ms", "1..60000")
+    c = load(write(with_(workload={"module": "workload_fields", "interval_ms": 5,
+                                   "label": [1]})))
     assert c["workload"]["interval_ms"] == 5
-    assert load(write(with_(workload={"module": "ccrdt.workload", "interval_ms": 200})))["workload"]
+    c = load(write(with_(workload={"module": "ccrdt.workload", "interval_ms": 200})))
+    assert c["workload"]
 
 
 def test_wifi_and_host_values_have_the_form_the_board_uses():
@@ -156,8 +161,10 @@ def key_error(key):
 def test_key_file_message_says_what_is_wrong():
     hex32 = b"00112233445566778899aabbccddeeff"
     msg = key_error(b"z" * 32 + b"\n")
-    assert "not hex: 32 characters, expected 32 hex digits" in msg and "'z' at position 0" in msg, msg
-    assert TMP + "/fleet.key" in msg and "'key_file'" in msg and "trailing newline is fine" in msg, msg
+    assert "not hex: 32 characters, expected 32 hex digits" in msg, msg
+    assert "'z' at position 0" in msg, msg
+    assert TMP + "/fleet.key" in msg and "'key_file'" in msg, msg
+    assert "trailing newline is fine" in msg, msg
     assert "31 hex digits, expected 32" in key_error(hex32[:31] + b"\n")
     assert "33 hex digits, expected 32" in key_error(hex32 + b"0")
     assert "0 hex digits, expected 32" in key_error(b"\n")

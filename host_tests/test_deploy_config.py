@@ -8,13 +8,13 @@ import subprocess
 import sys
 
 import pytest
-
 from interp import ROOT, tool
 
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import deploy  # noqa: E402
 import package  # noqa: E402
 from hostenv import SHIM  # noqa: E402
+
 from ccrdt.config import ConfigError  # noqa: E402
 
 BOARDS = sorted(d for d in os.listdir(os.path.join(ROOT, "boards"))
@@ -72,9 +72,12 @@ def test_set_reaches_nested_fields_and_they_are_checked(tmp_path, key):
 
 def test_deploy_names_the_board_config_the_mac_and_the_module(key):
     rc, err = run_deploy(key, "--board", "unix", "--set", 'espnow.peers=["zz:zz:zz:zz:zz:zz"]')
-    assert rc == 2 and err.startswith("deploy: boards/unix/config.json with --set espnow.peers="), err
-    assert "'espnow.peers[0]'" in err and "six pairs of hex digits" in err and "Traceback" not in err, err
-    rc, err = run_deploy(key, "--board", "esp32_generic", "--set", "workload.module=\"ccrdt.nosuch\"")
+    assert rc == 2, err
+    assert err.startswith("deploy: boards/unix/config.json with --set espnow.peers="), err
+    assert "'espnow.peers[0]'" in err and "six pairs of hex digits" in err, err
+    assert "Traceback" not in err, err
+    rc, err = run_deploy(key, "--board", "esp32_generic",
+                         "--set", "workload.module=\"ccrdt.nosuch\"")
     assert rc == 2 and err.startswith("deploy: boards/esp32_generic/config.json with --set"), err
     assert "'workload.module'" in err and "'ccrdt.nosuch'" in err and "does not import" in err, err
 
@@ -85,7 +88,8 @@ def test_deploy_refuses_an_unknown_board_and_a_non_hex_key(tmp_path, key):
     bad = tmp_path / "bad.key"
     bad.write_bytes(b"z" * 32 + b"\n")
     rc, err = run_deploy(str(bad), "--board", "unix")
-    assert rc == 2 and str(bad) in err and "not hex: 32 characters, expected 32 hex digits" in err, err
+    assert rc == 2 and str(bad) in err, err
+    assert "not hex: 32 characters, expected 32 hex digits" in err, err
 
 
 def test_a_board_with_a_bad_config_says_so_in_one_line(tmp_path, key):
@@ -105,8 +109,9 @@ def test_a_board_with_a_bad_config_says_so_in_one_line(tmp_path, key):
         (d / "fleet.key").write_bytes(open(key, "rb").read())
         env = dict(os.environ, MICROPYPATH=SHIM + ":.frozen:" + os.path.join(ROOT, "firmware"),
                    CCRDT_MAC="020000000001", CCRDT_AIR="127.0.0.1:9")
-        r = subprocess.run([tool("micropython"), os.path.join(ROOT, "firmware", "main.py")], cwd=str(d),
-                           env=env, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+        r = subprocess.run([tool("micropython"), os.path.join(ROOT, "firmware", "main.py")],
+                           cwd=str(d), env=env, capture_output=True, text=True, timeout=30,
+                           stdin=subprocess.DEVNULL)
         lines = (r.stdout + r.stderr).strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("config error: config.json: "), lines
         assert "'%s'" % field in lines[0], lines
@@ -133,10 +138,12 @@ def test_a_build_holds_what_the_config_needs_and_that_runs(tmp_path):
     names = {rel.rsplit("/", 1)[-1] for rel in sizes}
     assert {"state.mpy", "gossip.mpy", "boot.mpy", "config.mpy", "udp.mpy"} <= names, names
     assert not names & {"espnow.mpy", "mqtt.mpy", "workload.mpy", "simple.mpy"}, names
-    assert all(rel.endswith(".mpy") and os.path.getsize(os.path.join(out, rel)) == n for rel, n in sizes.items())
+    assert all(rel.endswith(".mpy") and os.path.getsize(os.path.join(out, rel)) == n
+               for rel, n in sizes.items())
     script = ("import ccrdt.boot, ccrdt.transport.udp\nprint('imported')\n"
               "try:\n import ccrdt.workload\nexcept ImportError:\n print('no workload')\n")
-    r = subprocess.run([tool("micropython"), "-c", script], env=dict(os.environ, MICROPYPATH=".frozen:" + out),
+    r = subprocess.run([tool("micropython"), "-c", script],
+                       env=dict(os.environ, MICROPYPATH=".frozen:" + out),
                        cwd=str(tmp_path), capture_output=True, text=True, timeout=30)
     assert r.stdout.split() == ["imported", "no", "workload"], r.stdout + r.stderr
 

@@ -78,7 +78,7 @@ def test_a_removal_seen_or_not_changes_the_slice_hash():
 
 
 def _two_names_in_one_slice():
-    names, seen, i = [], {}, 0
+    seen, i = {}, 0
     while True:
         n = "n%d" % i
         s = tag30(n) % SLICES

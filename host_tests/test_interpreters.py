@@ -3,7 +3,6 @@ hashes as on CPython, and firmware that compiles for the ESP32 targets."""
 import subprocess
 
 import pytest
-
 from interp import BOTH, firmware_modules, run_micropython, tool
 
 # Test modules that need nothing but the firmware and host_tests helpers.
@@ -51,6 +50,6 @@ def test_firmware_compiles_for_esp32(arch, tmp_path):
     mods = firmware_modules()
     assert len(mods) >= 6
     for path in mods:
-        r = subprocess.run([tool("mpy-cross"), "-march=" + arch, "-o", str(tmp_path / "out.mpy"), path],
-                           capture_output=True, text=True)
+        r = subprocess.run([tool("mpy-cross"), "-march=" + arch, "-o", str(tmp_path / "out.mpy"),
+                            path], capture_output=True, text=True)
         assert r.returncode == 0, "%s: %s" % (path, r.stderr)

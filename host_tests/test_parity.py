@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pytest
-
 from interp import BOTH, ROOT, TEST_HEAP, run_micropython
 
 

@@ -1,11 +1,12 @@
 """Property tests with hypothesis (CPython only): the harness of
 ``laws.py`` over histories hypothesis draws (and shrinks), for every
 replicated type; and the state hash over states a few operations apart."""
-from hypothesis import given, settings, strategies as st
-
-from ccrdt.state import ConstraintState
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from laws import ChoiceRng, check_type, history
 from specs import SPECS, StateSpec
+
+from ccrdt.state import ConstraintState
 
 DRAWS = st.lists(st.integers(0, 2 ** 16), min_size=150, max_size=300)  # about 3 a step
 

@@ -1,9 +1,8 @@
 """The core, wire and gossip test modules on the emulated RV32 board
 (tools/rv32board.py): rv32imc, a 140 032-byte heap, the firmware's
 `mpy-cross -march=rv32imc` files loaded over mpremote mount."""
-import pytest
-
 import interp  # noqa: F401  (puts tools/ on the path)
+import pytest
 import rv32board
 from test_interpreters import count_tests
 

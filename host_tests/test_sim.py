@@ -58,8 +58,8 @@ def test_seed_baseline_converges_and_moves_more_bytes():
 
 
 def test_command_line_prints_a_table():
-    import io
     import contextlib
+    import io
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         status = sim.main(["--nodes", "4", "--loss", "0.1", "--seeds", "2"])

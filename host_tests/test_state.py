@@ -1,8 +1,9 @@
 """The seed crate's state scenarios, and the checks of a full table and bad ids."""
+from check import raises
+
 from ccrdt import CapacityError
 from ccrdt.layout import ID_MAX
 from ccrdt.state import COUNTER_LIMIT, ROW_LIMIT, ConstraintState
-from check import raises
 
 
 def small(name):

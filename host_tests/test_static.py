@@ -12,7 +12,8 @@ STUBS = os.path.join(ROOT, ".venv", "esp32-stubs")
 
 
 def pyright(project):
-    r = subprocess.run([tool("pyright"), "-p", project], capture_output=True, text=True, timeout=600)
+    r = subprocess.run([tool("pyright"), "-p", project], capture_output=True, text=True,
+                       timeout=600)
     return r.returncode, r.stdout + r.stderr
 
 

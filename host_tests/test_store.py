@@ -119,9 +119,10 @@ def test_the_config_sizes_win_over_the_snapshot_sizes():
 
 
 def test_a_snapshot_of_a_newer_version_stops_the_load_and_stays():
+    from check import raises
+
     from ccrdt.delta import SnapshotVersionError
     from ccrdt.fnv import fnv1a32
-    from check import raises
     two_saves(3, 4)
     with open(DIR + "/state.bin", "rb") as f:
         data = bytearray(f.read())

@@ -1,6 +1,7 @@
+from check import raises
+
 from ccrdt import CapacityError
 from ccrdt.vclock import AFTER, BEFORE, CONCURRENT, EQUAL, VectorClock
-from check import raises
 
 
 def test_increment_and_get():

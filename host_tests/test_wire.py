@@ -1,5 +1,6 @@
-from ccrdt import proto, wire
 from check import raises
+
+from ccrdt import proto, wire
 
 # RFC 4493 section 4 test vectors (AES-128 key, messages of 0, 16, 40, 64 bytes).
 KEY = bytes.fromhex("2b7e151628aed2a6abf7158809cf4f3c")

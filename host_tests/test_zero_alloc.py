@@ -1,9 +1,8 @@
 """The receive, hash and merge paths allocate nothing, on both word sizes:
 ``alloc_checks`` measured under the real MicroPythons (CPython has no
 ``gc.mem_alloc``, so these checks exist only there)."""
-import pytest
-
 import alloc_checks
+import pytest
 from interp import BOTH, TEST_HEAP, run_micropython
 
 COUNT = sum(1 for name in dir(alloc_checks) if name.startswith("test_"))

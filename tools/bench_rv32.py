@@ -9,8 +9,9 @@ Runs on the board with firmware/ and host_tests/ on its path.  Prints
 import gc
 from time import ticks_diff, ticks_ms
 
-from ccrdt.gossip import GossipNode
 from histories import full_node
+
+from ccrdt.gossip import GossipNode
 
 KEY = bytes(range(16))
 

@@ -9,9 +9,9 @@ import gc
 import sys
 
 sys.path[:0] = ["firmware", "host_tests"]
-from ccrdt.compat import IS_MICROPYTHON, ticks_ms, ticks_diff  # noqa: E402
-from ccrdt.state import ConstraintState  # noqa: E402
 import ccrdt.delta  # noqa: E402,F401  (loaded up front: its code is not state)
+from ccrdt.compat import IS_MICROPYTHON, ticks_diff, ticks_ms  # noqa: E402
+from ccrdt.state import ConstraintState  # noqa: E402
 
 NODES, CONSTRAINTS = 32, 64
 

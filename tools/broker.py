@@ -81,7 +81,8 @@ class Broker:
             except OSError:
                 time.sleep(0.1)
         self.stop()
-        raise RuntimeError("%s did not listen on %d within %.0f s" % (self.kind, self.port, timeout))
+        raise RuntimeError("%s did not listen on %d within %.0f s"
+                           % (self.kind, self.port, timeout))
 
     def stop(self):
         if self.proc is None:

@@ -74,7 +74,8 @@ def build(board, out=None, components=None):
     arch = board_meta(board)["arch"]
     out = out or os.path.join(ROOT, "build", "mpy", board)
     shutil.rmtree(out, ignore_errors=True)
-    own, lib, _ = package.closure(sorted(package.components() if components is None else components))
+    own, lib, _ = package.closure(sorted(package.components() if components is None
+                                         else components))
     sizes = {}
     for dest, src in [f for m in own + lib for f in m.files]:
         rel = dest[:-3] + ".mpy"
@@ -166,18 +167,21 @@ def mpremote(port, *args, timeout=120):
     cmd = [tool("mpremote"), "connect", port, "resume"] + list(args)
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if r.returncode:
-        raise DeployError("mpremote %s failed: %s" % (" ".join(args[:2]), (r.stderr or r.stdout).strip()))
+        raise DeployError("mpremote %s failed: %s"
+                          % (" ".join(args[:2]), (r.stderr or r.stdout).strip()))
     return r.stdout
 
 
 def deploy(port, board, node, key_path, overrides=()):
     if not key_path:
-        raise ConfigError("make deploy needs KEY=path/to/fleet.key (make one: make key KEY=build/fleet.key)")
+        raise ConfigError("make deploy needs KEY=path/to/fleet.key"
+                          " (make one: make key KEY=build/fleet.key)")
     with tempfile.TemporaryDirectory() as tmp:
         cfg = load(stage(board, node, key_path, tmp, overrides))
         out = os.path.join(tmp, "mpy")
         sizes = build(board, out, needs(cfg))
-        dirs = sorted({rel.rsplit("/", k)[0] for rel in sizes for k in range(1, rel.count("/") + 1)})
+        dirs = sorted({rel.rsplit("/", k)[0] for rel in sizes
+                       for k in range(1, rel.count("/") + 1)})
         mpremote(port, "exec", _PREPARE % (dirs,))
         copies = [(os.path.join(out, rel), ":" + rel) for rel in sorted(sizes)]
         copies += [(os.path.join(tmp, "config.json"), ":config.json.new"),
@@ -189,7 +193,8 @@ def deploy(port, board, node, key_path, overrides=()):
         mpremote(port, *args[:-1])
         if "deployed" not in mpremote(port, "exec", _COMMIT % (sorted(sizes),)):
             raise DeployError("the board did not confirm the new files")
-        mpremote(port, "exec", "--no-follow", "import time, machine; time.sleep_ms(100); machine.reset()")
+        mpremote(port, "exec", "--no-follow",
+                 "import time, machine; time.sleep_ms(100); machine.reset()")
     return sizes
 
 
@@ -215,13 +220,14 @@ def main(argv=None):
     d.add_argument("--node", required=True)
     d.add_argument("--key", default="")
     d.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
-                   help="replace a field of the board's config, e.g. --set 'monitor=\"10.0.0.2:47999\"' "
-                        "or --set espnow.channel=6")
+                   help="replace a field of the board's config, "
+                        "e.g. --set 'monitor=\"10.0.0.2:47999\"' or --set espnow.channel=6")
     a = ap.parse_args(argv)
     try:
         if a.cmd == "key":
             new_key(a.path)
-            print("fleet key written to %s (keep it secret; every board of the fleet needs it)" % a.path)
+            print("fleet key written to %s (keep it secret; every board of the fleet needs it)"
+                  % a.path)
         elif a.cmd == "build":
             board_meta(a.board)
             with open(os.path.join(ROOT, "boards", a.board, "config.json")) as f:
@@ -230,7 +236,8 @@ def main(argv=None):
             sizes = build(a.board, components=components)
             for rel, size in sorted(sizes.items()):
                 print("%6d  %s" % (size, rel))
-            print("%6d  total (.mpy for %s, %s)" % (sum(sizes.values()), a.board, board_meta(a.board)["arch"]))
+            print("%6d  total (.mpy for %s, %s)"
+                  % (sum(sizes.values()), a.board, board_meta(a.board)["arch"]))
         else:
             sizes = deploy(a.port, a.board, a.node, a.key, a.set)
             print("%s on %s: %d bytes of .mpy, config and key in place; board reset"

@@ -136,7 +136,8 @@ class AirHub(_Forwarder):
             targets = [dst] if dst in self.radios and self.radios[dst][1] == ch else []
         s = self.mac_node.get(src, -1)
         for m in targets:
-            self.deliver(out, self.radios[m][0], self.faults.deliveries(s, self.mac_node.get(m, -1)))
+            self.deliver(out, self.radios[m][0],
+                         self.faults.deliveries(s, self.mac_node.get(m, -1)))
 
 
 def main(argv=None):
@@ -151,8 +152,10 @@ def main(argv=None):
 
     async def serve():
         hub = AirHub(Faults(a.seed, a.loss))
-        await asyncio.get_running_loop().create_datagram_endpoint(lambda: hub, local_addr=("127.0.0.1", a.port))
-        print("air hub on 127.0.0.1:%d (loss %.2f); Ctrl-C stops it" % (a.port, a.loss), flush=True)
+        await asyncio.get_running_loop().create_datagram_endpoint(
+            lambda: hub, local_addr=("127.0.0.1", a.port))
+        print("air hub on 127.0.0.1:%d (loss %.2f); Ctrl-C stops it" % (a.port, a.loss),
+              flush=True)
         while True:
             await asyncio.sleep(3600)
     try:

@@ -93,7 +93,8 @@ def available():
 
 def _mpy(src, dst):
     os.makedirs(os.path.dirname(dst), exist_ok=True)
-    r = subprocess.run([tool("mpy-cross"), "-march=rv32imc", "-o", dst, src], capture_output=True, text=True)
+    r = subprocess.run([tool("mpy-cross"), "-march=rv32imc", "-o", dst, src],
+                       capture_output=True, text=True)
     if r.returncode:
         raise BoardError("mpy-cross failed on %s: %s" % (src, r.stderr.strip()))
 
@@ -109,8 +110,8 @@ def stage(out, romfs):
             if n.endswith(".py") and n != "conftest.py":
                 _mpy(os.path.join(ROOT, d, n), os.path.join(out, d, n[:-3] + ".mpy"))
     if romfs:
-        r = subprocess.run([tool("mpremote"), "romfs", "--no-mpy", "-o", out + ".romfs", "build", out],
-                           capture_output=True, text=True)
+        r = subprocess.run([tool("mpremote"), "romfs", "--no-mpy", "-o", out + ".romfs",
+                            "build", out], capture_output=True, text=True)
         if r.returncode:
             raise BoardError("mpremote romfs build failed: " + r.stdout + r.stderr)
 
@@ -119,13 +120,14 @@ class Board:
     """qemu-system-riscv32 running the RV32 firmware, its UART on a pty."""
 
     def __init__(self, log, rom=None, boot_timeout=10):
-        cmd = [QEMU, "-machine", "virt", "-bios", "none", "-cpu", "rv32", "-semihosting", "-display", "none",
-               "-monitor", "none", "-serial", "pty", "-kernel", ELF]
+        cmd = [QEMU, "-machine", "virt", "-bios", "none", "-cpu", "rv32", "-semihosting",
+               "-display", "none", "-monitor", "none", "-serial", "pty", "-kernel", ELF]
         if rom:
             cmd += ["-device", "loader,file=%s,addr=0x%x" % (rom, ROMFS_ADDR)]
         # qemu's own output goes to a file: a pipe nobody reads could fill up.
         with open(log, "w") as f:
-            self.proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            self.proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL)
         self.port = None
         try:
             deadline = time.monotonic() + boot_timeout
@@ -150,7 +152,8 @@ class Board:
             so_far = e.stdout or b""
             if isinstance(so_far, bytes):
                 so_far = so_far.decode(errors="replace")
-            raise BoardError("the board run timed out after %d s; output so far:\n%s" % (timeout, so_far))
+            raise BoardError("the board run timed out after %d s; output so far:\n%s"
+                             % (timeout, so_far))
         return r.returncode, r.stdout + r.stderr
 
     def stop(self):
@@ -215,14 +218,17 @@ def run_bench(romfs=False, timeout=300, out=OUT):
 
 def heap_figures(out):
     """[(label, used, free, largest free block)] in bytes, from mem_info()."""
-    return [(m.group(1), int(m.group(2)), int(m.group(3)), int(m.group(4)) * GC_BLOCK) for m in re.finditer(
-        r"HEAP (\w+)\n.*?GC: total: \d+, used: (\d+), free: (\d+).*?max free sz: (\d+)", out, re.S)]
+    pattern = r"HEAP (\w+)\n.*?GC: total: \d+, used: (\d+), free: (\d+).*?max free sz: (\d+)"
+    return [(m.group(1), int(m.group(2)), int(m.group(3)), int(m.group(4)) * GC_BLOCK)
+            for m in re.finditer(pattern, out, re.S)]
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("modules", nargs="*", default=MODULES, help="test modules (default: %(default)s)")
-    ap.add_argument("--bench", action="store_true", help="run tools/bench_rv32.py instead of tests")
+    ap.add_argument("modules", nargs="*", default=MODULES,
+                    help="test modules (default: %(default)s)")
+    ap.add_argument("--bench", action="store_true",
+                    help="run tools/bench_rv32.py instead of tests")
     ap.add_argument("--romfs", action="store_true", help="code in a ROMFS image, run in place")
     ap.add_argument("--timeout", type=int, default=300, help="seconds for the board run")
     a = ap.parse_args(argv)
@@ -234,7 +240,8 @@ def main(argv=None):
     try:
         if a.bench:
             out = run_bench(a.romfs, a.timeout)
-            print("RV32 board emulated by qemu (rates say how the code runs on rv32imc, not a chip's speed);"
+            print("RV32 board emulated by qemu"
+                  " (rates say how the code runs on rv32imc, not a chip's speed);"
                   " code: %s" % where)
             print(out, end="")
             return
@@ -242,10 +249,11 @@ def main(argv=None):
     except BoardError as e:
         sys.exit(str(e))
     print(out, end="")
-    print("\nRV32 board (qemu, rv32imc, 140 032-byte heap), firmware as .mpy (%s): %d passed, %d failed in %.0f s"
-          % (where, passed, failed, time.monotonic() - t0))
+    print("\nRV32 board (qemu, rv32imc, 140 032-byte heap), firmware as .mpy (%s):"
+          " %d passed, %d failed in %.0f s" % (where, passed, failed, time.monotonic() - t0))
     for label, used, free, block in heap_figures(out):
-        print("  heap %-16s used %6d  free %6d  largest free block %6d bytes" % (label, used, free, block))
+        print("  heap %-16s used %6d  free %6d  largest free block %6d bytes"
+              % (label, used, free, block))
     sys.exit(1 if failed else 0)
 
 

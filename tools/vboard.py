@@ -125,13 +125,16 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="Start virtual boards for mpremote.")
     ap.add_argument("count", type=int, nargs="?", default=3)
     ap.add_argument("--root", default=os.path.join(ROOT, "build", "vboards"))
-    ap.add_argument("--air", default=None, help="host:port of an ESP-NOW air hub (tools/netsim.py air)")
+    ap.add_argument("--air", default=None,
+                    help="host:port of an ESP-NOW air hub (tools/netsim.py air)")
     a = ap.parse_args(argv)
     boards = []
-    print("virtual boards on %s, heap %d bytes each + %d for the host stand-ins of espnow, network "
-          "and machine" % (hostenv.describe(), hostenv.heap(), hostenv.shim_cost()), flush=True)
+    print("virtual boards on %s, heap %d bytes each + %d for the host stand-ins of espnow, "
+          "network and machine" % (hostenv.describe(), hostenv.heap(), hostenv.shim_cost()),
+          flush=True)
     for i in range(a.count):
-        b = VBoard(os.path.join(a.root, "vb%d" % (i + 1)), mac="0200000001%02x" % (i + 1), air=a.air)
+        b = VBoard(os.path.join(a.root, "vb%d" % (i + 1)), mac="0200000001%02x" % (i + 1),
+                   air=a.air)
         boards.append(b)
         print("vb%d %s  flash: %s" % (i + 1, b.start(), os.path.relpath(b.dir)), flush=True)
     print("Ctrl-C stops them.", flush=True)

@@ -81,7 +81,8 @@ def nearest(name, known):
     for k in known:
         d = distance(name, k)
         short = min(len(k), len(name))
-        if (d <= limit or short >= 3 and k[:short] == name[:short]) and (best is None or d < best_d):
+        close = d <= limit or short >= 3 and k[:short] == name[:short]
+        if close and (best is None or d < best_d):
             best, best_d = k, d
     return best
 
@@ -140,7 +141,8 @@ def parse_mac(text):
     ESP-NOW takes a peer; ValueError otherwise."""
     parts = text.split(":") if isinstance(text, str) else ()
     if len(parts) != 6 or any(len(p) != 2 or not _all_of(_HEX, p.encode()) for p in parts):
-        raise ValueError("must be six pairs of hex digits like \"aa:bb:cc:dd:ee:ff\", got %r" % (text,))
+        raise ValueError("must be six pairs of hex digits like \"aa:bb:cc:dd:ee:ff\", got %r"
+                         % (text,))
     return bytes(int(p, 16) for p in parts)
 
 
@@ -241,7 +243,8 @@ def _espnow(cfg, path):
         except ValueError as err:
             raise _bad(path, "espnow.peers[%d]" % i, str(err))
         if mac == _BROADCAST:
-            raise _bad(path, "espnow.peers[%d]" % i, "is the broadcast address, which every board uses")
+            raise _bad(path, "espnow.peers[%d]" % i,
+                       "is the broadcast address, which every board uses")
     return {"channel": _int(e, path, "channel", 1, 14, 1, prefix="espnow."), "peers": peers}
 
 
@@ -290,7 +293,8 @@ def validate(cfg, path="<config>", base=None):
     kf = cfg.get("key_file")
     if not isinstance(kf, str) or not kf:
         raise _bad(path, "key_file", "must name the fleet key file")
-    out["key"] = read_key(kf if kf.startswith("/") else (_dirname(path) if base is None else base) + kf)
+    out["key"] = read_key(kf if kf.startswith("/")
+                          else (_dirname(path) if base is None else base) + kf)
     tr = cfg.get("transports", ["udp"])
     if (not isinstance(tr, list) or not tr or any(t not in TRANSPORTS for t in tr)
             or len(set(tr)) != len(tr)):

@@ -20,6 +20,7 @@ than it has OwnClaim; in each case the state is untouched.
 """
 from array import array
 from struct import pack_into
+
 from micropython import const
 
 from ccrdt import CapacityError, fnv, raw
@@ -196,7 +197,8 @@ def _check_room(st, other):
             new_nodes += 1
     new_el = st.constraints.missing(other.constraints)
     if nodes.count + new_nodes > st.max_nodes:
-        raise CapacityError("node table full: merge needs %d more of %d" % (new_nodes, st.max_nodes))
+        raise CapacityError("node table full: merge needs %d more of %d"
+                            % (new_nodes, st.max_nodes))
     if len(st.constraints) + new_el > st.max_constraints:
         raise CapacityError("constraint table full: merge needs %d more of %d"
                             % (new_el, st.max_constraints))

@@ -31,8 +31,8 @@ value at or above one is refused (``ccrdt.delta``), and a frame that holds
 more of this node's own origin than it has makes it go on as a new
 incarnation (``ccrdt.gossip``), so no frame can stop a board counting.
 """
-from array import array
 import os
+from array import array
 
 from ccrdt import CapacityError, delta, fnv, raw
 from ccrdt.awset import AWSet
@@ -334,7 +334,8 @@ class ConstraintState:
         return not self.__eq__(other)
 
     def __str__(self):
-        return "ConstraintState(%s: %d constraints, %d nodes, satisfied %d, violations %d, rate %.3f, position %s, hash %08x)" % (
+        return ("ConstraintState(%s: %d constraints, %d nodes, satisfied %d, violations %d,"
+                " rate %.3f, position %s, hash %08x)") % (
             self.node_id, len(self.constraints), self.node_table.count,
             self.metrics.total_satisfied(), self.metrics.total_violations(),
             self.satisfaction_rate(), self.position, self.state_hash())

@@ -22,8 +22,19 @@ from struct import pack_into
 import cryptolib
 
 from ccrdt import raw
-from ccrdt.proto import (BAD_MAC, BAD_MAGIC, BAD_SIZE, BAD_VERSION, FRAME_MAX, HEADER,
-                         MAC_LEN, MAGIC, OK, OTHER_FLEET, WIRE_VERSION)
+from ccrdt.proto import (
+    BAD_MAC,
+    BAD_MAGIC,
+    BAD_SIZE,
+    BAD_VERSION,
+    FRAME_MAX,
+    HEADER,
+    MAC_LEN,
+    MAGIC,
+    OK,
+    OTHER_FLEET,
+    WIRE_VERSION,
+)
 
 
 class Cmac:
@@ -89,7 +100,8 @@ class Framer:
     def begin(self, buf, kind):
         """Write a header of the given type; returns the payload offset."""
         self.seq = (self.seq + 1) & 0xFFFF
-        pack_into("<BBHIH", buf, 0, MAGIC, (WIRE_VERSION << 4) | kind, self.fleet, self.tag, self.seq)
+        pack_into("<BBHIH", buf, 0, MAGIC, (WIRE_VERSION << 4) | kind,
+                  self.fleet, self.tag, self.seq)
         return HEADER
 
     def seal(self, buf, end):

@@ -96,8 +96,8 @@ class ESPNow:
             if m not in self._peers:
                 raise _error("NOT_FOUND")
             w = self._wlan()
-            self._sock.sendto(b"D" + bytes([w.config("channel")]) + w.config("mac") + m + bytes(msg),
-                              self._hub)
+            self._sock.sendto(b"D" + bytes([w.config("channel")]) + w.config("mac") + m
+                              + bytes(msg), self._hub)
         return True
 
     def _take(self):
