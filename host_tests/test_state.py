@@ -244,3 +244,28 @@ def test_exhausted_operation_counter_raises_before_any_change():
                     (a.record_satisfied, 1), (a.update_position, (1, 1))):
         raises(OverflowError, op, arg)
         assert a.encode() == before
+
+
+def test_equality_in_place_agrees_with_the_canonical_form():
+    # The set is compared in place (no table-sized lists): it must say
+    # what comparing canonical forms says, for equal and nearly equal pairs.
+    from check import Rng
+    from histories import replicas
+    rng = Rng(5)
+    for _ in range(3):
+        reps = replicas(rng, nodes=3, steps=30)
+        merged = reps[0].copy()
+        for r in reps[1:]:
+            merged.merge(r)
+        states = reps + [merged]
+        forms = [x.canonical() for x in states]
+        for i in range(len(states)):
+            for j in range(len(states)):
+                assert (states[i] == states[j]) == (forms[i] == forms[j])
+        forms = None
+        other = merged.copy()
+        assert other == merged
+        cids = other.constraints.active_constraints()
+        if cids:
+            other.remove_constraint(cids[0])  # one dot gone, a context moved
+            assert other != merged and other.canonical() != merged.canonical()

@@ -209,6 +209,34 @@ class AWSet:
                         fnv.update_u32(st, 0, d)
                         fnv.mix_into(acc, s, st, 0)
 
+    def equal(self, other):
+        """The same contexts and live dots as other, compared in place (node
+        slots matched by tag, elements by id): canonical() of a full table
+        is tens of KB of tuples, more than a small board has."""
+        return self._within(other) and other._within(self)
+
+    def _within(self, other):
+        """Every context entry and live dot of self is in other, equal."""
+        na, nb = self.nodes, other.nodes
+        for n in range(na.count):
+            m = nb.find(na.tags[n])
+            for s in range(SLICES):
+                x = self._ctx[s * na.capacity + n]
+                if x and (m < 0 or other._ctx[s * nb.capacity + m] != x):
+                    return False
+        for e in range(self.capacity):
+            if self._slices[e] == FREE:
+                continue
+            o = e * STRIDE
+            f = other.find(self._ids, o + 1, self._ids[o], self._hashes[e])
+            for n in range(na.count):
+                d = self._dots[e * na.capacity + n]
+                if d:
+                    m = nb.find(na.tags[n])
+                    if f < 0 or m < 0 or other._dots[f * nb.capacity + m] != d:
+                        return False
+        return True
+
     def canonical(self):
         """(context entries, dots) as sorted tuples keyed by tag."""
         tags, nn = self.nodes.tags, self.nodes.capacity

@@ -328,7 +328,12 @@ class ConstraintState:
         return ctx, dots, self.metrics.canonical(), self.position.canonical()
 
     def __eq__(self, other):
-        return isinstance(other, ConstraintState) and self.canonical() == other.canonical()
+        """Equal replicated content (the set compared in place: its
+        canonical form would not fit a small board's heap)."""
+        return (isinstance(other, ConstraintState)
+                and self.position.canonical() == other.position.canonical()
+                and self.metrics.canonical() == other.metrics.canonical()
+                and self.constraints.equal(other.constraints))
 
     def __ne__(self, other):
         return not self.__eq__(other)
