@@ -7,6 +7,8 @@ venv (requirements.txt pins it).  MQTT_BROKER=amqtt|mosquitto chooses.
         ...  # connect to b.host, b.port
         b.stop(); b.start()  # an outage: the same port comes back
 
+    External(host, port)  # one that runs on its own: stop() leaves it running
+
     python tools/broker.py [--port P] [--kind amqtt|mosquitto]
 """
 import os
@@ -111,6 +113,53 @@ class Broker:
 
     def __str__(self):
         return "%s on %s:%d" % (self.kind, self.host, self.port)
+
+
+class External:
+    """A broker that runs on its own (``python tools/broker.py --port P``,
+    or any MQTT broker) and outlives whoever uses it: start() only waits
+    until it accepts connections and stop() leaves it running, so a virtual
+    fleet given one (``Fleet(..., broker=External(host, port))``) does not
+    take the host tools' broker away when its run ends."""
+
+    kind = "external"
+    starts = 0
+
+    def __init__(self, host="127.0.0.1", port=1883):
+        self.host, self.port = host, port
+
+    def start(self, timeout=20.0):
+        t_end = time.monotonic() + timeout
+        while True:
+            try:
+                socket.create_connection((self.host, self.port), timeout=0.5).close()
+                return self
+            except OSError:
+                if time.monotonic() >= t_end:
+                    raise RuntimeError("no broker listens on %s:%d" % (self.host, self.port))
+                time.sleep(0.1)
+
+    def stop(self):
+        pass
+
+    def restart(self):
+        return self.start()
+
+    def running(self):
+        try:
+            socket.create_connection((self.host, self.port), timeout=0.5).close()
+            return True
+        except OSError:
+            return False
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        pass
+
+    def __str__(self):
+        return "the broker on %s:%d" % (self.host, self.port)
 
 
 def main(argv=None):

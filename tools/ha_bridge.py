@@ -184,7 +184,8 @@ def main(argv=None):
     obs = observer_from(a)
     bridge = Bridge(obs.prefix, a.fleet, a.discovery)
     link = Link(obs, *a.broker, other=bridge.heard, subscriptions=bridge.subscriptions(),
-                will=(bridge.availability, b"offline"), on_connect=bridge.connected)
+                will=(bridge.availability, b"offline"), on_connect=bridge.connected,
+                log=lambda line: print("ha_bridge: " + line, flush=True))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print("ha_bridge: %s on %s:%d as %r, discovery under %s/"
           % (obs.prefix, a.broker[0], a.broker[1], a.name, a.discovery), flush=True)

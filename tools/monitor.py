@@ -16,6 +16,7 @@ prints a line per second, naming the nodes that refuse something.
 """
 import argparse
 import asyncio
+import itertools
 import os
 import sys
 import time
@@ -71,6 +72,7 @@ class Monitor(asyncio.DatagramProtocol):
         self.nodes = {}
         self.refused = 0
         self.last_refusal = None  # why the last datagram was not a status
+        self.note = None  # shown first in the table and the lines: the source is away
 
     def datagram_received(self, data, addr):
         self.take(data, "%s:%d" % addr[:2])
@@ -120,8 +122,8 @@ class Monitor(asyncio.DatagramProtocol):
 
     def table(self):
         from rich.table import Table
-        t = Table(title="ccrdt fleet (%d nodes reporting, %s)"
-                  % (len(self.live()), self._refused()))
+        t = Table(title="%sccrdt fleet (%d nodes reporting, %s)"
+                  % (self.note + "; " if self.note else "", len(self.live()), self._refused()))
         for col in ("node", "nodes", "constraints", "satisfied", "violations", "rate", "hash",
                     "converged", "frames/s", "uptime", "heap free", "refused"):
             t.add_column(col, justify="left" if col in ("node", "hash", "refused") else "right")
@@ -142,8 +144,9 @@ class Monitor(asyncio.DatagramProtocol):
         agree = sum(1 for v in self.live().values() if v["hash"] == common)
         trouble = ["%s: %s" % (s["name"], ", ".join(refusals(s)))
                    for s in sorted(self.live().values(), key=lambda v: v["name"]) if refusals(s)]
-        return "monitor: %d nodes reporting, %d agree on %s, %s%s" % (
-            len(self.live()), agree, "%08x" % common if common is not None else "-",
+        return "monitor: %s%d nodes reporting, %d agree on %s, %s%s" % (
+            self.note + "; " if self.note else "", len(self.live()), agree,
+            "%08x" % common if common is not None else "-",
             self._refused(), "; " + "; ".join(trouble) if trouble else "")
 
     def _refused(self):
@@ -163,29 +166,52 @@ async def listen(monitor, port, host="127.0.0.1"):
 
 
 def watch_broker(monitor, host, port, prefix):
-    """Feed monitor the STATUS frames published on prefix/s/+ (in the
-    running event loop); returns the paho client."""
+    """Feed monitor the STATUS frames published on prefix/s/<name> (in the
+    running event loop); returns the paho client.  Messages on other topics
+    are not STATUS frames and are left alone: amqtt (0.12) sends a client
+    that connects the retained messages of every client's subscriptions,
+    such as the Home Assistant bridge's."""
     from observer import connect
     loop = asyncio.get_running_loop()
-    return connect(host, port, [prefix + "/s/+"], lambda topic, payload, retained:
-                   loop.call_soon_threadsafe(monitor.take, payload, topic))
+    head = prefix + "/s/"
+
+    def message(topic, payload, retained):
+        if topic.startswith(head) and "/" not in topic[len(head):]:
+            loop.call_soon_threadsafe(monitor.take, payload, topic)
+    return connect(host, port, [head + "+"], message, name="monitor")
 
 
 async def main_async(a):
     mon = Monitor(read_key(a.key), a.fleet)
     if a.broker:
-        from observer import default_prefix
-        watch_broker(mon, *a.broker, a.prefix or default_prefix(a.fleet))
+        from observer import broker_problem, default_prefix
+        client = watch_broker(mon, *a.broker, a.prefix or default_prefix(a.fleet))
+        was_up = False
+
+        def check():
+            """Say in the table and the lines when the broker is away."""
+            nonlocal was_up
+            if client.is_connected():
+                was_up, mon.note = True, None
+            else:
+                mon.note = "%s the broker on %s:%d (%s)" % (
+                    "lost" if was_up else "no connection to", *a.broker, broker_problem(*a.broker))
     else:
         await listen(mon, a.port)
+
+        def check():
+            pass
     if sys.stdout.isatty():
         from rich.live import Live
         with Live(mon.table(), refresh_per_second=4) as live:
-            while True:
+            for n in itertools.count():
                 await asyncio.sleep(0.25)
+                if n % 4 == 0:
+                    await asyncio.to_thread(check)
                 live.update(mon.table())
     while True:
         await asyncio.sleep(1)
+        await asyncio.to_thread(check)
         print(mon.line(), flush=True)
 
 

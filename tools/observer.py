@@ -206,13 +206,31 @@ class Observer:
 
 
 # ---- the MQTT link --------------------------------------------------------
-def connect(host, port, subscriptions, on_message, will=None, on_connect=None):
+def broker_problem(host, port):
+    """Why no MQTT connection to host:port is up, as a phrase: nothing
+    listens there (a tools/fleet.py run stops its broker when the run ends),
+    or something does but gave no MQTT answer."""
+    import socket
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+    except OSError as e:
+        return "%s: nothing accepts connections there" % (e.strerror or e)
+    return "it accepts TCP connections but did not answer the MQTT CONNECT"
+
+
+def connect(host, port, subscriptions, on_message, will=None, on_connect=None, name=None,
+            on_disconnect=None):
     """A paho client connected to host:port, its network loop in a thread,
     subscribing again after every reconnect; on_message(topic, payload,
-    retained) and on_connect() run in that thread.  will: (topic, payload)
-    kept retained by the broker for when this client goes away."""
+    retained), on_connect() and on_disconnect(reason) run in that thread.
+    will: (topic, payload) kept retained by the broker for when this client
+    goes away.  name: part of its client id (which also holds the process
+    id, so that two tools never share one and take each other's session)."""
+    import os
+
     import paho.mqtt.client as mqtt
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    cid = "ccrdt-tool-%s-%d" % (name, os.getpid()) if name else ""
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=cid)
     if will:
         c.will_set(will[0], will[1], qos=1, retain=True)
 
@@ -221,7 +239,14 @@ def connect(host, port, subscriptions, on_message, will=None, on_connect=None):
             client.subscribe([(t, 0) for t in subscriptions])
             if on_connect:
                 on_connect()
+        elif on_disconnect:
+            on_disconnect("refused: %s" % reason)
+
+    def disconnected(client, userdata, flags, reason, properties):
+        if on_disconnect:
+            on_disconnect(str(reason))
     c.on_connect = connected
+    c.on_disconnect = disconnected
     c.on_message = lambda client, userdata, msg: on_message(msg.topic, msg.payload, msg.retain)
     c.reconnect_delay_set(0.5, 5)
     c.connect_async(host, port, keepalive=30)  # a broker not up yet is retried
@@ -235,26 +260,44 @@ class Link:
     made for two threads."""
 
     def __init__(self, observer, host, port, other=None, subscriptions=(), will=None,
-                 on_connect=None):
+                 on_connect=None, log=None):
         """other(topic, payload, retained): messages that are not the
         observer's, on the extra subscriptions; on_connect(): after every
-        (re)connection."""
+        (re)connection; log(line): the connection coming and going."""
         self.observer = observer
+        self.host, self.port = host, port
+        self.log = log
+        self.connected_once = False
         self.lock = threading.Lock()
         self.other = other
         self._on_connect = on_connect
         self.news = threading.Event()  # set when the state hash or convergence changed
         self._seen = None
         self.client = connect(host, port, observer.subscriptions() + list(subscriptions),
-                              self._message, will=will, on_connect=self._connected)
+                              self._message, will=will, on_connect=self._connected,
+                              name=observer.name, on_disconnect=self._disconnected)
 
     def publish(self, topic, payload, retain=False, qos=0):
         return self.client.publish(topic, payload, qos=qos, retain=retain)
 
     def _connected(self):
+        if self.log:
+            self.log("%s the broker on %s:%d" % ("reconnected to" if self.connected_once
+                                                  else "connected to", self.host, self.port))
+        self.connected_once = True
         if self._on_connect:
             with self.lock:
                 self._on_connect()
+
+    def _disconnected(self, reason):
+        if self.log:
+            self.log("lost the broker on %s:%d (%s); retrying" % (self.host, self.port, reason))
+
+    def problem(self):
+        """None while connected, else why not (see broker_problem)."""
+        if self.client.is_connected():
+            return None
+        return broker_problem(self.host, self.port)
 
     def _message(self, topic, payload, retained):
         with self.lock:
@@ -277,6 +320,7 @@ class Link:
             return self.observer.report()
 
     def close(self):
+        self.log = None  # going away is no news
         self.client.loop_stop()
         self.client.disconnect()
 
@@ -302,7 +346,8 @@ def main():
     ap = argparse.ArgumentParser(description="Hold a ccrdt fleet's state through an MQTT broker.")
     add_arguments(ap, "observer")
     a = ap.parse_args()
-    link = Link(observer_from(a), *a.broker)
+    link = Link(observer_from(a), *a.broker,
+                log=lambda line: print("observer: " + line, file=sys.stderr, flush=True))
     try:
         while True:
             link.ping()
