@@ -104,13 +104,14 @@ def test_a_udp_fleet_with_no_peer_lists_converges(tmp_path):
         assert "peers" not in f.config(i)["udp"]
 
 
-def test_two_sites_converge_through_a_real_broker_outage_kill_and_forgery(tmp_path):
+@pytest.mark.parametrize("interp", BOTH)
+def test_two_sites_converge_through_a_real_broker_outage_kill_and_forgery(tmp_path, interp):
     """Two radio clusters with no radio path between them, a gateway each,
     joined through a real MQTT broker that is stopped and started again;
     a gateway is killed -9 and restarted; an outsider without the key
     publishes on the gateways' topic.  Nothing is lost, the forged frames
     are refused and counted."""
-    f, s = run(tmp_path, n=6, duration=5, sites=2, loss=0.1,
+    f, s = run(tmp_path, n=6, duration=5, sites=2, loss=0.1, interp=interp,
                events=[(1.0, fleet_tool.inject_forged), (1.5, fleet_tool.broker_outage(1.5)),
                        (3.5, fleet_tool.kill_and_restart(3, 0.5))])
     assert_healthy(s)

@@ -33,12 +33,14 @@ from hostenv import FIRMWARE, ROOT
 
 sys.path.insert(0, FIRMWARE)
 
-from ccrdt.config import read_key  # noqa: E402
+from broker import Broker, External  # noqa: E402
 from deploy import build  # noqa: E402
-from ccrdt.state import ConstraintState, origin_tag  # noqa: E402
 from monitor import Monitor, listen  # noqa: E402
-from broker import Broker  # noqa: E402
 from netsim import AirHub, Faults, Relay, Segment, free_ports  # noqa: E402
+from observer import broker_address  # noqa: E402
+
+from ccrdt.config import read_key  # noqa: E402
+from ccrdt.state import ConstraintState, origin_tag  # noqa: E402
 
 
 class Fleet:
@@ -88,9 +90,12 @@ class Fleet:
         self.mpy = os.path.join(self.root, "mpy")
         build(hostenv.board(self.micropython), self.mpy)
         self.shim = hostenv.shim(self.micropython)
+        self.gateway_heap = self.heap
         if self.sites > 1:  # what `mpremote mip install umqtt.simple` puts on a gateway
             self.lib = os.path.join(self.root, "lib")
             hostenv.install_umqtt(self.lib)
+            # A gateway board freezes this code or has the RAM for it (see README).
+            self.gateway_heap += hostenv.gateway_cost(self.micropython, self.mpy, self.lib)
         rng = random.Random(self.seed)
         self.key_path = os.path.join(self.root, "fleet.key")
         with open(self.key_path, "w") as f:
@@ -167,7 +172,8 @@ class Fleet:
         self.down.discard(i)
         logf = open(os.path.join(self.dir(i), "log.txt"), "a")
         self.procs[i] = subprocess.Popen(
-            hostenv.command(self.micropython, self.heap) + [os.path.join(self.mpy, "main.py")],
+            hostenv.command(self.micropython, self.gateway_heap if self.gateway(i) else self.heap)
+            + [os.path.join(self.mpy, "main.py")],
             cwd=self.dir(i), env=env, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True)  # Ctrl-C reaches the tool, which stops each node once
         logf.close()
@@ -424,6 +430,7 @@ def inject_forged(fleet):
     """An event: an outsider without the key publishes on the gateways'
     broadcast topic: a well-formed frame sealed with another key, and noise."""
     import paho.mqtt.publish as publish
+
     from ccrdt.gossip import GossipNode
     forged = GossipNode("intruder", bytes(16)).ping()
     topic = "ccrdt/1/b/intruder"
@@ -478,17 +485,23 @@ def main(argv=None):
                          "a real MQTT broker (ESP-NOW stand-in within a site)")
     ap.add_argument("--broker-outage", default=None, metavar="AT:SECONDS",
                     help="with --sites: stop the broker at this second for this long")
+    ap.add_argument("--broker", type=broker_address, default=None, metavar="HOST:PORT",
+                    help="with --sites: an MQTT broker already running (python tools/broker.py), "
+                         "which outlives the run for the host tools (monitor, ha_bridge)")
     ap.add_argument("--lan", action="store_true",
                     help="udp: no peer lists, each node broadcasts on one LAN segment")
     ap.add_argument("--plain", action="store_true", help="log lines instead of the live table")
     a = ap.parse_args(argv)
+    if a.broker and a.broker_outage:
+        ap.error("--broker-outage needs the broker the run starts itself (no --broker)")
     part = None
     if a.partition:
         t1, t2 = (float(x) for x in a.partition.split(":"))
         part = (t1, t2, set(range(a.nodes // 2)))
     faults = Faults(a.seed, a.loss, a.dup, a.reorder_ms, part)
     fleet = Fleet(a.nodes, a.duration, a.seed, gossip_ms=a.gossip_ms, faults=faults, transport=a.transport,
-                  twin=a.twin, lan=a.lan, sites=a.sites)
+                  twin=a.twin, lan=a.lan, sites=a.sites,
+                  broker=External(*a.broker) if a.broker else None)
     events = []
     if a.kill is not None:
         events.append((a.kill, kill_and_restart(1)))
@@ -532,11 +545,20 @@ def main(argv=None):
         print("summary: a replaced board's old flash held %d checks no peer had heard yet "
               "(gossiped after each commit; lost with the flash)" % fleet.unsent)
     if fleet.broker is not None:
-        print("summary: through the broker: %d frames, %d bytes (%d broker starts)"
-              % (s["broker_frames"], s["broker_bytes"], s["broker_starts"]))
+        print("summary: through the broker: %d frames, %d bytes%s"
+              % (s["broker_frames"], s["broker_bytes"], "; the run started it %d times"
+                 % s["broker_starts"] if s["broker_starts"] else ""))
     if s["clashes"]:
         print("summary: boards reported another live board with their name: %s"
               % ", ".join(s["clashes"]))
+    if a.sites > 1:
+        print("summary: gateways had %d bytes of heap: a node's %d and %d measured for the MQTT "
+              "transport and umqtt.simple" % (fleet.gateway_heap, fleet.heap,
+                                              fleet.gateway_heap - fleet.heap))
+    if a.sites > 1:
+        print("summary: fleet key %s (for tools/monitor.py, ha_bridge.py, fleet_state.py "
+              "--broker %s:%d --key ...)" % (os.path.relpath(fleet.key_path), fleet.broker.host,
+                                            fleet.broker.port))
     for p in s["problems"]:
         print("problem:", p)
     return 0 if s["converged"] and s["snapshots_equal"] and s["counts_match"] else 1

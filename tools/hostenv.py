@@ -117,17 +117,34 @@ def install_umqtt(lib):
                    check=True)
 
 
-_shim_cost = {}
+_costs = {}
+
+
+def _kept_after(interp, path, setup, code):
+    """Heap bytes that code keeps in interp, measured after setup, with
+    MICROPYPATH=path (memoized)."""
+    key = (interp, path, code)
+    if key not in _costs:
+        script = ("import gc\n%s\ngc.collect()\na = gc.mem_alloc()\n%s\ngc.collect()\n"
+                  "print(gc.mem_alloc() - a)" % (setup, code))
+        out = subprocess.run(command(interp, 200000) + ["-c", script], capture_output=True,
+                             text=True, env=dict(os.environ, MICROPYPATH=path), check=True)
+        _costs[key] = int(out.stdout.strip())
+    return _costs[key]
 
 
 def shim_cost(interp=MICROPYTHON):
     """Heap bytes the compiled stand-ins take once imported in interp,
     measured: a board has these modules in its firmware, so a virtual board
     or an ESP-NOW host node gets this much on top of the board's heap."""
-    if interp not in _shim_cost:
-        script = ("import gc\ngc.collect()\na = gc.mem_alloc()\nimport espnow, aioespnow, network, machine\n"
-                  "gc.collect()\nprint(gc.mem_alloc() - a)")
-        out = subprocess.run(command(interp, 200000) + ["-c", script], capture_output=True, text=True,
-                             env=dict(os.environ, MICROPYPATH=shim(interp) + ":.frozen"), check=True)
-        _shim_cost[interp] = int(out.stdout.strip())
-    return _shim_cost[interp]
+    return _kept_after(interp, shim(interp) + ":.frozen", "",
+                       "import espnow, aioespnow, network, machine")
+
+
+def gateway_cost(interp, mpy, lib):
+    """Heap bytes the MQTT transport (firmware compiled in mpy) and
+    umqtt.simple (in lib) take in interp, one transport included: what a
+    gateway needs beyond a node, measured."""
+    return _kept_after(interp, ":".join((lib, mpy, ".frozen")), "import asyncio",
+                       "from ccrdt.transport.mqtt import MqttTransport\n"
+                       "t = MqttTransport('gateway', '127.0.0.1')")
