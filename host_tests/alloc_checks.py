@@ -9,7 +9,8 @@ a heap int if it were ever read into Python.
 from allocs import per_call
 import histories
 from ccrdt import wire
-from ccrdt.gossip import DELTA, GossipNode
+from ccrdt.gossip import CHANGED, CONVERGED, GossipNode
+from ccrdt.proto import DELTA
 from ccrdt.state import ConstraintState
 
 KEY = bytes(range(16))
@@ -43,8 +44,7 @@ def _assert_each_changes(node, frames, reps, what):
     def one():
         f = frames[nxt[0]]
         nxt[0] += 1
-        node.handle(f, len(f), _drop)
-        assert node.changed
+        assert node.handle(f, len(f), _drop) & CHANGED
     got = per_call(one, reps)
     assert got == 0, "%s allocates %s bytes" % (what, got)
 
@@ -82,8 +82,7 @@ def test_ping_of_a_converged_peer_allocates_nothing():
     for _ in range(4):  # past the pings that carry digests after a change
         ping = bytearray(a.ping())
     n = len(ping)
-    b.handle(ping, n, _drop)
-    assert b.converged
+    assert b.handle(ping, n, _drop) == CONVERGED
     _assert_none("a PING of a converged peer", lambda: b.handle(ping, n, _drop))
 
 

@@ -80,15 +80,11 @@ def main():
     # As the pushed-back half of an exchange: no reply asked, so this is the
     # receive path alone (an answer costs an encode, measured below).
     pushed = []
-    for s in range(SLICES):
-        a._want[s] = 1
-    a._send_slices(0, SLICES, lambda buf, n: pushed.append(bytes(buf[:n])))
+    a.send_all(lambda buf, n: pushed.append(bytes(buf[:n])))
     report("delta_join", peer, pushed, 200)
     t0 = ticks_ms()
     for _ in range(20):
-        for s in range(SLICES):
-            peer._want[s] = 1
-        frames = peer._send_slices(0, SLICES, sink)
+        frames = peer.send_all(sink)
     print("encode_rate %d frames/s" % (20 * frames * 1000 // max(ticks_diff(ticks_ms(), t0), 1)))
     del peer
     gc.collect()

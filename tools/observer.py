@@ -46,7 +46,8 @@ from monitor import Monitor  # noqa: E402
 
 from ccrdt import wire  # noqa: E402
 from ccrdt.config import read_key  # noqa: E402
-from ccrdt.gossip import ACK, PING, GossipNode  # noqa: E402
+from ccrdt.gossip import CHANGED, GossipNode  # noqa: E402
+from ccrdt.proto import ACK, PING  # noqa: E402
 
 
 def default_prefix(fleet):
@@ -120,7 +121,7 @@ class Observer:
         node = self.node
         authentic = node.authentic
         back = "%s/u/%s/%s" % (self.prefix, sender, self.name)
-        node.handle(frame, len(frame), lambda buf, n: publish(back, bytes(buf[:n])))
+        result = node.handle(frame, len(frame), lambda buf, n: publish(back, bytes(buf[:n])))
         if node.authentic == authentic:
             return  # refused, counted in node.rejected()
         now = time.monotonic()
@@ -131,7 +132,7 @@ class Observer:
         if unicast and wire.kind(frame) in (PING, ACK):
             gw.hash, gw.hash_at = node.peer_hash(wire.sender(frame)), now
             self.synced = self.synced or gw.hash == node.state_hash()
-        if node.changed:
+        if result & CHANGED:
             self._note_rows()
 
     def _note_rows(self):

@@ -62,9 +62,8 @@ class CcrdtPeer:
         return self.state.encode()
 
     def restore(self, snap):
-        self.state = self.node.state = ConstraintState.decode(snap, self.node.node_id)
-        from ccrdt.delta import reader, writer
-        self.node._reader, self.node._writer = reader(self.state), writer(self.state)
+        self.state = ConstraintState.decode(snap, self.node.node_id)
+        self.node.restore(self.state)
 
 
 class SeedPeer:

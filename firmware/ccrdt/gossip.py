@@ -58,8 +58,8 @@ from micropython import const
 
 from ccrdt import CapacityError, raw, wire
 from ccrdt.proto import (ACK, BAD_NAME, BCAST, DELTA, DIGEST, ENTRIES_MAX, ENTRY, LAST,
-                         MALFORMED, NO_ROOM, PAYLOAD_END, PING, PUSH, REASONS, REPLY,
-                         UNKNOWN_KIND)
+                         MALFORMED, NO_ROOM, PART_MIN, PAYLOAD_END, PING, PUSH, REASONS,
+                         REPLY, UNKNOWN_KIND)
 from ccrdt.delta import PART_MAX, OwnClaim, reader, writer
 from ccrdt.layout import ID_MAX, SLICES, TAG_LIMIT
 from ccrdt.state import ConstraintState, id_bytes, new_incarnation
@@ -67,8 +67,69 @@ from ccrdt.state import ConstraintState, id_bytes, new_incarnation
 # The flag sets a PING may carry; built once (from imported names a tuple
 # would be built at every use).
 _PING_FLAGS = (0, DIGEST, DIGEST | PUSH, PUSH | BCAST, BCAST)
+# What handle() returns, as bits.
+CHANGED = const(1)
+CONVERGED = const(2)
 _HOT_PINGS = const(3)  # pings with slice hashes after each change of state
 _REFUSED = const(2)  # in _same: a part refused for lack of room (1: equal slice)
+
+
+class Packer:
+    """Packs the parts of marked slices into frames.  begin(which) starts a
+    sending; fill() writes entries until a frame is full and resumes, at the
+    next call, with the slice a full frame cut; more() says whether any is
+    left.  The cursor is the packer's own: a sending cannot inherit it."""
+
+    def __init__(self, state):
+        self.state = state
+        self.writer = writer(state)
+        self.which = None
+        self.cur = -1  # slice whose parts are being packed
+        self.cur_empty = False
+
+    def begin(self, which, announce_empty):
+        """Pack the slices marked in which (clearing the marks as they are
+        taken); announce_empty: an empty slice still tells its hash."""
+        self.which, self.announce_empty, self.cur = which, announce_empty, -1
+
+    def more(self):
+        return self.cur >= 0 or raw.find8(self.which, SLICES, 1, 0) >= 0
+
+    def fill(self, buf, o, flags):
+        """Write delta entries from buf[o:] until the frame is full or no
+        slice is left; returns the new end."""
+        w, which = self.writer, self.which
+        sh = self.state.slice_hashes()
+        while True:
+            if self.cur < 0:
+                s = raw.find8(which, SLICES, 1, 0)
+                if s < 0:
+                    return o
+                which[s] = 0
+                w.start(s)
+                if w.done and not self.announce_empty:
+                    continue
+                self.cur = s
+                self.cur_empty = w.done
+            s = self.cur
+            room = PAYLOAD_END - o - ENTRY
+            if room < PART_MIN:
+                return o
+            if self.cur_empty:
+                raw.fill(buf, o + ENTRY, PART_MIN, 0)
+                buf[o + ENTRY] = s
+                n = PART_MIN
+            else:
+                n = w.next(buf, o + ENTRY, room)
+                if n == 0:
+                    return o
+            done = self.cur_empty or w.done
+            buf[o] = flags | (LAST if done else 0)
+            raw.copy(buf, o + 1, sh, 4 * s, 4)
+            buf[o + 5] = n
+            o += ENTRY + n
+            if done:
+                self.cur = -1
 
 
 class GossipResult:
@@ -94,8 +155,6 @@ class GossipNode:
         self.relay_broadcasts = False
         self._slice_hot = bytearray(SLICES)  # pings left to carry each slice
         self._pinged_sh = raw.zeros32(SLICES)  # slice hashes at the last ping
-        self._cur = -1  # slice whose parts are being packed
-        self._cur_empty = False
         self._same = bytearray(ENTRIES_MAX)  # per entry of a frame: 1 equal to ours, or _REFUSED
         self._peer_tag = raw.zeros32(max_nodes)
         self._peer_hash = raw.zeros32(max_nodes)
@@ -103,7 +162,7 @@ class GossipNode:
         self._reasons = raw.zeros32(REASONS)
         self._rounds = self._syncs = 0
         self.burst = burst  # frames sent at most in answer to one PING
-        self.changed = self.converged = False
+        self._result = 0  # what handle() returns: CHANGED, CONVERGED bits
         self.clash_tag = self.clashes = 0  # PINGs of another board with this one's name
         self.boot = new_incarnation()  # tells this board's PINGs from a clone's
         self._own_claims = 0
@@ -111,7 +170,7 @@ class GossipNode:
         self._hot = 0
         self._pinged_hash = -1
         self._reader = reader(self.state)
-        self._writer = writer(self.state)
+        self.packer = Packer(self.state)
 
     # ---- local operations, as on the seed's GossipNode ---------------------
     def add_constraint(self, cid):
@@ -153,6 +212,14 @@ class GossipNode:
         if reason is not None:
             return self._reasons[reason]
         return sum(self._reasons)
+
+    def restore(self, state):
+        """Go on from state (a snapshot read back, as after a reboot): what
+        reads and writes parts is rebound to it."""
+        self.state = state
+        self._reader = reader(state)
+        self.packer = Packer(state)
+        self.framer.tag = state.tag
 
     def reincarnate(self, incarnation):
         """This board goes on as a new incarnation (``state.reincarnate``);
@@ -212,9 +279,8 @@ class GossipNode:
                 if hot[s]:
                     hot[s] -= 1
             start = o
-            self._cur = -1
-            o = self._pack(buf, o, 0, push, False)
-            self._cur = -1
+            self.packer.begin(push, False)
+            o = self.packer.fill(buf, o, 0)
             raw.fill(push, 0, SLICES, 0)
             if o > start:
                 flags |= PUSH
@@ -248,15 +314,14 @@ class GossipNode:
         raw.fill(st.mine, 0, SLICES, 0)
         raw.fill(relay, 0, SLICES, 0)
         frames = 0
-        self._cur = -1
+        self.packer.begin(push, False)
         while True:
             start = self._ping_header(buf, PUSH | BCAST)
-            o = self._pack(buf, start, 0, push, False)
+            o = self.packer.fill(buf, start, 0)
             if o == start:
                 break
             emit(buf, self.framer.seal(buf, o))
             frames += 1
-        self._cur = -1
         if frames:
             self._announced()
         return frames
@@ -275,62 +340,31 @@ class GossipNode:
         n = self.ping_into(self._tx)
         return bytes(self._tx[:n])
 
-    def _pack(self, buf, o, flags, which, announce_empty):
-        """Write delta entries for the slices marked in which (clearing the
-        marks) from buf[o:] until the frame is full; returns the new end.
-        A slice cut by a full frame goes on at the next call."""
-        w = self._writer
-        sh = self.state.slice_hashes()
-        while True:
-            if self._cur < 0:
-                s = raw.find8(which, SLICES, 1, 0)
-                if s < 0:
-                    return o
-                which[s] = 0
-                w.start(s)
-                if w.done and not announce_empty:
-                    continue
-                self._cur = s
-                self._cur_empty = w.done  # an empty slice still tells our hash
-            s = self._cur
-            room = PAYLOAD_END - o - ENTRY
-            if room < 5:
-                return o
-            if self._cur_empty:
-                raw.fill(buf, o + ENTRY, 5, 0)
-                buf[o + ENTRY] = s
-                n = 5
-            else:
-                n = w.next(buf, o + ENTRY, room)
-                if n == 0:
-                    return o
-            done = self._cur_empty or w.done
-            buf[o] = flags | (LAST if done else 0)
-            raw.copy(buf, o + 1, sh, 4 * s, 4)
-            buf[o + 5] = n
-            o += ENTRY + n
-            if done:
-                self._cur = -1
+    def send_all(self, emit):
+        """Every slice as DELTA frames, unasked (no REPLY): what a node sends
+        back when a peer lacks what it holds, for all slices at once (a
+        benchmark of the encode and join paths); returns how many frames."""
+        raw.fill(self._want, 0, SLICES, 1)
+        return self._send_slices(0, SLICES, emit)
 
     def _send_slices(self, flags, budget, emit):
         """Emit the slices marked in self._want as DELTA frames, packing parts
         together, at most budget frames; returns how many were sent."""
-        buf, want = self._tx, self._want
+        buf, want, p = self._tx, self._want, self.packer
         frames = 0
-        self._cur = -1
+        p.begin(want, True)
         while True:
             start = self.framer.begin(buf, DELTA)
-            o = self._pack(buf, start, flags, want, True)
+            o = p.fill(buf, start, flags)
             if o == start:
                 break
             emit(buf, self.framer.seal(buf, o))
             frames += 1
-            if self._cur < 0 and raw.find8(want, SLICES, 1, 0) < 0:
+            if not p.more():
                 break
             if frames >= budget:  # the rest waits for the next exchange
                 raw.fill(want, 0, SLICES, 0)
                 break
-        self._cur = -1
         return frames
 
     def _send_ack(self, emit):
@@ -342,27 +376,28 @@ class GossipNode:
     # ---- frames in ------------------------------------------------------
     def handle(self, frame, n, emit):
         """Process one received frame of n bytes; responses go to emit(buf, n).
-        Sets self.changed and self.converged.  Never raises."""
+        Returns CHANGED | CONVERGED bits: the state changed, the sender's
+        hash equals ours.  Never raises."""
         self._rounds += 1
-        self.changed = self.converged = False
+        self._result = 0
         try:
             code = self.framer.check(frame, n)
             if code:
                 self._reasons[code] += 1
-                return
+                return 0
             self.authentic += 1
             tag = wire.sender(frame)
             k = wire.kind(frame)
             end = n - wire.MAC_LEN
             if tag == self.state.tag:
                 if not (k == PING and self._other_boot(frame, end)):
-                    return  # our own broadcast, looped back
+                    return 0  # our own broadcast, looped back
                 # Another live board with this board's very origin (a cloned
                 # flash, or two boards of one name from version-1 snapshots):
                 # they would share dots and a row, so this one moves on.
                 self.clash_tag, self.clashes = tag, self.clashes + 1
                 self._new_life()
-                return
+                return 0
             if k == PING:
                 self._on_ping(frame, end, tag, emit)
             elif k == DELTA:
@@ -375,6 +410,7 @@ class GossipNode:
             self._reasons[NO_ROOM] += 1
         except Exception:  # ValueError from a malformed payload, or worse
             self._reasons[MALFORMED] += 1
+        return self._result
 
     def _other_boot(self, f, end):
         """True if the PING in f[:end] carries a boot id other than ours."""
@@ -421,7 +457,7 @@ class GossipNode:
         theirs = raw.u32(f, o + 1)
         self._note_peer(tag, theirs)
         if theirs == st.state_hash():
-            self.converged = True
+            self._result |= CONVERGED
             self._send_ack(emit)
             return
         self._hot = _HOT_PINGS  # a peer differs: our next pings carry digests
@@ -488,7 +524,7 @@ class GossipNode:
             s = f[o + ENTRY]
             if not same[i]:
                 if r.apply(f, o + ENTRY, n):
-                    self.changed = True
+                    self._result |= CHANGED
                     if relay:
                         self._relay[s] = 1
             if same[i] != _REFUSED:
@@ -507,8 +543,9 @@ class GossipNode:
             return
         h = raw.u32(f, wire.HEADER)
         self._note_peer(tag, h)
-        self.converged = h == self.state.state_hash()
-        if not self.converged:
+        if h == self.state.state_hash():
+            self._result |= CONVERGED
+        else:
             self._hot = _HOT_PINGS
 
     def receive(self, frame):
@@ -517,9 +554,9 @@ class GossipNode:
 
         def emit(buf, n):
             res.responses.append(bytes(buf[:n]))
-        self.handle(frame, len(frame), emit)
-        res.state_changed = self.changed
-        res.converged = self.converged
+        bits = self.handle(frame, len(frame), emit)
+        res.state_changed = bool(bits & CHANGED)
+        res.converged = bool(bits & CONVERGED)
         return res
 
     def __str__(self):
