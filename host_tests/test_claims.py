@@ -94,7 +94,8 @@ def test_values_just_under_the_limits_disable_no_board():
     # the victim's own row at the largest valid values, and a position clock
     top = (old, (3 << 62) - 1, (3 << 62) - 1, COUNTER_LIMIT - 1)
     victim.receive(frame(liar, DELTA, delta(part(s, rows=[top]))))
-    victim.receive(frame(liar, DELTA, delta(part(0, position=(0, 0, COUNTER_LIMIT - 1, liar.state.tag)))))
+    victim.receive(frame(liar, DELTA,
+                         delta(part(0, position=(0, 0, COUNTER_LIMIT - 1, liar.state.tag)))))
     assert victim.own_claims() == 1 and victim.state.tag != old  # a new life
     victim.record_satisfied(1)  # every operation still works
     victim.record_violations(1)
@@ -211,7 +212,8 @@ def test_snapshots_of_version_1_load_and_unknown_versions_are_told_apart():
     v1 = body + fnv1a32(body).to_bytes(4, "little")
     assert ConstraintState.decode(v1, "n1") == s
     body = b"CCS\x09" + v2[4:-4]
-    e = raises(SnapshotVersionError, ConstraintState.decode, body + fnv1a32(body).to_bytes(4, "little"), "n1")
+    e = raises(SnapshotVersionError, ConstraintState.decode,
+               body + fnv1a32(body).to_bytes(4, "little"), "n1")
     assert "version 9" in str(e)
 
 

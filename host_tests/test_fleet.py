@@ -15,8 +15,8 @@ import fleet as fleet_tool  # noqa: E402
 import hostenv  # noqa: E402
 
 
-def run(tmp_path, n=4, duration=4, events=(), settle=40, transport="udp", interp=hostenv.MICROPYTHON,
-        twin=False, lan=False, sites=1, **faults):
+def run(tmp_path, n=4, duration=4, events=(), settle=40, transport="udp",
+        interp=hostenv.MICROPYTHON, twin=False, lan=False, sites=1, **faults):
     f = fleet_tool.Fleet(n, duration, seed=3, root=str(tmp_path / "fleet"), gossip_ms=200,
                          snapshot_ms=500, status_ms=300, faults=fleet_tool.Faults(3, **faults),
                          log=lambda *a: None, transport=transport, micropython=interp, twin=twin,
@@ -68,7 +68,8 @@ def test_chaos_replaced_board_and_two_boards_with_one_name(tmp_path):
 
 @pytest.mark.parametrize("interp", BOTH)
 def test_kill_9_and_restart_from_flash(tmp_path, interp):
-    f, s = run(tmp_path, events=[(2.0, fleet_tool.kill_and_restart(1, 0.5))], loss=0.1, interp=interp)
+    f, s = run(tmp_path, events=[(2.0, fleet_tool.kill_and_restart(1, 0.5))], loss=0.1,
+               interp=interp)
     assert_healthy(s)
     log = f.logs(1)
     assert log.count("node n01 up:") == 2  # it really died and came back

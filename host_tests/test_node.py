@@ -8,7 +8,6 @@ from ccrdt import proto
 from ccrdt.boot import build
 from ccrdt.config import validate
 from ccrdt.node import RxQueue
-from ccrdt import wire
 from interp import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, "tools"))
@@ -198,8 +197,8 @@ def test_refusals_and_months_of_uptime_reach_the_monitor(tmp_path):
     assert s["nodes"] == s["max_nodes"] == 2 and s["refused_ops"] == 1
     assert s["uptime_ms"] == 0xFFFFFFFF and s["uptime_s"] == (40 << 28) // 1000
     line = mon.line()
-    assert ("a: node table full (2), 2 frames rejected (bad MAC 1, no room 1), 1 operations refused, "
-            "its name is used by another board (1 pings)") in line
+    assert ("a: node table full (2), 2 frames rejected (bad MAC 1, no room 1), "
+            "1 operations refused, its name is used by another board (1 pings)") in line
     console = Console(record=True, width=300, file=io.StringIO())
     console.print(mon.table())
     table = console.export_text()

@@ -134,8 +134,8 @@ class Fleet:
             return self.workload(i)
         if not self.workload:
             return None
-        return {"module": "ccrdt.workload", "interval_ms": 200, "run_ms": int(self.duration * 1000),
-                "toggle_every": 20}
+        return {"module": "ccrdt.workload", "interval_ms": 200,
+                "run_ms": int(self.duration * 1000), "toggle_every": 20}
 
     def dir(self, i):
         return os.path.join(self.root, self.dirs[i])
@@ -152,7 +152,8 @@ class Fleet:
         by_name = dict((v["name"], v["hash"]) for v in self.mon.live().values())
         parts = []
         for k in range(self.sites):
-            hs = [by_name[n] for i, n in enumerate(self.names) if self.site(i) == k and n in by_name]
+            hs = [by_name[n] for i, n in enumerate(self.names)
+                  if self.site(i) == k and n in by_name]
             top = max(set(hs), key=hs.count) if hs else 0
             parts.append("site %d: %d/%d on %08x" % (k + 1, hs.count(top), len(hs), top))
         return ", ".join(parts)
@@ -174,8 +175,9 @@ class Fleet:
         self.procs[i] = subprocess.Popen(
             hostenv.command(self.micropython, self.gateway_heap if self.gateway(i) else self.heap)
             + [os.path.join(self.mpy, "main.py")],
-            cwd=self.dir(i), env=env, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True)  # Ctrl-C reaches the tool, which stops each node once
+            cwd=self.dir(i), env=env, stdout=logf, stderr=subprocess.STDOUT,
+            # Ctrl-C reaches the tool, which stops each node once
+            stdin=subprocess.DEVNULL, start_new_session=True)
         logf.close()
 
     def kill(self, i):
@@ -270,9 +272,10 @@ class Fleet:
                     committed[inc] = base
             grown = [grown[k] + committed[inc][k] - base[k] for k in (0, 1)]
             rec = re.search(r"workload recorded sat=(\d+) vio=(\d+)", life)
-            if rec and " stopped" in life and tuple(grown) != (int(rec.group(1)), int(rec.group(2))):
+            recorded = (int(rec.group(1)), int(rec.group(2))) if rec else None
+            if rec and " stopped" in life and tuple(grown) != recorded:
                 problems.append("%s committed %s in a life whose workload recorded %s"
-                                % (name, tuple(grown), (int(rec.group(1)), int(rec.group(2)))))
+                                % (name, tuple(grown), recorded))
         return problems, committed
 
     def count_problems(self, final):
@@ -310,7 +313,8 @@ class Fleet:
         relays = []
         for j in range(self.n):
             t, r = await loop.create_datagram_endpoint(
-                lambda j=j: Relay(self.faults, j, ("127.0.0.1", self.node_ports[j]), port_node, relays),
+                lambda j=j: Relay(self.faults, j, ("127.0.0.1", self.node_ports[j]), port_node,
+                                  relays),
                 local_addr=("127.0.0.1", self.relay_ports[j]))
             transports.append(t)
             relays.append(r)
@@ -362,7 +366,8 @@ class Fleet:
     def summary(self, quiet_at, converged_at):
         s = {"nodes": self.n, "converged": converged_at is not None,
              "settle_s": None if converged_at is None else converged_at - quiet_at,
-             "frames": self.faults.frames, "bytes": self.faults.bytes, "dropped": self.faults.dropped}
+             "frames": self.faults.frames, "bytes": self.faults.bytes,
+             "dropped": self.faults.dropped}
         if s["settle_s"] is not None:
             s["settle_rounds"] = s["settle_s"] * 1000 / (self.gossip_ms * 1.25)
         states = self.snapshots()
@@ -372,7 +377,8 @@ class Fleet:
         for i, name in enumerate(self.names):
             errors = [line for line in self.logs(i).splitlines() if line.startswith("error in ")]
             if errors:
-                s["problems"].append("%s logged %d errors, the last: %s" % (name, len(errors), errors[-1]))
+                s["problems"].append("%s logged %d errors, the last: %s"
+                                     % (name, len(errors), errors[-1]))
         first = next((x for x in states if x is not None), ConstraintState("none"))
         counts = self.count_problems(first)
         s["counts_match"] = not counts
@@ -459,8 +465,8 @@ def kill_and_restart(i, down_s=1.0):
     def act(fleet):
         fleet.log("kill -9 %s" % fleet.names[i])
         fleet.kill(i)
-        asyncio.get_running_loop().call_later(down_s, lambda: (fleet.log("restart %s" % fleet.names[i]),
-                                                               fleet.start(i)))
+        asyncio.get_running_loop().call_later(
+            down_s, lambda: (fleet.log("restart %s" % fleet.names[i]), fleet.start(i)))
     return act
 
 
@@ -475,7 +481,8 @@ def main(argv=None):
     ap.add_argument("--gossip-ms", type=int, default=250)
     ap.add_argument("--transport", choices=["udp", "espnow"], default="udp",
                     help="espnow: the ESP-NOW code path over the host radio stand-in")
-    ap.add_argument("--kill", type=float, default=None, help="kill -9 node n01 at this second, restart 1 s later")
+    ap.add_argument("--kill", type=float, default=None,
+                    help="kill -9 node n01 at this second, restart 1 s later")
     ap.add_argument("--partition", default=None, help="FROM:TO seconds with the fleet cut in two")
     ap.add_argument("--replace", type=float, default=None,
                     help="replace node n02 by a board with an empty flash at this second")
@@ -499,8 +506,8 @@ def main(argv=None):
         t1, t2 = (float(x) for x in a.partition.split(":"))
         part = (t1, t2, set(range(a.nodes // 2)))
     faults = Faults(a.seed, a.loss, a.dup, a.reorder_ms, part)
-    fleet = Fleet(a.nodes, a.duration, a.seed, gossip_ms=a.gossip_ms, faults=faults, transport=a.transport,
-                  twin=a.twin, lan=a.lan, sites=a.sites,
+    fleet = Fleet(a.nodes, a.duration, a.seed, gossip_ms=a.gossip_ms, faults=faults,
+                  transport=a.transport, twin=a.twin, lan=a.lan, sites=a.sites,
                   broker=External(*a.broker) if a.broker else None)
     events = []
     if a.kill is not None:
@@ -514,7 +521,8 @@ def main(argv=None):
         events.append((at, broker_outage(down)))
     over = fleet.transport + (" (LAN broadcast, no peer lists)" if a.lan else "")
     if a.sites > 1:
-        over = "%d sites (ESP-NOW channels) joined by gateways through %s" % (a.sites, fleet.broker)
+        over = ("%d sites (ESP-NOW channels) joined by gateways through %s"
+                % (a.sites, fleet.broker))
     print("fleet of %d MicroPython nodes over %s on %s, heap %d bytes each, in %s"
           % (fleet.n, over,
              hostenv.describe(fleet.micropython), fleet.heap, os.path.relpath(fleet.root)))
@@ -531,16 +539,21 @@ def main(argv=None):
         fleet.stop_all()
         print("stopped")
         return 130
-    print("summary: %d nodes, %s after the last change: %s; %d frames, %d bytes on the wire (%d dropped)"
-          % (s["nodes"], "converged" if s["converged"] else "NOT converged",
-             "%.1f s (about %.0f gossip rounds)" % (s["settle_s"], s["settle_rounds"]) if s["converged"] else "-",
+    settled = ("%.1f s (about %.0f gossip rounds)" % (s["settle_s"], s["settle_rounds"])
+               if s["converged"] else "-")
+    print("summary: %d nodes, %s after the last change: %s; "
+          "%d frames, %d bytes on the wire (%d dropped)"
+          % (s["nodes"], "converged" if s["converged"] else "NOT converged", settled,
              s["frames"], s["bytes"], s["dropped"]))
-    print("summary: per node: heap used at most %d bytes, free at least %d (%d-bit), CPU %.1f%% of a core"
-          % (s["heap_used_max"], s["heap_free_min"], hostenv.word_bits(fleet.micropython), s["cpu_percent"] or 0))
+    print("summary: per node: heap used at most %d bytes, free at least %d (%d-bit), "
+          "CPU %.1f%% of a core"
+          % (s["heap_used_max"], s["heap_free_min"], hostenv.word_bits(fleet.micropython),
+             s["cpu_percent"] or 0))
     print("summary: snapshots read back from every node %s; counters %s the workloads' records; "
           "%d constraints, %d satisfied, %d violations"
           % ("are equal" if s["snapshots_equal"] else "DIFFER",
-             "match" if s["counts_match"] else "DO NOT match", s["constraints"], s["satisfied"], s["violations"]))
+             "match" if s["counts_match"] else "DO NOT match",
+             s["constraints"], s["satisfied"], s["violations"]))
     if fleet.wiped:
         print("summary: a replaced board's old flash held %d checks no peer had heard yet "
               "(gossiped after each commit; lost with the flash)" % fleet.unsent)

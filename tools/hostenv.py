@@ -56,7 +56,8 @@ def word_bits(interp=MICROPYTHON):
             raise RuntimeError("MicroPython %s does not run: %s" % (interp, e))
         out = r.stdout.strip()
         if r.returncode or out not in ("2147483647", "9223372036854775807"):
-            raise RuntimeError("MicroPython %s: sys.maxsize gave %r %s" % (interp, out, r.stderr.strip()))
+            raise RuntimeError("MicroPython %s: sys.maxsize gave %r %s"
+                               % (interp, out, r.stderr.strip()))
         _bits[interp] = 32 if out == "2147483647" else 64
     return _bits[interp]
 
@@ -97,7 +98,8 @@ def shim(interp=MICROPYTHON):
     for name in sorted(os.listdir(SHIM)):
         if name.endswith(".py"):
             subprocess.run([tool("mpy-cross"), "-march=" + arch, "-o",
-                            os.path.join(out, name[:-3] + ".mpy"), os.path.join(SHIM, name)], check=True)
+                            os.path.join(out, name[:-3] + ".mpy"), os.path.join(SHIM, name)],
+                           check=True)
     return out
 
 

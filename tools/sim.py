@@ -22,7 +22,8 @@ import random
 import statistics
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "firmware"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "firmware"))
 
 from ccrdt.gossip import GossipNode  # noqa: E402
 from ccrdt.state import ConstraintState  # noqa: E402
@@ -159,7 +160,8 @@ def run(peers, seed, loss=0.0, dup=0.0, reorder=False, delay=0.0, partition=None
                 frames += 1
                 nbytes += len(b)
                 for j in range(n):
-                    if j != i and rng.random() >= loss and not (split and (i in half) != (j in half)):
+                    if (j != i and rng.random() >= loss
+                            and not (split and (i in half) != (j in half))):
                         peers[j].receive(b)
         for i in range(n):
             j = rng.randrange(n - 1)
@@ -204,7 +206,8 @@ def grid(modes, sizes, losses, seeds, jobs=1, **kw):
             results = pool.map(_cell, work, chunksize=1)
     else:
         results = [_cell(w) for w in work]
-    return [(m, n, loss, results[i * seeds:(i + 1) * seeds]) for i, (m, n, loss) in enumerate(cells)]
+    return [(m, n, loss, results[i * seeds:(i + 1) * seeds])
+            for i, (m, n, loss) in enumerate(cells)]
 
 
 def full_fleet(mode, n=32, constraints=64):
@@ -264,16 +267,19 @@ def main(argv=None):
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--mode", choices=["both", "ccrdt", "seed"], default="both")
     ap.add_argument("--dup", type=float, default=0.0, help="chance a frame arrives twice")
-    ap.add_argument("--reorder", action="store_true", help="deliver in-flight frames in random order")
+    ap.add_argument("--reorder", action="store_true",
+                    help="deliver in-flight frames in random order")
     ap.add_argument("--delay", type=float, default=0.0, help="chance a frame arrives a round late")
     ap.add_argument("--partition", default=None, help="FROM:TO rounds with the fleet cut in two")
     ap.add_argument("--restart", type=int, default=None, help="round at which node 0 reboots")
     ap.add_argument("--max-rounds", type=int, default=200)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes")
     ap.add_argument("--broadcast", action="store_true",
-                    help="nodes also broadcast their own changes (one frame on air for all, as on ESP-NOW)")
+                    help="nodes also broadcast their own changes "
+                         "(one frame on air for all, as on ESP-NOW)")
     ap.add_argument("--one-change", action="store_true",
-                    help="instead: carry one new constraint through a converged 32-node fleet at full capacity")
+                    help="instead: carry one new constraint through a converged 32-node fleet "
+                         "at full capacity")
     a = ap.parse_args(argv)
     modes = ["ccrdt", "seed"] if a.mode == "both" else [a.mode]
     part = tuple(int(x) for x in a.partition.split(":")) if a.partition else None

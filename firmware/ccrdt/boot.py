@@ -71,7 +71,8 @@ def join_wifi(wifi, log, timeout_ms=20000):
         t0 = ticks_ms()
         while not sta.isconnected() and ticks_diff(ticks_ms(), t0) < timeout_ms:
             sleep_ms(200)
-    log("wifi %s: %s" % (wifi["ssid"], sta.ifconfig()[0] if sta.isconnected() else "not connected"))
+    log("wifi %s: %s" % (wifi["ssid"],
+                         sta.ifconfig()[0] if sta.isconnected() else "not connected"))
     return sta.isconnected()
 
 

@@ -140,7 +140,8 @@ class GossipResult:
 
 
 class GossipNode:
-    def __init__(self, node_id, key, fleet=1, max_nodes=32, max_constraints=64, burst=40, state=None):
+    def __init__(self, node_id, key, fleet=1, max_nodes=32, max_constraints=64, burst=40,
+                 state=None):
         self.node_id = node_id
         self.state = state or ConstraintState(node_id, max_nodes, max_constraints)
         max_nodes = self.state.max_nodes

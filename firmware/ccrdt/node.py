@@ -192,7 +192,8 @@ class Node:
                 raise ValueError("%s count must be >= 0, got %d" % (what, n))
             own = self.own_counts()[i]
             if own + queued + n >= ROW_LIMIT:
-                raise OverflowError("%s counter would reach 3 * 2**62: %d committed, %d queued, %d more"
+                raise OverflowError("%s counter would reach 3 * 2**62: "
+                                    "%d committed, %d queued, %d more"
                                     % (what, own, queued, n))
             if n and not queued:
                 self._check_ops(1)  # the commit records each kind as one operation
@@ -440,7 +441,8 @@ class Node:
 
     def report(self):
         v = self.status_values()
-        self.log("status %s %s%s" % (self.name, " ".join("%s=%d" % (k, v[k]) for k in STATUS_FIELDS),
+        self.log("status %s %s%s" % (self.name,
+                                     " ".join("%s=%d" % (k, v[k]) for k in STATUS_FIELDS),
                                      _by_reason(v["rejected_by"])))
         n = write_status(self.gossip.framer, self._tx, v, self._name)
         for t in self.transports:  # each sends it to its monitor, if it has one
@@ -457,7 +459,8 @@ class Node:
                 tasks.append(asyncio.create_task(t.run()))
         if self.workload is not None:
             tasks.append(asyncio.create_task(self.workload.run()))
-        self.log("node %s up: incarnation %d own_sat=%d own_vio=%d, %d constraints, %d nodes known" % (
+        self.log("node %s up: incarnation %d own_sat=%d own_vio=%d, "
+                 "%d constraints, %d nodes known" % (
             (self.name, self.state.incarnation) + self.own_counts()
             + (self.state.active_constraint_count(), len(self.state.nodes()))))
         self.report()

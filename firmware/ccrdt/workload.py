@@ -88,4 +88,5 @@ class Workload:
                 self.node.error("workload", e)
             await sleep_ms(self.interval)
         self.running = False
-        self.node.log("workload recorded sat=%d vio=%d in %d steps" % (self.sat, self.vio, self.steps))
+        self.node.log("workload recorded sat=%d vio=%d in %d steps"
+                      % (self.sat, self.vio, self.steps))
