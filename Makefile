@@ -25,10 +25,10 @@ endif
 
 # Lint (ruff.toml): fast, and part of the tests.
 check: $(STAMP)
-	$(BIN)/ruff check firmware tools host_tests host
+	$(BIN)/ruff check firmware tools host_tests host boards
 
 # -rs: a run that was not possible (no 32-bit MicroPython) says so.
-test: $(STAMP)
+test: check
 	$(BIN)/pytest -q -rs host_tests
 
 # The main job: a virtual fleet of real MicroPython nodes (N=8 by default).
