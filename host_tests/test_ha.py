@@ -73,6 +73,16 @@ def tool(name, *args):
     return [sys.executable, os.path.join(ROOT, "tools", name)] + list(args)
 
 
+def start(name, broker, key):
+    """A host tool watching the broker, as a process whose output is read."""
+    return subprocess.Popen(
+        tool(name, "--broker", "%s:%d" % (broker.host, broker.port), "--key", key),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     key_path = tmp_path_factory.mktemp("key") / "fleet.key"
@@ -126,12 +136,7 @@ def test_bridge_publishes_the_converged_fleet_and_follows_it(site):
     sub.client.publish(
         STALE_CONFIG, b'{"name": "Constraint gone"}', qos=1, retain=True
     ).wait_for_publish(5)
-    bridge = subprocess.Popen(
-        tool("ha_bridge.py", "--broker", "%s:%d" % (b.host, b.port), "--key", key),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    bridge = start("ha_bridge.py", b, key)
     try:
         h = fleet_hash(gws)
         fleet = wait_for(
@@ -338,12 +343,7 @@ def test_fleet_state_says_when_no_gateway_is_heard(site):
 
 def test_monitor_watches_status_frames_through_the_broker(site):
     b, gws, key = site
-    mon = subprocess.Popen(
-        tool("monitor.py", "--broker", "%s:%d" % (b.host, b.port), "--key", key),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    mon = start("monitor.py", b, key)
     try:
         h = fleet_hash(gws)
         for _ in range(10):
