@@ -40,6 +40,8 @@ from netsim import AirHub, Faults, Relay, Segment, free_ports  # noqa: E402
 from observer import broker_address  # noqa: E402
 
 from ccrdt.config import read_key  # noqa: E402
+from ccrdt.node import LOG_COMMIT, LOG_NEW_LIFE, LOG_UP  # noqa: E402
+from ccrdt.workload import LOG_RECORDED  # noqa: E402
 from ccrdt.state import ConstraintState, origin_tag  # noqa: E402
 
 
@@ -252,9 +254,13 @@ class Fleet:
         incarnation of the life committed must add up to what the workload
         recorded (nothing lost, nothing counted twice)."""
         name, problems, committed = self.names[i], [], {}
-        for life in self.logs(i).split("node %s up: " % name)[1:]:
-            m = re.match(r"incarnation (\d+) own_sat=(\d+) own_vio=(\d+)", life)
-            inc, start = int(m.group(1)), (int(m.group(2)), int(m.group(3)))
+        # (incarnation, own_sat, own_vio, the rest of the life's log) per life
+        lives = re.split(log_pattern(LOG_UP, name), self.logs(i))[1:]
+        if not lives:  # nothing to check would look like nothing wrong
+            problems.append("%s: its log has no start line (%s)" % (name, LOG_UP))
+        for k in range(0, len(lives), 4):
+            inc, start = int(lives[k]), (int(lives[k + 1]), int(lives[k + 2]))
+            life = lives[k + 3]
             if start != committed.get(inc, (0, 0)):
                 problems.append("%s restarted at %s, had committed %s"
                                 % (name, start, committed.get(inc, (0, 0))))
@@ -262,8 +268,8 @@ class Fleet:
             grown = [0, 0]  # what this life added, over its incarnations
             base = start
             for line in life.splitlines():
-                c = re.match(r"commit own_sat=(\d+) own_vio=(\d+)", line)
-                n = re.search(r"a new life as incarnation (\d+)$", line)
+                c = COMMIT.match(line)
+                n = NEW_LIFE.search(line)
                 if c:
                     committed[inc] = (int(c.group(1)), int(c.group(2)))
                 elif n and int(n.group(1)) != inc:
@@ -271,7 +277,7 @@ class Fleet:
                     inc, base = int(n.group(1)), (0, 0)
                     committed[inc] = base
             grown = [grown[k] + committed[inc][k] - base[k] for k in (0, 1)]
-            rec = re.search(r"workload recorded sat=(\d+) vio=(\d+)", life)
+            rec = RECORDED.search(life)
             recorded = (int(rec.group(1)), int(rec.group(2))) if rec else None
             if rec and " stopped" in life and tuple(grown) != recorded:
                 problems.append("%s committed %s in a life whose workload recorded %s"
@@ -396,6 +402,16 @@ class Fleet:
             s["broker_frames"], s["broker_bytes"] = self.tap.frames, self.tap.bytes
             s["broker_starts"] = self.broker.starts
         return s
+
+
+def log_pattern(fmt, name=""):
+    """A regex for the node's log line fmt: each %d a group, %s the name."""
+    return re.escape(fmt).replace("%d", r"(\d+)").replace("%s", re.escape(name))
+
+
+COMMIT = re.compile(log_pattern(LOG_COMMIT))
+NEW_LIFE = re.compile(log_pattern(LOG_NEW_LIFE) + "$")
+RECORDED = re.compile(log_pattern(LOG_RECORDED))
 
 
 class BrokerTap:

@@ -37,6 +37,11 @@ from ccrdt.status import REASONS_MAX, Uptime
 from ccrdt.status import write as write_status
 from ccrdt.store import NONE, OLDER
 
+# Log lines that tools read (tools/fleet.py checks every commit against them).
+LOG_UP = "node %s up: incarnation %d own_sat=%d own_vio=%d"
+LOG_COMMIT = "commit own_sat=%d own_vio=%d"
+LOG_NEW_LIFE = "a new life as incarnation %d"
+
 _PENDING_MAX = const(32)
 _PRESENCE_TICKS = const(10)
 _KINDS = ("satisfied", "violations")
@@ -114,8 +119,9 @@ class Node:
         self._clash_tag = 0  # the last other board logged as using this name
         self._claims = 0  # own_claims() already logged
         if how == NONE:
-            log("no snapshot of this board: a new life as incarnation %d (a new board, or its "
-                "flash was lost: an earlier life's row stays in the fleet)" % state.incarnation)
+            log("no snapshot of this board: " + LOG_NEW_LIFE % state.incarnation
+                + " (a new board, or its flash was lost: an earlier life's row stays in the"
+                " fleet)")
         elif how == OLDER or not state.incarnation:
             # What this board did after that snapshot may live on other
             # boards only: counting on from it would reuse dots and counts
@@ -124,8 +130,8 @@ class Node:
             self.gossip.reincarnate(new_incarnation())
             # A snapshot of version 1 has no incarnation: every board named
             # alike would share one origin, so it takes one now.
-            log("booted from an older snapshot, or one without an incarnation: a new life as "
-                "incarnation %d" % state.incarnation)
+            log("booted from an older snapshot, or one without an incarnation: "
+                + LOG_NEW_LIFE % state.incarnation)
         self.transports = list(transports)
         # A gateway joins two broadcast media: what one brings is news on
         # the other, so changes heard by broadcast are passed on as well.
@@ -242,7 +248,7 @@ class Node:
             self.store.save(g.state)
             self.saved_hash = g.state.state_hash()
             self.unsaved = False
-            self.log("commit own_sat=%d own_vio=%d" % self.own_counts())
+            self.log(LOG_COMMIT % self.own_counts())
         except OSError as e:
             # Gossip stays silent until the state is on flash (see above).
             self.unsaved = True
@@ -317,8 +323,8 @@ class Node:
             self.transports[src].heard(sender)  # authenticated: a board of the fleet
         if g.own_claims() != self._claims:
             self._claims = g.own_claims()
-            self.log("a peer held more of this board's origin than it had: a new life as "
-                     "incarnation %d" % self.state.incarnation)
+            self.log("a peer held more of this board's origin than it had: "
+                     + LOG_NEW_LIFE % self.state.incarnation)
         if g.clash_tag and g.clash_tag != self._clash_tag:
             self._clash_tag = g.clash_tag
             self.log("another live board is named %s (tag %08x, this one %08x): give boards "
@@ -459,8 +465,7 @@ class Node:
                 tasks.append(asyncio.create_task(t.run()))
         if self.workload is not None:
             tasks.append(asyncio.create_task(self.workload.run()))
-        self.log("node %s up: incarnation %d own_sat=%d own_vio=%d, "
-                 "%d constraints, %d nodes known" % (
+        self.log((LOG_UP + ", %d constraints, %d nodes known") % (
             (self.name, self.state.incarnation) + self.own_counts()
             + (self.state.active_constraint_count(), len(self.state.nodes()))))
         self.report()

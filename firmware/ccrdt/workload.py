@@ -14,6 +14,8 @@ Config: {"module": "ccrdt.workload", "interval_ms": 200, "start_ms": 0,
 """
 from ccrdt.fnv import tag30
 
+LOG_RECORDED = "workload recorded sat=%d vio=%d"  # read by tools/fleet.py
+
 
 class Workload:
     def __init__(self, node, cfg):
@@ -88,5 +90,4 @@ class Workload:
                 self.node.error("workload", e)
             await sleep_ms(self.interval)
         self.running = False
-        self.node.log("workload recorded sat=%d vio=%d in %d steps"
-                      % (self.sat, self.vio, self.steps))
+        self.node.log((LOG_RECORDED + " in %d steps") % (self.sat, self.vio, self.steps))
