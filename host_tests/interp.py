@@ -10,8 +10,8 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "tools"))
-import hostenv  # noqa: E402
-from hostenv import FIRMWARE, MP32, ROOT, TEST_HEAP  # noqa: E402,F401
+import hostenv
+from hostenv import FIRMWARE, MP32, ROOT, TEST_HEAP
 
 
 def tool(name):

@@ -18,10 +18,10 @@ sys.path.insert(
     0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools")
 )
 
-from observer import connect, default_prefix  # noqa: E402
+from observer import connect, default_prefix
 
-from ccrdt import status, wire  # noqa: E402
-from ccrdt.gossip import GossipNode  # noqa: E402
+from ccrdt import status, wire
+from ccrdt.gossip import GossipNode
 
 
 class StandInGateway:

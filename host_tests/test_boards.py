@@ -14,14 +14,13 @@ import time
 import pytest
 from interp import BOTH, ROOT
 
-sys.path.insert(0, os.path.join(ROOT, "tools"))
-import hostenv  # noqa: E402
-from monitor import Monitor, listen  # noqa: E402
-from netsim import AirHub, Faults, free_ports  # noqa: E402
-from vboard import VBoard  # noqa: E402
+import hostenv
+from monitor import Monitor, listen
+from netsim import AirHub, Faults, free_ports
+from vboard import VBoard
 
-from ccrdt.config import read_key  # noqa: E402
-from ccrdt.state import ConstraintState  # noqa: E402
+from ccrdt.config import read_key
+from ccrdt.state import ConstraintState
 
 BIN = os.path.dirname(sys.executable)
 

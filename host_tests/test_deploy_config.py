@@ -10,12 +10,11 @@ import sys
 import pytest
 from interp import ROOT, tool
 
-sys.path.insert(0, os.path.join(ROOT, "tools"))
-import deploy  # noqa: E402
-import package  # noqa: E402
-from hostenv import SHIM  # noqa: E402
+import deploy
+import package
+from hostenv import SHIM
 
-from ccrdt.config import ConfigError  # noqa: E402
+from ccrdt.config import ConfigError
 
 BOARDS = sorted(d for d in os.listdir(os.path.join(ROOT, "boards"))
                 if os.path.exists(os.path.join(ROOT, "boards", d, "config.json")))

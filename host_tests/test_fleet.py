@@ -3,16 +3,13 @@ with faults injected by the relay.  Each run is bounded and stops itself.
 The fleets run on hostenv.MICROPYTHON; the one with loss, kill -9 and restart
 also on the 32-bit MicroPython."""
 import asyncio
-import os
-import sys
 
 import pytest
 
-from interp import BOTH, ROOT
+from interp import BOTH
 
-sys.path.insert(0, os.path.join(ROOT, "tools"))
-import fleet as fleet_tool  # noqa: E402
-import hostenv  # noqa: E402
+import fleet as fleet_tool
+import hostenv
 
 
 def run(tmp_path, n=4, duration=4, events=(), settle=40, transport="udp",

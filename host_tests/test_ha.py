@@ -15,7 +15,6 @@ import pytest
 from standin_gateway import StandInGateway
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 from broker import Broker  # noqa: E402
 from observer import connect  # noqa: E402

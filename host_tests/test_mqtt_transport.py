@@ -7,16 +7,14 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 
 import pytest
 from interp import BOTH, ROOT, TEST_HEAP
 
-sys.path.insert(0, os.path.join(ROOT, "tools"))
-import hostenv  # noqa: E402
-from broker import Broker  # noqa: E402
+import hostenv
+from broker import Broker
 
 UMQTT = os.path.join(os.path.dirname(ROOT), "shared", "micropython-lib", "umqtt.simple")
 pytestmark = pytest.mark.skipif(not os.path.exists(os.path.join(UMQTT, "umqtt", "simple.py")),

@@ -2,16 +2,13 @@
 import asyncio
 import io
 import os
-import sys
 
 from ccrdt import proto
 from ccrdt.boot import build
 from ccrdt.config import validate
 from ccrdt.node import RxQueue
-from interp import ROOT
 
-sys.path.insert(0, os.path.join(ROOT, "tools"))
-from netsim import free_ports  # noqa: E402
+from netsim import free_ports
 
 
 def config(tmp_path, name, port, peer, peer_port, **extra):

@@ -1,11 +1,7 @@
 """Convergence of real GossipNodes over the simulated network (CPython)."""
-import os
-import sys
 
-from interp import ROOT
 
-sys.path.insert(0, os.path.join(ROOT, "tools"))
-import sim  # noqa: E402
+import sim
 
 
 def all_equal_and_complete(peers, n):

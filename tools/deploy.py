@@ -26,8 +26,7 @@ import tempfile
 import package
 from hostenv import FIRMWARE, ROOT, tool
 
-sys.path.insert(0, FIRMWARE)
-from ccrdt.config import ConfigError, load, read_key  # noqa: E402
+from ccrdt.config import ConfigError, load, read_key
 
 ENTRY = "ccrdt/boot.py"  # what main.py runs
 

@@ -29,20 +29,19 @@ import sys
 import time
 
 import hostenv
-from hostenv import FIRMWARE, ROOT
+from hostenv import ROOT
 
-sys.path.insert(0, FIRMWARE)
 
-from broker import Broker, External  # noqa: E402
-from deploy import build  # noqa: E402
-from monitor import Monitor, listen  # noqa: E402
-from netsim import AirHub, Faults, Relay, Segment, free_ports  # noqa: E402
-from observer import broker_address  # noqa: E402
+from broker import Broker, External
+from deploy import build
+from monitor import Monitor, listen
+from netsim import AirHub, Faults, Relay, Segment, free_ports
+from observer import broker_address
 
-from ccrdt.config import read_key  # noqa: E402
-from ccrdt.node import LOG_COMMIT, LOG_NEW_LIFE, LOG_UP  # noqa: E402
-from ccrdt.workload import LOG_RECORDED  # noqa: E402
-from ccrdt.state import ConstraintState, origin_tag  # noqa: E402
+from ccrdt.config import read_key
+from ccrdt.node import LOG_COMMIT, LOG_NEW_LIFE, LOG_UP
+from ccrdt.workload import LOG_RECORDED
+from ccrdt.state import ConstraintState, origin_tag
 
 
 class Fleet:

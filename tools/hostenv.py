@@ -11,6 +11,10 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRMWARE = os.path.join(ROOT, "firmware")
+# The one place host tools get the firmware package from (on CPython it
+# brings its own stand-ins for what MicroPython has, see ccrdt.compat).
+if FIRMWARE not in sys.path:
+    sys.path.insert(0, FIRMWARE)
 SHIM = os.path.join(ROOT, "host_tests", "shim")
 # A 32-bit unix port built from upstream source, beside the repository.
 MP32 = os.path.join(os.path.dirname(ROOT), "shared", "mp32", "micropython")

@@ -17,16 +17,14 @@ prints a line per second, naming the nodes that refuse something.
 import argparse
 import asyncio
 import itertools
-import os
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                "firmware"))
+import hostenv  # noqa: F401  (puts the firmware on the path)
 
-from ccrdt import gossip, wire  # noqa: E402
-from ccrdt.config import read_key  # noqa: E402
-from ccrdt.status import parse  # noqa: E402
+from ccrdt import gossip, wire
+from ccrdt.config import read_key
+from ccrdt.status import parse
 
 # Short names of the reasons a frame is rejected (codes of wire and gossip);
 # a code not listed here shows as its number.

@@ -38,16 +38,15 @@ import sys
 import threading
 import time
 
-import hostenv
+import hostenv  # noqa: F401  (puts the firmware on the path)
 
-sys.path.insert(0, hostenv.FIRMWARE)
 
-from monitor import Monitor  # noqa: E402
+from monitor import Monitor
 
-from ccrdt import wire  # noqa: E402
-from ccrdt.config import read_key  # noqa: E402
-from ccrdt.gossip import CHANGED, GossipNode  # noqa: E402
-from ccrdt.proto import ACK, PING  # noqa: E402
+from ccrdt import wire
+from ccrdt.config import read_key
+from ccrdt.gossip import CHANGED, GossipNode
+from ccrdt.proto import ACK, PING
 
 
 def default_prefix(fleet):

@@ -22,11 +22,10 @@ import random
 import statistics
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                "firmware"))
+import hostenv  # noqa: F401  (puts the firmware on the path)
 
-from ccrdt.gossip import GossipNode  # noqa: E402
-from ccrdt.state import ConstraintState  # noqa: E402
+from ccrdt.gossip import GossipNode
+from ccrdt.state import ConstraintState
 
 KEY = bytes(range(16))
 

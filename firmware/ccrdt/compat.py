@@ -11,9 +11,9 @@ import sys
 IS_MICROPYTHON = sys.implementation.name == "micropython"
 
 if IS_MICROPYTHON:
-    from time import sleep_ms, ticks_diff, ticks_ms  # noqa: F401
+    from time import sleep_ms, ticks_diff, ticks_ms
 else:
     import os
     _root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     sys.path.append(os.path.join(_root, "host"))
-    from cpython_shim import sleep_ms, ticks_diff, ticks_ms  # noqa: F401,E402
+    from cpython_shim import sleep_ms, ticks_diff, ticks_ms  # noqa: F401
