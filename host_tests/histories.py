@@ -2,13 +2,15 @@
 few replicas and a node whose tables are full."""
 from ccrdt.gossip import GossipNode
 from ccrdt.state import ConstraintState
-from laws import history
-from specs import StateSpec
 
 
 def replicas(rng, nodes=3, steps=40, max_nodes=8, max_constraints=24):
     """Replicas of the whole state that each applied local ops and
     sometimes merged a peer (the harness's history of ``specs.StateSpec``)."""
+    # Imported here: benchmarks on the board use full_node() alone, and the
+    # harness's modules would take their heap.
+    from laws import history
+    from specs import StateSpec
     return history(StateSpec(max_nodes, max_constraints), rng, nodes, steps)[0]
 
 
