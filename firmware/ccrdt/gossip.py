@@ -83,7 +83,8 @@ class Packer:
     def __init__(self, state):
         self.state = state
         self.writer = writer(state)
-        self.which = None
+        self.which = bytearray(SLICES)  # the marks of the sending under way
+        self.announce_empty = False
         self.cur = -1  # slice whose parts are being packed
         self.cur_empty = False
 
@@ -172,6 +173,8 @@ class GossipNode:
         self._pinged_hash = -1
         self._reader = reader(self.state)
         self.packer = Packer(self.state)
+        self._mine = bytearray(SLICES)  # slices this node's own operations changed
+        self.state.on_local_change = self._mark_mine
 
     # ---- local operations, as on the seed's GossipNode ---------------------
     def add_constraint(self, cid):
@@ -214,12 +217,16 @@ class GossipNode:
             return self._reasons[reason]
         return sum(self._reasons)
 
+    def _mark_mine(self, s):
+        self._mine[s] = 1
+
     def restore(self, state):
         """Go on from state (a snapshot read back, as after a reboot): what
         reads and writes parts is rebound to it."""
         self.state = state
         self._reader = reader(state)
         self.packer = Packer(state)
+        state.on_local_change = self._mark_mine
         self.framer.tag = state.tag
 
     def reincarnate(self, incarnation):
@@ -308,11 +315,10 @@ class GossipNode:
         whole channel; receivers join it and answer nothing.  What arrived by
         broadcast is not repeated, the neighbours heard it as well, except
         by a gateway (relay_broadcasts), whose other medium did not."""
-        st = self.state
-        push, buf, relay = self._push, self._tx, self._relay
+        push, buf, relay, mine = self._push, self._tx, self._relay, self._mine
         for s in range(SLICES):
-            push[s] = st.mine[s] | relay[s]
-        raw.fill(st.mine, 0, SLICES, 0)
+            push[s] = mine[s] | relay[s]
+        raw.fill(mine, 0, SLICES, 0)
         raw.fill(relay, 0, SLICES, 0)
         frames = 0
         self.packer.begin(push, False)

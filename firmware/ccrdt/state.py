@@ -61,6 +61,11 @@ def new_incarnation():
     return random.getrandbits(30) or 1
 
 
+
+def _ignore(s):
+    pass
+
+
 class ConstraintState:
     def __init__(self, node_id, max_nodes=32, max_constraints=64, incarnation=0):
         name = id_bytes(node_id, "node id")
@@ -82,7 +87,9 @@ class ConstraintState:
         # Hash cache: one order-independent sum of item hashes per slice.
         self._shash = raw.zeros32(SLICES)
         self._dirty = bytearray(b"\x01" * SLICES)
-        self.mine = bytearray(SLICES)  # slices this node's own operations changed
+        # Called with each slice a local operation changed (gossip registers
+        # itself here, to broadcast the board's own changes).
+        self.on_local_change = _ignore
         self._hst = array("I", [0, 0])
         self._hash = 0
         self._hash_ok = False
@@ -149,8 +156,9 @@ class ConstraintState:
         self._dirty[s] = 1
         self._hash_ok = False
 
-    def _touch_mine(self, s):
-        self.mine[s] = 1
+    def _touch_own(self, s):
+        """Slice s changed by a local operation."""
+        self.on_local_change(s)
         self.touch(s)
 
     def _own(self):
@@ -166,7 +174,7 @@ class ConstraintState:
     def _tick(self, me):
         """Count one local operation of this node (its vector clock entry)."""
         self.metrics.tick(me)
-        self._touch_mine(self.tag % SLICES)
+        self._touch_own(self.tag % SLICES)
 
     def operations(self):
         """Local operations this node (this incarnation) has issued: its
@@ -193,7 +201,7 @@ class ConstraintState:
         if e < 0 and len(cs) == self.max_constraints:
             raise CapacityError("constraint table full: %d constraints" % self.max_constraints)
         me = self._own()
-        self._touch_mine(cs.add(b, h, e, me))
+        self._touch_own(cs.add(b, h, e, me))
         self._tick(me)
 
     def reincarnate(self, incarnation):
@@ -214,7 +222,7 @@ class ConstraintState:
         if e < 0:
             return False
         me = self._own()
-        self._touch_mine(self.constraints.remove(e))
+        self._touch_own(self.constraints.remove(e))
         self._tick(me)
         return True
 
@@ -244,7 +252,7 @@ class ConstraintState:
             return False
         me = self._own()
         p.join(a, b, clock, self.tag)
-        self._touch_mine(0)
+        self._touch_own(0)
         self._tick(me)
         return True
 
