@@ -11,9 +11,16 @@ back at the REPL, as after any main.py."""
 import gc
 
 gc.threshold(4096)
-from ccrdt.boot import start  # noqa: E402
 
-node = start("config.json")
-del start  # the boot code's last reference: its heap goes back
-if node is not None:
-    node.serve()
+
+def run():
+    # Locals, not globals: back at the REPL (Ctrl-C, or mpremote taking
+    # over) nothing of the node stays on the heap.
+    from ccrdt.boot import start
+    node = start("config.json")
+    start = None  # the boot code's last reference: its heap goes back
+    if node is not None:
+        node.serve()
+
+
+run()

@@ -253,7 +253,7 @@ def test_equality_in_place_agrees_with_the_canonical_form():
     from histories import replicas
     rng = Rng(5)
     for _ in range(3):
-        reps = replicas(rng, nodes=3, steps=30)
+        reps = replicas(rng, nodes=3, steps=30, max_nodes=4, max_constraints=12)
         merged = reps[0].copy()
         for r in reps[1:]:
             merged.merge(r)
