@@ -12,6 +12,7 @@ from ccrdt import wire
 from ccrdt.gossip import CHANGED, CONVERGED, GossipNode
 from ccrdt.proto import DELTA
 from ccrdt.state import ConstraintState
+from drive import ping, receive
 
 KEY = bytes(range(16))
 
@@ -25,7 +26,7 @@ def _answer(node, asker):
     only the slices where the two differ."""
     buf = bytearray(wire.FRAME_MAX)
     n = asker.ping_into(buf, True)
-    return [bytearray(f) for f in node.receive(bytes(buf[:n])).responses
+    return [bytearray(f) for f in receive(node, bytes(buf[:n])).responses
             if wire.kind(f) == DELTA]
 
 
@@ -80,10 +81,10 @@ def test_ping_of_a_converged_peer_allocates_nothing():
     a = histories.full_node("node-00", KEY, longest=True)
     b = _twin(a)
     for _ in range(4):  # past the pings that carry digests after a change
-        ping = bytearray(a.ping())
-    n = len(ping)
-    assert b.handle(ping, n, _drop) == CONVERGED
-    _assert_none("a PING of a converged peer", lambda: b.handle(ping, n, _drop))
+        f = bytearray(ping(a))
+    n = len(f)
+    assert b.handle(f, n, _drop) == CONVERGED
+    _assert_none("a PING of a converged peer", lambda: b.handle(f, n, _drop))
 
 
 def test_state_hash_after_a_change_allocates_nothing():
@@ -147,9 +148,9 @@ def test_answering_a_ping_whose_slices_differ_allocates_nothing():
     b = _twin(a)
     a.record_satisfied(2 ** 32)  # a differs from b in one slice
     buf = bytearray(wire.FRAME_MAX)
-    ping = bytearray(buf[:a.ping_into(buf, True)])
-    n = len(ping)
+    p = bytearray(buf[:a.ping_into(buf, True)])
+    n = len(p)
     answers = []
-    b.handle(ping, n, lambda f, m: answers.append(m))
+    b.handle(p, n, lambda f, m: answers.append(m))
     assert answers  # b answers with the slice that differs
-    _assert_none("answering a PING with slice hashes", lambda: b.handle(ping, n, _drop))
+    _assert_none("answering a PING with slice hashes", lambda: b.handle(p, n, _drop))

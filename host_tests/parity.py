@@ -21,6 +21,7 @@ from ccrdt.layout import ROW_LIMIT  # noqa: E402
 from ccrdt.state import ConstraintState  # noqa: E402
 from check import Rng  # noqa: E402
 from histories import replicas  # noqa: E402
+from drive import ping, receive  # noqa: E402
 
 KEY = bytes(range(16))
 
@@ -66,12 +67,12 @@ def main():
     # Frames of one exchange between the hub and an empty node, in order.
     peer = GossipNode("peer", KEY, max_nodes=16, max_constraints=16)
     peer.boot = 2
-    queue = [(peer, hub.ping())]
+    queue = [(peer, ping(hub))]
     while queue:
         to, f = queue.pop(0)
         show("frame", f)
         back = hub if to is peer else peer
-        for r in to.receive(f).responses:
+        for r in receive(to, f).responses:
             queue.append((back, r))
     print("peer hash %08x" % peer.state_hash(), "equal", peer.state == hub.state)
 

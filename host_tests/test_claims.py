@@ -6,10 +6,11 @@ from struct import pack
 from ccrdt import wire
 from ccrdt.delta import SnapshotVersionError
 from ccrdt.fnv import fnv1a32, tag30
-from ccrdt.gossip import BAD_NAME, DELTA, MALFORMED, PING, GossipNode, exchange
+from ccrdt.gossip import BAD_NAME, DELTA, MALFORMED, PING, GossipNode
 from ccrdt.layout import COUNTER_LIMIT, SLICES
 from ccrdt.state import ConstraintState, origin_tag
 from check import raises
+from drive import exchange, ping, receive
 
 KEY = bytes(range(16))
 
@@ -61,7 +62,7 @@ def delta(*parts):
 
 def refused(victim, f, reason):
     before, count = victim.state.encode(), victim.rejected(reason)
-    victim.receive(f)
+    receive(victim, f)
     assert victim.rejected(reason) == count + 1
     assert victim.state.encode() == before
 
@@ -93,8 +94,8 @@ def test_values_just_under_the_limits_disable_no_board():
     s = old % SLICES
     # the victim's own row at the largest valid values, and a position clock
     top = (old, (3 << 62) - 1, (3 << 62) - 1, COUNTER_LIMIT - 1)
-    victim.receive(frame(liar, DELTA, delta(part(s, rows=[top]))))
-    victim.receive(frame(liar, DELTA,
+    receive(victim, frame(liar, DELTA, delta(part(s, rows=[top]))))
+    receive(victim, frame(liar, DELTA,
                          delta(part(0, position=(0, 0, COUNTER_LIMIT - 1, liar.state.tag)))))
     assert victim.own_claims() == 1 and victim.state.tag != old  # a new life
     victim.record_satisfied(1)  # every operation still works
@@ -116,9 +117,9 @@ def test_a_context_claimed_for_a_node_does_not_erase_its_adds():
     old = victim.state.tag
     # liar says it has seen 1000 of victim's dots in that slice, and none live
     forged = frame(liar, DELTA, delta(part(s, [(old, 1000)])))
-    peer.receive(forged)
+    receive(peer, forged)
     assert not peer.state.constraints.contains("held")  # the peer cannot tell
-    victim.receive(forged)
+    receive(victim, forged)
     # The victim goes on as a new incarnation and adds what it held again.
     assert victim.own_claims() == 1 and victim.state.tag != old
     assert victim.state.constraints.contains("held")
@@ -147,7 +148,7 @@ def test_a_board_with_this_very_origin_is_told_apart_by_its_boot():
         exchange(a, b)
     assert a.state == b.state and a.state.metrics.total_satisfied() == 12
     tag = a.state.tag
-    assert not a.receive(a.ping()).responses and a.state.tag == tag  # its own echo: ignored
+    assert not receive(a, ping(a)).responses and a.state.tag == tag  # its own echo: ignored
 
 
 def test_a_name_must_hash_to_its_sender():
@@ -157,11 +158,11 @@ def test_a_name_must_hash_to_its_sender():
     liar = node("liar")
     # a PING in kitchen-1's name, but sealed by liar: its tag is liar's
     name = b"garage"
-    ping = frame(liar, PING, pack("<BIB", 0, 0, len(name)) + name + pack("<II", 0, 0))
-    refused(victim, ping, BAD_NAME)
+    f = frame(liar, PING, pack("<BIB", 0, 0, len(name)) + name + pack("<II", 0, 0))
+    refused(victim, f, BAD_NAME)
     bad = b"\xff\xfe"
-    ping = frame(liar, PING, pack("<BIB", 0, 0, len(bad)) + bad + pack("<II", 0, 0))
-    refused(victim, ping, BAD_NAME)
+    f = frame(liar, PING, pack("<BIB", 0, 0, len(bad)) + bad + pack("<II", 0, 0))
+    refused(victim, f, BAD_NAME)
     assert victim.state.nodes() == ["kitchen-1"]  # nothing else learned
 
 

@@ -21,6 +21,7 @@ from observer import connect  # noqa: E402
 
 from ccrdt.gossip import GossipNode  # noqa: E402
 from ccrdt.state import origin_tag  # noqa: E402
+from drive import ping  # noqa: E402
 
 KEY = bytes(range(16))
 P = "ccrdt/1"
@@ -217,7 +218,7 @@ def test_bridge_publishes_the_converged_fleet_and_follows_it(site):
         outsider.record_violations(1000)
         other_fleet = GossipNode("x", KEY, fleet=2)
         other_fleet.add_constraint("evil")
-        for frame in (outsider.ping(), other_fleet.ping(), b"\xcc garbage"):
+        for frame in (ping(outsider), ping(other_fleet), b"\xcc garbage"):
             sub.client.publish(P + "/b/x", frame).wait_for_publish(5)
         fleet = wait_for(
             lambda: sub.json(P + "/ha/fleet")["rejected"] == 3 and sub.json(P + "/ha/fleet"),

@@ -7,6 +7,7 @@ from ccrdt import proto
 from ccrdt.boot import build
 from ccrdt.config import validate
 from ccrdt.node import RxQueue
+from drive import exchange, ping
 
 from netsim import free_ports
 
@@ -171,13 +172,13 @@ def test_refusals_and_months_of_uptime_reach_the_monitor(tmp_path):
     for name in ("b", "c"):  # c finds the node table full
         other = GossipNode(name, bytes(range(16)), max_nodes=2)
         other.record_satisfied(1)
-        f = bytearray(other.ping())
+        f = bytearray(ping(other))
         a.process(f, len(f))
     f[-1] ^= 1
     a.process(f, len(f))  # a bad MAC
     twin = GossipNode("a", bytes(range(16)), state=ConstraintState(
         "a", 2, 64, (a.state.incarnation + 1) % (1 << 30)))  # another board named "a"
-    f = twin.ping()
+    f = ping(twin)
     a.process(bytearray(f), len(f))
     try:
         a.record_satisfied(-1)
@@ -235,7 +236,7 @@ def test_an_older_snapshot_means_a_new_incarnation(tmp_path):
     # The fleet holds 105 of this board's checks, its flash only the 100 of
     # state.prev: counting on from 100 would lose 5 to the fleet's max (and
     # a change heard from elsewhere would not have brought them back).
-    from ccrdt.gossip import GossipNode, exchange
+    from ccrdt.gossip import GossipNode
     (tmp_path / "a").mkdir()
     newest = older_snapshot_only(tmp_path / "a", 7)
     p1, p2 = free_ports(2)
@@ -280,7 +281,7 @@ def test_transports_that_receive_at_once_do_not_share_a_slot(tmp_path):
     frames arriving together both reach the gossip intact."""
     from ccrdt.gossip import GossipNode
     key = bytes(range(16))
-    frames = [GossipNode(n, key).ping() for n in ("p", "q")]
+    frames = [ping(GossipNode(n, key)) for n in ("p", "q")]
     p1, p2 = free_ports(2)
     (tmp_path / "a").mkdir()
     a = build(config(tmp_path, "a", p1, "b", p2), str(tmp_path / "a"), log=lambda *x: None)

@@ -15,6 +15,7 @@ from ccrdt.node import Node
 from ccrdt.state import ConstraintState
 from ccrdt.store import Store
 from ccrdt.status import parse, write
+from drive import ping
 from test_status import KEY, PERIOD, U32, U64, Clock, raises
 
 DIR = "build/test_node_refusals"
@@ -99,7 +100,7 @@ def test_refused_frames_and_a_full_node_table_show_in_status():
     for name in ("b", "c"):
         other = GossipNode(name, KEY, max_nodes=2)
         other.record_satisfied(1)
-        f = bytearray(other.ping())
+        f = bytearray(ping(other))
         n.process(f, len(f))
     f[len(f) - 1] ^= 1  # a frame whose MAC does not match
     n.process(f, len(f))

@@ -17,6 +17,7 @@ from ccrdt.fnv import tag30  # noqa: E402
 from ccrdt.gossip import GossipNode  # noqa: E402
 from ccrdt.state import SLICES  # noqa: E402
 from histories import full_node  # noqa: E402
+from drive import ping, receive  # noqa: E402
 
 KEY = bytes(range(16))
 
@@ -44,7 +45,7 @@ def report(name, node, frames, rounds):
 
 def main():
     a = full_node("node-00", KEY)
-    deltas = a.receive(GossipNode("empty", KEY, max_nodes=33).ping()).responses
+    deltas = receive(a, ping(GossipNode("empty", KEY, max_nodes=33))).responses
     print("delta_frames %d frames" % len(deltas))
     print("delta_bytes_avg %d bytes" % (sum(len(f) for f in deltas) // len(deltas)))
 
@@ -65,7 +66,7 @@ def main():
 
     peer = GossipNode("peer", KEY, max_nodes=33, max_constraints=96)
     for f in deltas:
-        peer.receive(f)
+        receive(peer, f)
     assert peer.state == a.state
     # Known content, slices differ: the peer holds one more constraint in
     # every slice, so every part is checked and joined, changing nothing.
@@ -91,9 +92,9 @@ def main():
     # Duplicates: the receiver already equals the sender in these slices.
     b = GossipNode("dup", KEY, max_nodes=33)
     for f in deltas:
-        b.receive(f)
+        receive(b, f)
     report("delta_dup", b, deltas, 400)
-    report("ping", b, [a.ping()], 5000)
+    report("ping", b, [ping(a)], 5000)
 
 
 main()

@@ -12,6 +12,7 @@ from time import ticks_diff, ticks_ms
 from histories import full_node
 
 from ccrdt.gossip import GossipNode
+from drive import ping, receive
 
 KEY = bytes(range(16))
 
@@ -37,9 +38,9 @@ def rate(fn, calls, per_call=1):
 def main():
     a = full_node("node-00", KEY)
     b = GossipNode("peer", KEY, max_nodes=33)
-    deltas = a.receive(b.ping()).responses
+    deltas = receive(a, ping(b)).responses
     for f in deltas:
-        b.receive(f)
+        receive(b, f)
     assert b.state == a.state
     gc.collect()
     print("heap_free_two_full_nodes %d bytes" % gc.mem_free())

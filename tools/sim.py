@@ -22,10 +22,14 @@ import random
 import statistics
 import sys
 
-import hostenv  # noqa: F401  (puts the firmware on the path)
+import hostenv
+
+# drive: GossipNodes driven frame by frame (host-side helpers, beside the tests)
+sys.path.insert(0, os.path.join(hostenv.ROOT, "host_tests"))
 
 from ccrdt.gossip import GossipNode
 from ccrdt.state import ConstraintState
+from drive import ping, receive
 
 KEY = bytes(range(16))
 
@@ -47,11 +51,11 @@ class CcrdtPeer:
         self.state = self.node.state
 
     def ping(self):
-        f = self.node.ping()
+        f = ping(self.node)
         return f, len(f)
 
     def receive(self, body):
-        return [(f, len(f)) for f in self.node.receive(body).responses]
+        return [(f, len(f)) for f in receive(self.node, body).responses]
 
     def broadcast(self):
         out = []

@@ -1,6 +1,6 @@
 """Anti-entropy gossip: push-pull over digests, deltas of at most one frame.
 
-One exchange, started by ``ping()`` at node A towards node B:
+One exchange, started by a PING (``ping_into()``) at node A towards node B:
 
 1. A -> B  PING: A's state hash and, for a few pings after A's state
    changed or A met a peer that differs, its 32 slice hashes (one frame even
@@ -48,9 +48,8 @@ lack is refused alone (NO_ROOM) and the frame's other parts join.  A frame
 that holds more of this board's own origin than it has (its history was
 lost here, or a neighbour forged it), or a PING with this board's own tag
 from another boot, makes the board go on as a new incarnation
-(``own_claims()``, ``clashes``).  It allocates nothing in steady state;
-``receive()`` is the seed-style wrapper that returns a ``GossipResult``
-with the responses as bytes.
+(``own_claims()``, ``clashes``).  It allocates nothing in steady state.
+(``host_tests/drive.py`` drives nodes frame by frame on the host.)
 """
 from struct import pack_into
 import micropython
@@ -131,13 +130,6 @@ class Packer:
             o += ENTRY + n
             if done:
                 self.cur = -1
-
-
-class GossipResult:
-    def __init__(self):
-        self.responses = []
-        self.state_changed = False
-        self.converged = False
 
 
 class GossipNode:
@@ -342,10 +334,6 @@ class GossipNode:
         """A small broadcast PING that answers nothing: boards in range learn
         this one exists (and its MAC), and include it in their anti-entropy."""
         return self.framer.seal(buf, self._ping_header(buf, BCAST))
-
-    def ping(self):
-        n = self.ping_into(self._tx)
-        return bytes(self._tx[:n])
 
     def send_all(self, emit):
         """Every slice as DELTA frames, unasked (no REPLY): what a node sends
@@ -555,37 +543,7 @@ class GossipNode:
         else:
             self._hot = _HOT_PINGS
 
-    def receive(self, frame):
-        """Seed-style: process a frame, return a GossipResult."""
-        res = GossipResult()
-
-        def emit(buf, n):
-            res.responses.append(bytes(buf[:n]))
-        bits = self.handle(frame, len(frame), emit)
-        res.state_changed = bool(bits & CHANGED)
-        res.converged = bool(bits & CONVERGED)
-        return res
-
     def __str__(self):
         return "GossipNode(%s, %d constraints, %d peers, %d rounds, hash=%08x)" % (
             self.node_id, self.state.active_constraint_count(), self.peer_count(),
             self._rounds, self.state_hash())
-
-
-def exchange(a, b, max_frames=10000):
-    """a pings b, then both answer each other until neither has anything to
-    send.  Returns True if either state changed."""
-    changed = False
-    queue = [(b, a.ping())]
-    sent = 0
-    while queue:
-        to, frame = queue.pop(0)
-        res = to.receive(frame)
-        changed = changed or res.state_changed
-        back = a if to is b else b
-        for f in res.responses:
-            queue.append((back, f))
-        sent += 1
-        if sent > max_frames:
-            raise RuntimeError("exchange did not settle in %d frames" % max_frames)
-    return changed
