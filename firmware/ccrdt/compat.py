@@ -17,3 +17,11 @@ else:
     _root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     sys.path.append(os.path.join(_root, "host"))
     from cpython_shim import sleep_ms, ticks_diff, ticks_ms  # noqa: F401
+
+
+def readable(sock):
+    """``await readable(sock)``: wait until sock is readable on MicroPython,
+    the same wait asyncio.Stream uses (its asyncio awaits a generator; its
+    core is not in the stubs)."""
+    import asyncio
+    yield asyncio.core._io_queue.queue_read(sock)  # pyright: ignore[reportAttributeAccessIssue]

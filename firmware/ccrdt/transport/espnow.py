@@ -42,7 +42,7 @@ class EspNowTransport:
         self.known = []  # unicast peers, least recently used first
         for text in peers:
             self._register(bytes(int(x, 16) for x in text.split(":")))
-        self.last_mac = bytearray(6)
+        self.last_mac = None
         self.sent = self.send_errors = 0
 
     def close(self):
@@ -72,7 +72,7 @@ class EspNowTransport:
         mac, msg = await self.e.airecv()
         n = len(msg)
         raw.copy(buf, 0, msg, 0, min(n, len(buf)))
-        raw.copy(self.last_mac, 0, mac, 0, 6)
+        self.last_mac = mac  # airecv()'s own buffer, valid until the next message
         return n
 
     def sender(self, into):

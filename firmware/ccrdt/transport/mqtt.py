@@ -20,12 +20,12 @@ lookup).  Frames sent while disconnected are dropped and counted in
 ``send_errors``: anti-entropy repairs what they carried.
 """
 import asyncio
-from time import ticks_diff, ticks_ms
 
 from micropython import const
 from umqtt.simple import MQTTClient, MQTTException
 
 from ccrdt import raw
+from ccrdt.compat import readable, ticks_diff, ticks_ms
 
 _TIMEOUT_S = const(2)  # a socket operation waits at most this long
 _BACKOFF_MIN_MS = const(500)
@@ -35,11 +35,6 @@ _MAX_PEERS = const(8)
 # What umqtt raises on a refused, cut or garbled connection: a stream cut
 # short gives short reads, which it indexes.
 _BROKEN = (OSError, IndexError, AssertionError, MQTTException)
-
-
-def _readable(sock):
-    """Wait until sock is readable through asyncio's IO queue (as udp.py)."""
-    yield asyncio.core._io_queue.queue_read(sock)  # pyright: ignore[reportAttributeAccessIssue]
 
 
 class _Timed:
@@ -186,7 +181,7 @@ class MqttTransport:
                 continue
             self._reader = asyncio.current_task()
             try:
-                await _readable(sock)  # pyright: ignore[reportGeneralTypeIssues]
+                await readable(sock)  # pyright: ignore[reportGeneralTypeIssues]
             except asyncio.CancelledError:
                 if not self._kicked:
                     raise

@@ -18,16 +18,9 @@ import socket
 from micropython import const
 
 from ccrdt import raw
-from ccrdt.compat import IS_MICROPYTHON
+from ccrdt.compat import IS_MICROPYTHON, readable
 
 _LEARNED_MAX = const(16)  # peers learned from frames; the least recently heard makes room
-
-
-def _readable(sock):
-    """Wait until sock is readable: the same wait asyncio.Stream uses
-    (MicroPython's asyncio awaits a generator; its core is not in the stubs)."""
-    import asyncio
-    yield asyncio.core._io_queue.queue_read(sock)  # pyright: ignore[reportAttributeAccessIssue]
 
 
 def resolve(host, port):
@@ -62,7 +55,7 @@ class UdpTransport:
             # asyncio.Stream.readinto would loop until buf is full and glue
             # datagrams together: recvfrom() one datagram (a short-lived
             # bytes object and address per frame).
-            await _readable(self.sock)  # pyright: ignore[reportGeneralTypeIssues]
+            await readable(self.sock)  # pyright: ignore[reportGeneralTypeIssues]
             data, self.last_addr = self.sock.recvfrom(len(buf) + 1)
             n = min(len(data), len(buf))
             raw.copy(buf, 0, data, 0, n)
