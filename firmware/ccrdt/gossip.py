@@ -163,10 +163,8 @@ class GossipNode:
         self.authentic = 0  # frames whose MAC was right
         self._hot = 0
         self._pinged_hash = -1
-        self._reader = reader(self.state)
-        self.packer = Packer(self.state)
         self._mine = bytearray(SLICES)  # slices this node's own operations changed
-        self.state.on_local_change = self._mark_mine
+        self.restore(self.state)
 
     # ---- local operations, as on the seed's GossipNode ---------------------
     def add_constraint(self, cid):
@@ -213,8 +211,8 @@ class GossipNode:
         self._mine[s] = 1
 
     def restore(self, state):
-        """Go on from state (a snapshot read back, as after a reboot): what
-        reads and writes parts is rebound to it."""
+        """Go on from state (at the start, or a snapshot read back as after a
+        reboot): what reads and writes parts is bound to it."""
         self.state = state
         self._reader = reader(state)
         self.packer = Packer(state)
@@ -490,7 +488,7 @@ class GossipNode:
             if o + ENTRY > end or f[o] & ~(LAST | REPLY) or i == ENTRIES_MAX:
                 raise ValueError("delta entry header")
             n = f[o + 5]
-            if n < 5 or n > PART_MAX or o + ENTRY + n > end or f[o + ENTRY] >= SLICES:
+            if n < PART_MIN or n > PART_MAX or o + ENTRY + n > end or f[o + ENTRY] >= SLICES:
                 raise ValueError("delta entry length")
             same[i] = raw.equal(f, o + 1, sh, 4 * f[o + ENTRY], 4)
             if not same[i]:
