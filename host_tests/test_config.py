@@ -179,3 +179,18 @@ def test_errors_name_the_config_as_the_caller_names_it():
     msg = str(raises(ConfigError, load, path, "boards/x/config.json"))
     assert msg.startswith("boards/x/config.json: unknown field 'gossip_msec'"), msg
     assert load(write(GOOD), "boards/x/config.json")["key"] == b"0123456789abcdef"
+
+
+def test_an_mqtt_gateway_config_is_checked_as_its_topics_use_it():
+    gw = {"transports": ["espnow", "mqtt"], "espnow": {"channel": 1}}
+    c = load(write(with_(mqtt={"broker": "pi.local:1883"}, **gw)))
+    assert c["mqtt"] == {"broker": ("pi.local", 1883), "prefix": "ccrdt/1", "user": None,
+                         "password": None}
+    refused(with_(mqtt={"broker": "pi.local"}, **gw), "mqtt.broker", "host:port")
+    refused(with_(mqtt={"broker": "pi.local:1883", "prefix": "site/#"}, **gw), "mqtt.prefix",
+            "wildcards")
+    refused(with_(mqtt={"broker": "pi.local:1883", "prefix": "site/"}, **gw), "mqtt.prefix")
+    refused(with_(mqtt={"brokr": "pi.local:1883"}, **gw), "mqtt.brokr", "mqtt.broker")
+    for name in ("barn/1", "barn+", "barn#"):  # a topic level: would publish elsewhere
+        refused(with_(node=name, mqtt={"broker": "pi.local:1883"}, **gw), "node", "MQTT")
+    refused(with_(transports=["udp", "udp"]), "transports", "distinct")

@@ -226,6 +226,10 @@ def _mqtt(cfg, path):
     if "+" in prefix or "#" in prefix or prefix.endswith("/"):
         raise _bad(path, "mqtt.prefix", "must be a topic without wildcards or a trailing '/', "
                    "got %r" % prefix)
+    name = cfg.get("node")
+    if "/" in name or "+" in name or "#" in name:  # a gateway's name is a topic level
+        raise _bad(path, "node", "must have no '/', '+' or '#' on an MQTT gateway, got %r"
+                   % name)
     out = {"broker": _addr(path, "mqtt.broker", m.get("broker")), "prefix": prefix}
     for f in ("user", "password"):
         out[f] = None if m.get(f) is None else _str(path, "mqtt." + f, m[f], 0, 64)
