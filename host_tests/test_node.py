@@ -1,13 +1,12 @@
 """The node runtime under CPython's asyncio (the same code runs on boards)."""
 import asyncio
 import io
-import os
 
 from ccrdt import proto
 from ccrdt.boot import build
 from ccrdt.config import validate
 from ccrdt.node import RxQueue
-from drive import exchange, ping
+from drive import ping
 
 from netsim import free_ports
 
@@ -215,42 +214,6 @@ def test_the_workload_runs_its_time_across_tick_wraps(tmp_path):
         await asyncio.wait_for(a.workload.run(), 10)
     asyncio.run(go())
     assert not a.workload.running and a.workload.steps == 8
-    close(a)
-
-
-def older_snapshot_only(d, incarnation):
-    """A flash whose newest snapshot was lost: state.prev holds 100 checks,
-    the lost state.bin held 105 (and the fleet heard of them)."""
-    from ccrdt.store import Store
-    st = Store(str(d), "a", 32, 64)
-    s, _ = st.load(incarnation)
-    s.record_satisfied(100)
-    st.save(s)
-    s.record_satisfied(5)
-    st.save(s)
-    os.remove(str(d / "state.bin"))
-    return s  # what the fleet holds of a
-
-
-def test_an_older_snapshot_means_a_new_incarnation(tmp_path):
-    # The fleet holds 105 of this board's checks, its flash only the 100 of
-    # state.prev: counting on from 100 would lose 5 to the fleet's max (and
-    # a change heard from elsewhere would not have brought them back).
-    from ccrdt.gossip import GossipNode
-    (tmp_path / "a").mkdir()
-    newest = older_snapshot_only(tmp_path / "a", 7)
-    p1, p2 = free_ports(2)
-    lines = []
-    a = build(config(tmp_path, "a", p1, "b", p2), str(tmp_path / "a"), log=lines.append)
-    assert a.state.incarnation != 7 and any("older snapshot" in line for line in lines)
-    a.record_satisfied(5)
-    assert a.commit() and a.own_counts() == (5, 0)  # this life's own row
-    peer = GossipNode("b", bytes(range(16)))
-    peer.state.merge(newest)  # what the fleet knew of the earlier life
-    for _ in range(2):
-        exchange(peer, a.gossip)
-    assert a.state.metrics.node_satisfied("a") == 110  # 105 + 5, nothing lost
-    assert a.gossip.own_claims() == 0  # the earlier life's row is not a claim on this one
     close(a)
 
 

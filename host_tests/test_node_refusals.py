@@ -15,7 +15,7 @@ from ccrdt.node import Node
 from ccrdt.state import ConstraintState
 from ccrdt.store import Store
 from ccrdt.status import parse, write
-from drive import ping
+from drive import exchange, ping
 from test_status import KEY, PERIOD, U32, U64, Clock, raises
 
 DIR = "build/test_node_refusals"
@@ -112,9 +112,9 @@ def test_refused_frames_and_a_full_node_table_show_in_status():
 
 def test_a_node_on_its_older_snapshot_takes_a_new_incarnation():
     # Its newest snapshot lost, the board's last counts may live on other
-    # boards only: counting on from the older one would lose them to the
-    # fleet's max, so it goes on as a new origin (issue: a recovery wait
-    # that ended on any frame let 100 + 5 end as 100).
+    # boards only: the fleet holds 105, its flash the 100 of state.prev.
+    # Counting on from 100 would lose 5 to the fleet's max (a wait for any
+    # frame from a peer let 100 + 5 end as 100), so it goes on as a new origin.
     fresh_dir()
     st = Store(DIR, "a", 4, 4)
     s, _ = st.load(7)
@@ -127,5 +127,9 @@ def test_a_node_on_its_older_snapshot_takes_a_new_incarnation():
     assert n.state.incarnation != 7 and any("older snapshot" in line for line in lines)
     n.record_satisfied(5)
     assert n.commit() and n.own_counts() == (5, 0)
-    n.state.merge(s)  # what the fleet held of the earlier life: 105
-    assert n.state.metrics.node_satisfied("a") == 110
+    peer = GossipNode("b", KEY)
+    peer.state.merge(s)  # what the fleet holds of the earlier life: 105
+    for _ in range(2):
+        exchange(peer, n.gossip)
+    assert n.state.metrics.node_satisfied("a") == 110  # 105 + 5, nothing lost
+    assert n.gossip.own_claims() == 0  # the earlier life's row is not a claim on this one
