@@ -479,6 +479,11 @@ class Node:
             pass
         finally:
             self.shutdown()
+            # Interrupted, MicroPython's asyncio still holds this node's
+            # tasks (its queue, the current task); a fresh loop and one empty
+            # run let them go, so the REPL (mpremote taking over) has the heap.
+            asyncio.new_event_loop().close()
+            asyncio.run(_nothing())
 
     def shutdown(self):
         """Clean stop: commit what is queued."""
@@ -487,6 +492,10 @@ class Node:
         self.report()
         self.log("node %s stopped; frames rejected: %d%s" % (
             self.name, self.gossip.rejected(), _by_reason(self.rejected_by())))
+
+
+async def _nothing():
+    pass
 
 
 def _drop(buf, n):
