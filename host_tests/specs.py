@@ -14,6 +14,7 @@ The set, the counters and the register are checked through a state whose
 history only holds their operations (each compared on its own part), and
 together as the whole state, snapshots and digest included.
 """
+from content import counters_content, register_content, set_content
 from ccrdt.register import norm
 from ccrdt.state import ConstraintState
 from ccrdt.vclock import VectorClock
@@ -207,7 +208,7 @@ class SetSpec(_PartSpec):
     OPS = ("add", "add", "remove", None)
 
     def equal(self, x, y):
-        return x.constraints.canonical() == y.constraints.canonical()
+        return set_content(x.constraints) == set_content(y.constraints)
 
     model = SetModel
 
@@ -217,7 +218,7 @@ class CounterSpec(_PartSpec):
     OPS = ("sat", "vio", None)
 
     def equal(self, x, y):
-        return x.metrics.canonical() == y.metrics.canonical()
+        return counters_content(x.metrics) == counters_content(y.metrics)
 
     model = CountModel
 
@@ -227,7 +228,7 @@ class RegisterSpec(_PartSpec):
     OPS = ("pos", "pos", None)
 
     def equal(self, x, y):
-        return x.position.canonical() == y.position.canonical()
+        return register_content(x.position) == register_content(y.position)
 
     model = PositionModel
 

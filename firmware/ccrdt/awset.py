@@ -70,13 +70,21 @@ class AWSet:
 
     def active_constraints(self):
         """The live constraint ids, sorted."""
-        return sorted(self._id_str(e) for e in range(self.capacity) if self._slices[e] != FREE)
+        return self.owned_by(-1)
 
     def owned_by(self, slot):
-        """The live constraint ids that hold a dot of the node in slot."""
-        nn = self.nodes.capacity
-        return [self._id_str(e) for e in range(self.capacity)
-                if self._slices[e] != FREE and self._dots[e * nn + slot]]
+        """The live constraint ids, sorted, that hold a dot of the node in
+        slot (every live one for slot -1)."""
+        nn, out = self.nodes.capacity, []
+        for e in range(self.capacity):
+            if self._slices[e] != FREE and (slot < 0 or self._dots[e * nn + slot]):
+                out.append(self._id_str(e))
+        out.sort()
+        return out
+
+    def context(self, s, slot):
+        """The context counter of slice s for the node in slot."""
+        return self._ctx[s * self.nodes.capacity + slot]
 
     def dots(self):
         """(id, node slot, dot) of every live dot, one at a time (a list of a
@@ -211,8 +219,8 @@ class AWSet:
 
     def equal(self, other):
         """The same contexts and live dots as other, compared in place (node
-        slots matched by tag, elements by id): canonical() of a full table
-        is tens of KB of tuples, more than a small board has."""
+        slots matched by tag, elements by id): sorted lists of a full
+        table's would be tens of KB of tuples, more than a small board has."""
         return self._within(other) and other._within(self)
 
     def _within(self, other):
@@ -236,14 +244,6 @@ class AWSet:
                     if f < 0 or m < 0 or other._dots[f * nb.capacity + m] != d:
                         return False
         return True
-
-    def canonical(self):
-        """(context entries, dots) as sorted tuples keyed by tag."""
-        tags, nn = self.nodes.tags, self.nodes.capacity
-        ctx = sorted((s, tags[n], self._ctx[s * nn + n])
-                     for s in range(SLICES) for n in range(self.nodes.count)
-                     if self._ctx[s * nn + n])
-        return ctx, sorted((i, tags[n], d) for i, n, d in self.dots())
 
     # ---- part section --------------------------------------------------------
     def _writer_scratch(self):

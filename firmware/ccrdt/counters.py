@@ -24,6 +24,13 @@ def get64(arr, i):
     return arr[2 * i] | (arr[2 * i + 1] << 32)
 
 
+def _sum(arr, slots):
+    t = 0
+    for i in slots:
+        t += get64(arr, i)
+    return t
+
+
 class Counters:
     """The counter rows of the nodes of a node table, slot by slot."""
 
@@ -37,10 +44,10 @@ class Counters:
 
     # ---- reading ---------------------------------------------------------
     def total_satisfied(self):
-        return sum(get64(self._sat, i) for i in range(self.nodes.count))
+        return _sum(self._sat, range(self.nodes.count))
 
     def total_violations(self):
-        return sum(get64(self._vio, i) for i in range(self.nodes.count))
+        return _sum(self._vio, range(self.nodes.count))
 
     def origin(self, tag):
         """(satisfied, violations) counted by one origin (one incarnation of
@@ -51,10 +58,10 @@ class Counters:
     def node_satisfied(self, node):
         """Satisfied checks counted by the board(s) named node, every
         incarnation included."""
-        return sum(get64(self._sat, i) for i in self.nodes.slots_named(node))
+        return _sum(self._sat, self.nodes.slots_named(node))
 
     def node_violations(self, node):
-        return sum(get64(self._vio, i) for i in self.nodes.slots_named(node))
+        return _sum(self._vio, self.nodes.slots_named(node))
 
     def version(self, slot):
         """Operations of the node in slot, as seen here."""
@@ -97,10 +104,21 @@ class Counters:
                 fnv.update_u32(st, 0, self._ver[n])
                 fnv.mix_into(acc, s, st, 0)
 
-    def canonical(self):
-        tags = self.nodes.tags
-        return sorted((tags[n], get64(self._sat, n), get64(self._vio, n), self._ver[n])
-                      for n in range(self.nodes.count) if self._live(n))
+    def equal(self, other):
+        """The same rows as other, compared in place (slots matched by tag)."""
+        live = 0
+        for n in range(self.nodes.count):
+            if self._live(n):
+                live += 1
+                m = other.nodes.find(self.nodes.tags[n])
+                if (m < 0 or self._ver[n] != other._ver[m]
+                        or not raw.equal(self._sat, 8 * n, other._sat, 8 * m, 8)
+                        or not raw.equal(self._vio, 8 * n, other._vio, 8 * m, 8)):
+                    return False
+        for m in range(other.nodes.count):
+            if other._live(m):
+                live -= 1
+        return live == 0
 
     # ---- part section ------------------------------------------------------
     def start(self, s):

@@ -176,16 +176,6 @@ class PartReader:
         return changed
 
 
-def reader(state):
-    """The state's part reader (made at its first use, then kept)."""
-    return state.part_reader()
-
-
-def writer(state):
-    """The state's part writer (made at its first use, then kept)."""
-    return state.part_writer()
-
-
 def _check_room(st, other):
     """Raise CapacityError if a merge of other into st could need more node
     or constraint slots than st has (it returns nothing: a tuple would be
@@ -237,7 +227,7 @@ def write_snapshot(st, emit):
     board writes it to flash without ever holding it whole: a full state's
     snapshot is about 10 KB, too big a block to count on in a fragmented
     110 KB heap.  Allocates a few small buffers, no more."""
-    w = writer(st)
+    w = st.part_writer()
     piece = bytearray(PART_MAX + 1)
     count = 0
     for s in range(SLICES):
@@ -323,7 +313,7 @@ def decode_snapshot(data, new_state):
         raise ValueError("snapshot parts truncated")
     count = raw.u16(data, o)
     o += 2
-    r = reader(st)
+    r = st.part_reader()
     for _ in range(count):
         n = data[o] if o < len(body) else 0
         if n == 0 or o + 1 + n > len(body):

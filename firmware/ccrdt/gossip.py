@@ -59,7 +59,7 @@ from ccrdt import CapacityError, raw, wire
 from ccrdt.proto import (ACK, BAD_NAME, BCAST, DELTA, DIGEST, ENTRIES_MAX, ENTRY, LAST,
                          MALFORMED, NO_ROOM, PART_MIN, PAYLOAD_END, PING, PUSH, REASONS,
                          REPLY, UNKNOWN_KIND)
-from ccrdt.delta import PART_MAX, OwnClaim, reader, writer
+from ccrdt.delta import PART_MAX, OwnClaim
 from ccrdt.layout import ID_MAX, SLICES, TAG_LIMIT
 from ccrdt.state import ConstraintState, id_bytes, new_incarnation
 
@@ -81,7 +81,7 @@ class Packer:
 
     def __init__(self, state):
         self.state = state
-        self.writer = writer(state)
+        self.writer = state.part_writer()
         self.which = bytearray(SLICES)  # the marks of the sending under way
         self.announce_empty = False
         self.cur = -1  # slice whose parts are being packed
@@ -214,7 +214,7 @@ class GossipNode:
         """Go on from state (at the start, or a snapshot read back as after a
         reboot): what reads and writes parts is bound to it."""
         self.state = state
-        self._reader = reader(state)
+        self._reader = state.part_reader()
         self.packer = Packer(state)
         state.on_local_change = self._mark_mine
         self.framer.tag = state.tag

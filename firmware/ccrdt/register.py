@@ -18,9 +18,11 @@ _H_POS = const(0x50)  # item kind of the state hash
 
 def position_pair(pos):
     """(a, b) of a proposed position, checked: two 32-bit ints."""
-    if (not isinstance(pos, (tuple, list)) or len(pos) != 2
-            or any(not isinstance(v, int) or isinstance(v, bool) or not _I32_MIN <= v <= _I32_MAX
-                   for v in pos)):
+    ok = isinstance(pos, (tuple, list)) and len(pos) == 2
+    if ok:
+        for v in pos:
+            ok = ok and isinstance(v, int) and not isinstance(v, bool) and _I32_MIN <= v <= _I32_MAX
+    if not ok:
         raise ValueError("position must be a pair of 32-bit ints (a, b), got %r" % (pos,))
     return pos[0], pos[1]
 
@@ -91,8 +93,8 @@ class PositionRegister:
             fnv.update_u32(st, 0, self.writer)
             fnv.mix_into(acc, s, st, 0)
 
-    def canonical(self):
-        return (self.a, self.b, self.clock, self.writer) if self.is_set else None
+    def equal(self, other):
+        return self.is_set == other.is_set and self.packed == other.packed
 
     # ---- part section --------------------------------------------------
     def start(self, s):
@@ -146,6 +148,3 @@ class PositionRegister:
             return False
         return self.join(raw.i32(buf, o), raw.i32(buf, o + 4),
                          raw.below(buf, o + 8, COUNTER_LIMIT), tag)
-
-    def __str__(self):
-        return "unset" if not self.is_set else "(%d, %d) norm %d" % (self.a, self.b, self.norm)

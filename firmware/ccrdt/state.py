@@ -3,7 +3,7 @@
 Three CRDTs make one state, each a join-semilattice, so their product is too;
 each is one component with the same small interface (local operations, its
 section of a delta part written, checked and joined, its items of a slice
-hash, its canonical content):
+hash, its equality in place):
 
 * ``constraints`` - the add-wins set of constraint ids (``ccrdt.awset``),
   cut into ``SLICES`` slices by the hash of the id, which is what lets a
@@ -329,26 +329,16 @@ class ConstraintState:
         return delta.decode_snapshot(data, lambda nodes, constraints, incarnation: ConstraintState(
             node_id, max_nodes or nodes, max_constraints or constraints, incarnation))
 
-    def canonical(self):
-        """The replicated content as sorted tuples keyed by tag: context
-        entries, dots, counter rows, position (None if unset)."""
-        ctx, dots = self.constraints.canonical()
-        return ctx, dots, self.metrics.canonical(), self.position.canonical()
-
     def __eq__(self, other):
-        """Equal replicated content (the set compared in place: its
-        canonical form would not fit a small board's heap)."""
-        return (isinstance(other, ConstraintState)
-                and self.position.canonical() == other.position.canonical()
-                and self.metrics.canonical() == other.metrics.canonical()
+        """Equal replicated content, compared in place (no table-sized lists,
+        which a small board's heap would not hold); != follows."""
+        return (isinstance(other, ConstraintState) and self.position.equal(other.position)
+                and self.metrics.equal(other.metrics)
                 and self.constraints.equal(other.constraints))
-
-    def __ne__(self, other):
-        return not self.__eq__(other)
 
     def __str__(self):
         return ("ConstraintState(%s: %d constraints, %d nodes, satisfied %d, violations %d,"
                 " rate %.3f, position %s, hash %08x)") % (
             self.node_id, len(self.constraints), self.node_table.count,
             self.metrics.total_satisfied(), self.metrics.total_violations(),
-            self.satisfaction_rate(), self.position, self.state_hash())
+            self.satisfaction_rate(), self.position.position, self.state_hash())
