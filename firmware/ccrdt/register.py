@@ -19,9 +19,8 @@ _H_POS = const(0x50)  # item kind of the state hash
 def position_pair(pos):
     """(a, b) of a proposed position, checked: two 32-bit ints."""
     ok = isinstance(pos, (tuple, list)) and len(pos) == 2
-    if ok:
-        for v in pos:
-            ok = ok and isinstance(v, int) and not isinstance(v, bool) and _I32_MIN <= v <= _I32_MAX
+    for v in pos if ok else ():
+        ok = ok and isinstance(v, int) and not isinstance(v, bool) and _I32_MIN <= v <= _I32_MAX
     if not ok:
         raise ValueError("position must be a pair of 32-bit ints (a, b), got %r" % (pos,))
     return pos[0], pos[1]
