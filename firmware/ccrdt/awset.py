@@ -51,6 +51,7 @@ class AWSet:
         self._ctx = raw.zeros32(SLICES * nn)  # [slice * nn + node]
         self._hst = array("I", [0])
         self._s = self._oc = self._k = 0  # part writer: slice, next origin, origins planned
+        self.pending = False  # the part writer's slice has more to write
         # Part scratch, made with the first part written or read (most
         # states are never read into).  _inc marks the elements a part being
         # written holds, and those a part being joined listed: each use is
@@ -246,13 +247,17 @@ class AWSet:
         return True
 
     # ---- part section --------------------------------------------------------
-    def _writer_scratch(self):
+    def prepare_writing(self):
+        """Make the scratch that writing parts needs (the part writer calls
+        this once, not each part)."""
         if self._inc is _UNSET:
             self._inc = bytearray(self.capacity)
             self._orig = bytearray(_PART_ORIGINS)
 
-    def _reader_scratch(self):
-        self._writer_scratch()
+    def prepare_reading(self):
+        """Make the scratch that reading parts needs (the part reader calls
+        this once)."""
+        self.prepare_writing()
         if self._omap is _UNSET:
             self._omap = array("h", bytes(2 * _PART_ORIGINS))
             self._otag = raw.zeros32(_PART_ORIGINS)
@@ -264,7 +269,6 @@ class AWSet:
             self._ehash = raw.zeros32(_PART_ELEMENTS)
 
     def start(self, s):
-        self._writer_scratch()
         self._s = s
         self._oc = 0
         self._settle()
@@ -273,20 +277,20 @@ class AWSet:
         nn = self.nodes.capacity
         while self._oc < self.nodes.count and not self._ctx[self._s * nn + self._oc]:
             self._oc += 1
-
-    def pending(self):
-        return self._oc < self.nodes.count
+        self.pending = self._oc < self.nodes.count
 
     def _origin_cost(self, n, mark):
         s, nn = self._s, self.nodes.capacity
         es, dots = self._slices, self._dots
         ids, inc = self._ids, self._inc
         add = 8
-        for e in range(self.capacity):
-            if es[e] == s and dots[e * nn + n]:
+        e = raw.find8(es, self.capacity, s, 0)  # (viper: a slice holds few of the slots)
+        while e >= 0:
+            if dots[e * nn + n]:
                 add += 5 if inc[e] else 7 + ids[e * STRIDE]
                 if mark:
                     inc[e] = 1
+            e = raw.find8(es, self.capacity, s, e + 1)
         return add
 
     def plan(self, size, budget):
@@ -328,24 +332,25 @@ class AWSet:
         count_at = o
         o += 1
         ne = 0
-        for e in range(self.capacity):
-            if inc[e]:
-                L = ids[e * STRIDE]
-                buf[o] = L
-                raw.copy(buf, o + 1, ids, e * STRIDE + 1, L)
-                o += 1 + L
-                nd_at = o
-                o += 1
-                nd = 0
-                for j in range(k):
-                    d = dots[e * nn + orig[j]]
-                    if d:
-                        buf[o] = j
-                        pack_into("<I", buf, o + 1, d)
-                        o += 5
-                        nd += 1
-                buf[nd_at] = nd
-                ne += 1
+        e = raw.find8(inc, self.capacity, 1, 0)
+        while e >= 0:
+            L = ids[e * STRIDE]
+            buf[o] = L
+            raw.copy(buf, o + 1, ids, e * STRIDE + 1, L)
+            o += 1 + L
+            nd_at = o
+            o += 1
+            nd = 0
+            for j in range(k):
+                d = dots[e * nn + orig[j]]
+                if d:
+                    buf[o] = j
+                    pack_into("<I", buf, o + 1, d)
+                    o += 5
+                    nd += 1
+            buf[nd_at] = nd
+            ne += 1
+            e = raw.find8(inc, self.capacity, 1, e + 1)
         buf[count_at] = ne
         self._k = 0
         self._settle()
@@ -353,10 +358,9 @@ class AWSet:
 
     def parse(self, buf, o, end, s, batch, own):
         """Validate the section at buf[o:end] of a part of slice s; returns
-        its end.  batch (if not None) notes the nodes and elements it would
-        add, and its claim is set if a context of own (a tag, or -1) is
-        ahead of this node's."""
-        self._reader_scratch()
+        its end.  batch (the part reader) notes the nodes and elements it
+        would add, and its claim is set if a context of own (a tag, or -1)
+        is ahead of this node's."""
         nn, ctx = self.nodes.capacity, self._ctx
         k = buf[o]
         o += 1
@@ -377,9 +381,9 @@ class AWSet:
             octx[j] = c
             omap[j] = self.nodes.find(tag)
             per[j] = 0
-            if tag == own and batch is not None and (omap[j] < 0 or c > ctx[s * nn + omap[j]]):
+            if tag == own and (omap[j] < 0 or c > ctx[s * nn + omap[j]]):
                 batch.claim = True
-            if batch is not None:
+            if omap[j] < 0:
                 batch.note_unknown(tag)
         ne = buf[o]
         o += 1
@@ -430,25 +434,30 @@ class AWSet:
                 slot = omap[j]
                 if slot < 0 or d > ctx[s * nn + slot]:
                     survives = True
-            if batch is not None and survives and self.find(buf, idoff, L, h) < 0:
+            if survives and self.find(buf, idoff, L, h) < 0:
                 batch.note_new(buf, idoff, L, h)
         return o
 
-    def join_part(self, buf, o, s):
-        """Join the section at buf[o:] that parse() has just passed; True if
-        the set changed."""
+    def join_part(self, buf, o, s, reader):
+        """Join the section at buf[o:] of a part of slice s that parse() has
+        passed (perhaps before other parts joined: nothing of that parse is
+        reused); returns the section's end and sets reader.changed if the
+        set changed."""
         nn, ne_cap = self.nodes.capacity, self.capacity
         ctx, dots, es = self._ctx, self._dots, self._slices
         omap, octx = self._omap, self._octx
-        db, touched = self._db, self._inc
+        db, touched, st_h = self._db, self._inc, self._hst
         k = buf[o]
+        o += 1
         changed = False
         for j in range(k):
-            if omap[j] < 0:
-                omap[j] = self.nodes.add(self._otag[j])
+            tag = raw.below(buf, o, TAG_LIMIT)
+            octx[j] = raw.below(buf, o + 4, COUNTER_LIMIT)
+            slot = self.nodes.find(tag)
+            omap[j] = slot if slot >= 0 else self.nodes.add(tag)
+            o += 8
         if k:
             raw.fill(touched, 0, ne_cap, 0)
-        o += 1 + 8 * k
         ne = buf[o]
         o += 1
         for i in range(ne):
@@ -462,7 +471,9 @@ class AWSet:
             for _ in range(nd):
                 db[buf[o]] = raw.below(buf, o + 1, COUNTER_LIMIT)
                 o += 5
-            h = self._ehash[i]
+            fnv.reset(st_h, 0)
+            fnv.update(st_h, 0, buf, idoff, L)
+            h = fnv.fold30(st_h, 0)
             e = self.find(buf, idoff, L, h)
             if e >= 0:
                 touched[e] = 1
@@ -505,4 +516,6 @@ class AWSet:
             if octx[j] > ctx[c]:
                 ctx[c] = octx[j]
                 changed = True
-        return changed
+        if changed:
+            reader.changed = True
+        return o

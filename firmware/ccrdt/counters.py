@@ -41,6 +41,7 @@ class Counters:
         self._vio = raw.zeros32(2 * nn)
         self._ver = raw.zeros32(nn)
         self._s = self._rc = self._end = self._nr = 0  # part writer cursor
+        self.pending = False  # the part writer's slice has more to write
 
     # ---- reading ---------------------------------------------------------
     def total_satisfied(self):
@@ -129,9 +130,7 @@ class Counters:
     def _settle(self):
         while self._rc < self.nodes.count and not self._in(self._rc, self._s):
             self._rc += 1
-
-    def pending(self):
-        return self._rc < self.nodes.count
+        self.pending = self._rc < self.nodes.count
 
     def plan(self, size, budget):
         """Take the rows that fit size..budget; returns the new size."""
@@ -164,7 +163,7 @@ class Counters:
 
     def parse(self, buf, o, end, s, batch, own):
         """Validate the section at buf[o:end] (the position flag after it
-        included); returns its end.  batch (if not None) notes unknown
+        included); returns its end.  batch (the part reader) notes unknown
         nodes, and its claim is set if a row of own (a tag, or -1) holds
         more than this node has."""
         if o >= end:
@@ -181,18 +180,19 @@ class Counters:
             v = raw.below(buf, o + 20, COUNTER_LIMIT)
             if buf[o + 11] >= 0xC0 or buf[o + 19] >= 0xC0 or v < 0:
                 raise ValueError("row counter out of range")
-            if tag == own and batch is not None:
-                me = self.nodes.find(tag)
-                if (me < 0 or v > self._ver[me] or raw.above64(self._sat, me, buf, o + 4)
-                        or raw.above64(self._vio, me, buf, o + 12)):
-                    batch.claim = True
-            if batch is not None:
+            slot = self.nodes.find(tag)
+            if tag == own and (slot < 0 or v > self._ver[slot]
+                               or raw.above64(self._sat, slot, buf, o + 4)
+                               or raw.above64(self._vio, slot, buf, o + 12)):
+                batch.claim = True
+            if slot < 0:
                 batch.note_unknown(tag)
             o += _ROW
         return o
 
-    def join_part(self, buf, o):
-        """Join the parsed section at buf[o:]; True if a row changed."""
+    def join_part(self, buf, o, reader):
+        """Join the parsed section at buf[o:]; returns its end and sets
+        reader.changed if a row changed."""
         changed = False
         nr = buf[o]
         o += 1
@@ -210,4 +210,6 @@ class Counters:
                 self._ver[slot] = v
                 changed = True
             o += _ROW
-        return changed
+        if changed:
+            reader.changed = True
+        return o

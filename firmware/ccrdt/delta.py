@@ -33,10 +33,12 @@ class OwnClaim(Exception):
 
 class PartWriter:
     """Cuts one slice of a state into parts; allocates nothing once built.
-    Each type keeps its own cursor through the slice."""
+    Each type keeps its own cursor through the slice (start, plan, write)
+    and its `pending` flag: more of the slice is left to write."""
 
     def __init__(self, state):
         self.set, self.rows, self.pos = state.constraints, state.metrics, state.position
+        self.set.prepare_writing()
         self.s = 0
         self.done = True
         self.buf = bytearray(PART_MAX)  # room for a part, for merges
@@ -49,7 +51,7 @@ class PartWriter:
         self._settle()
 
     def _settle(self):
-        self.done = not (self.set.pending() or self.rows.pending() or self.pos.pending())
+        self.done = not (self.set.pending or self.rows.pending or self.pos.pending)
 
     def next(self, buf, off, budget=PART_MAX):
         """Write the next part of the slice, at most budget bytes, at buf[off:].
@@ -78,14 +80,15 @@ class PartReader:
     def __init__(self, state):
         self.st = state
         self.set, self.rows, self.pos = state.constraints, state.metrics, state.position
+        self.set.prepare_reading()
         # Nodes and constraints a batch of parts would add, each counted once.
         self._unknown = raw.zeros32(state.max_nodes + 1)
         self._new_hash = raw.zeros32(state.max_constraints + 1)
         self._new_off = array("H", bytes(2 * (state.max_constraints + 1)))
         self._nnew = 0
-        self._rows_at = self._pos_at = 0  # section offsets of the part parsed last
         self.nu = 0
         self.claim = False  # set by a from_peer check: see check()
+        self.changed = False  # set by the types as apply() joins their sections
 
     def begin(self):
         """Start a batch of parts (all in one buffer) checked together
@@ -93,10 +96,9 @@ class PartReader:
         self.nu = self._nnew = 0
 
     def note_unknown(self, tag):
-        """Count a node the batch would add, once per tag."""
+        """Count a node the batch would add (one the node table does not
+        hold: the types look it up as they parse), once per tag."""
         st = self.st
-        if st.node_table.find(tag) >= 0:
-            return
         u = self._unknown
         for i in range(self.nu):
             if u[i] == tag:
@@ -128,32 +130,26 @@ class PartReader:
         this node's own origin (a context, a row) than this node has: the
         origin's history was lost here or forged there (``ccrdt.gossip``
         answers it)."""
-        nu, nnew = self.nu, self._nnew
-        self.claim = False
-        try:
-            self._parse(buf, off, n, self, self.st.tag if from_peer else -1)
-        except CapacityError:
-            self.nu, self._nnew = nu, nnew
-            raise
-        if self.claim:
-            self.nu, self._nnew = nu, nnew
-            raise OwnClaim("a part claims more of this node than it issued")
-
-    def _parse(self, buf, off, n, batch=None, own=-1):
-        """Validate the part and let each type fill its scratch; batch (this
-        reader, when checking) counts what it would add, own is the tag whose
-        claims set self.claim (-1: none)."""
         if n < 5 or n > PART_MAX:
             raise ValueError("part length %d" % n)
         s = buf[off]
         if s >= SLICES:
             raise ValueError("part header")
-        end = off + n
-        self._rows_at = self.set.parse(buf, off + 1, end, s, batch, own)
-        self._pos_at = self.rows.parse(buf, self._rows_at, end, s, batch, own)
-        o = self.pos.parse(buf, self._pos_at, end, s, batch)
+        nu, nnew, end = self.nu, self._nnew, off + n
+        own = self.st.tag if from_peer else -1  # whose claims set self.claim
+        self.claim = False
+        try:
+            o = self.set.parse(buf, off + 1, end, s, self, own)
+            o = self.rows.parse(buf, o, end, s, self, own)
+            o = self.pos.parse(buf, o, end, s, self)
+        except CapacityError:
+            self.nu, self._nnew = nu, nnew
+            raise
         if o != end:
             raise ValueError("part has %d trailing bytes" % (end - o))
+        if self.claim:
+            self.nu, self._nnew = nu, nnew
+            raise OwnClaim("a part claims more of this node than it issued")
 
     def join(self, buf, off, n):
         """Check and apply one part on its own."""
@@ -164,16 +160,13 @@ class PartReader:
     def apply(self, buf, off, n):
         """Join the part buf[off:off+n], which check() has passed in this
         batch; True if the state changed."""
-        self._parse(buf, off, n)
         s = buf[off]
-        changed = self.set.join_part(buf, off + 1, s)
-        if self.rows.join_part(buf, self._rows_at):
-            changed = True
-        if self.pos.join_part(buf, self._pos_at):
-            changed = True
-        if changed:
+        self.changed = False
+        o = self.set.join_part(buf, off + 1, s, self)
+        self.pos.join_part(buf, self.rows.join_part(buf, o, self), self)
+        if self.changed:
             self.st.touch(s)
-        return changed
+        return self.changed
 
 
 def _check_room(st, other):

@@ -41,7 +41,8 @@ class PositionRegister:
         # bytes is recognised without computing a norm, which is a heap int
         # for large coordinates.
         self.packed = bytearray(_SIZE)
-        self._pending = self._take = False  # part writer: still to send, in this part
+        self.pending = False  # the part writer's slice still holds the register
+        self._take = False  # and this part takes it
 
     @property
     def position(self):
@@ -97,13 +98,10 @@ class PositionRegister:
 
     # ---- part section --------------------------------------------------
     def start(self, s):
-        self._pending = s == 0 and self.is_set
-
-    def pending(self):
-        return self._pending
+        self.pending = s == 0 and self.is_set
 
     def plan(self, size, budget):
-        self._take = self._pending and size + _SIZE <= budget
+        self._take = self.pending and size + _SIZE <= budget
         return size + _SIZE if self._take else size
 
     def write(self, buf, o):
@@ -111,13 +109,13 @@ class PositionRegister:
         o += 1
         if self._take:
             raw.copy(buf, o, self.packed, 0, _SIZE)
-            self._pending = False
+            self.pending = False
             return o + _SIZE
         return o
 
     def parse(self, buf, o, end, s, batch):
-        """Validate the section at buf[o:end]; returns its end.  batch (if
-        not None) notes the writer's node."""
+        """Validate the section at buf[o:end]; returns its end.  batch (the
+        part reader) notes the writer's node."""
         flag = buf[o]
         o += 1
         if flag > 1 or (flag and s != 0):
@@ -130,20 +128,21 @@ class PositionRegister:
             tag = raw.below(buf, o + 12, TAG_LIMIT)
             if tag < 0:
                 raise ValueError("position writer tag")
-            if batch is not None:
+            if self.nodes.find(tag) < 0:
                 batch.note_unknown(tag)
             o += _SIZE
         return o
 
-    def join_part(self, buf, o):
-        """Join the parsed section at buf[o:]; True if the value changed."""
+    def join_part(self, buf, o, reader):
+        """Join the parsed section at buf[o:]; returns its end and sets
+        reader.changed if the value changed."""
         if not buf[o]:
-            return False
+            return o + 1
         o += 1
         tag = raw.below(buf, o + 12, TAG_LIMIT)
         if self.nodes.find(tag) < 0:
             self.nodes.add(tag)
-        if self.is_set and raw.equal(self.packed, 0, buf, o, _SIZE):
-            return False
-        return self.join(raw.i32(buf, o), raw.i32(buf, o + 4),
-                         raw.below(buf, o + 8, COUNTER_LIMIT), tag)
+        if not (self.is_set and raw.equal(self.packed, 0, buf, o, _SIZE)) and self.join(
+                raw.i32(buf, o), raw.i32(buf, o + 4), raw.below(buf, o + 8, COUNTER_LIMIT), tag):
+            reader.changed = True
+        return o + _SIZE
