@@ -41,7 +41,7 @@ class PartWriter:
         self.set.prepare_writing()
         self.s = 0
         self.done = True
-        self.buf = bytearray(PART_MAX)  # room for a part, for merges
+        self.buf = None  # room for a part, made at the first merge (a node never merges)
 
     def start(self, s):
         self.s = s
@@ -191,6 +191,8 @@ def merge_into(st, other):
     """Join every part of other into st; all or nothing on capacity."""
     _check_room(st, other)
     w, r = other.part_writer(), st.part_reader()
+    if w.buf is None:
+        w.buf = bytearray(PART_MAX)
     buf = w.buf
     changed = False
     for s in range(SLICES):

@@ -140,7 +140,9 @@ class GossipNode:
         max_nodes = self.state.max_nodes
         self.framer = wire.Framer(key, fleet, self.state.tag)
         self._name = id_bytes(node_id, "node id")
-        self._tx = bytearray(wire.FRAME_MAX)
+        # The buffer frames are built in; the node builds its own there too
+        # (presence, pings, STATUS): every use ends before the next begins.
+        self.tx = bytearray(wire.FRAME_MAX)
         self._want = bytearray(SLICES)  # slices to send in the current answer
         self._push = bytearray(SLICES)  # slices to carry in the next ping
         self._relay = bytearray(SLICES)  # slices to pass on at the next broadcast
@@ -305,7 +307,7 @@ class GossipNode:
         whole channel; receivers join it and answer nothing.  What arrived by
         broadcast is not repeated, the neighbours heard it as well, except
         by a gateway (relay_broadcasts), whose other medium did not."""
-        push, buf, relay, mine = self._push, self._tx, self._relay, self._mine
+        push, buf, relay, mine = self._push, self.tx, self._relay, self._mine
         for s in range(SLICES):
             push[s] = mine[s] | relay[s]
         raw.fill(mine, 0, SLICES, 0)
@@ -343,7 +345,7 @@ class GossipNode:
     def _send_slices(self, flags, budget, emit):
         """Emit the slices marked in self._want as DELTA frames, packing parts
         together, at most budget frames; returns how many were sent."""
-        buf, want, p = self._tx, self._want, self.packer
+        buf, want, p = self.tx, self._want, self.packer
         frames = 0
         p.begin(want, True)
         while True:
@@ -361,7 +363,7 @@ class GossipNode:
         return frames
 
     def _send_ack(self, emit):
-        buf = self._tx
+        buf = self.tx
         o = self.framer.begin(buf, ACK)
         pack_into("<I", buf, o, self.state.state_hash())
         emit(buf, self.framer.seal(buf, o + 4))
@@ -455,7 +457,7 @@ class GossipNode:
             return
         self._hot = _HOT_PINGS  # a peer differs: our next pings carry digests
         if not flags & DIGEST:  # they do not know where we differ: show them
-            emit(self._tx, self.ping_into(self._tx, True))
+            emit(self.tx, self.ping_into(self.tx, True))
             return
         self._syncs += 1
         sh = st.slice_hashes()

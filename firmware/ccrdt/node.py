@@ -64,8 +64,9 @@ class RxQueue:
 
     def __init__(self, slots):
         self.bufs = [bytearray(wire.FRAME_MAX + 1) for _ in range(slots)]
-        # A sender given as a MAC in the receiver's buffer is copied here.
-        self.macs = [bytearray(6) for _ in range(slots)]
+        # A sender given as a MAC in the receiver's buffer is copied here
+        # (made with the first such frame: UDP senders are addresses).
+        self.macs = None
         self.senders: list = [None] * slots
         self.lens = [0] * slots
         self.srcs = bytearray(slots)
@@ -83,6 +84,8 @@ class RxQueue:
         i = (self.head + self.count) % self.slots
         raw.copy(self.bufs[i], 0, buf, 0, min(n, len(buf)))
         if sender is not None and sender is mac:
+            if self.macs is None:
+                self.macs = [bytearray(6) for _ in range(self.slots)]
             raw.copy(self.macs[i], 0, mac, 0, 6)
             sender = self.macs[i]
         self.senders[i] = sender
@@ -147,7 +150,7 @@ class Node:
         self._note_ops_left()
         self.uptime = Uptime(clock)
         self.running = True
-        self._tx = bytearray(wire.FRAME_MAX)
+        self._tx = self.gossip.tx  # one frame buffer: each frame is sent as it is made
         self._reply_src = 0  # index of the transport the frame being handled came by
         self._reply_to = None  # and its sender there (a MAC, an address, a name)
         self._reply = self._send_reply  # bound once: no allocation per frame
