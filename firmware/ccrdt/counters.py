@@ -7,7 +7,6 @@ reading 'I' does not, and counter words are moved as bytes or tested in
 viper for the same reason.  Part section: u8 rows, then per row: u32 tag,
 u64 satisfied, u64 violations, u32 version."""
 from struct import pack_into
-import micropython
 from micropython import const
 
 from ccrdt import fnv, raw
@@ -91,12 +90,11 @@ class Counters:
         """True if node n's row belongs to slice s and is not all zero."""
         return self.nodes.tags[n] % SLICES == s and self._live(n)
 
-    @micropython.native
     def hash_into(self, s, acc, st):
         """Add the item hashes of slice s's rows to acc[s]."""
         tags = self.nodes.tags
         for n in range(self.nodes.count):
-            if self._in(n, s):
+            if tags[n] % SLICES == s and self._live(n):
                 fnv.reset(st, 0)
                 fnv.update_u32(st, 0, _H_ROW)
                 fnv.update_u32(st, 0, tags[n])

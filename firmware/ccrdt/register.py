@@ -4,7 +4,6 @@ writer tag, then (a, b), so every replica picks the same value without a
 wall clock.  It lives in slice 0; its part section is a flag byte, then if
 1: i32 a, i32 b, u32 clock, u32 writer tag."""
 from struct import pack_into
-import micropython
 from micropython import const
 
 from ccrdt import fnv, raw
@@ -81,7 +80,6 @@ class PositionRegister:
         return min(self.clock + 1, COUNTER_LIMIT - 1)
 
     # ---- state hash and equality ---------------------------------------
-    @micropython.native
     def hash_into(self, s, acc, st):
         """Add the register's item hash to acc[s] (it lives in slice 0)."""
         if s == 0 and self.is_set:
