@@ -377,31 +377,15 @@ class Node:
                 except Exception as e:  # a bug must not stop the board
                     self.error("process", e)
 
-    async def _gossip(self):
-        c = self.cfg
+    async def _every(self, ms, jitter, step, where):
+        """step() every ms milliseconds, plus up to jitter, until the node
+        stops; an exception is logged and counted, and the loop goes on."""
         while self.running:
-            await sleep_ms(c["gossip_ms"] + (random.getrandbits(16) % (c["jitter_ms"] + 1)))
+            await sleep_ms(ms + (random.getrandbits(16) % (jitter + 1) if jitter else 0))
             try:
-                self.ping_peer()
+                step()
             except Exception as e:
-                self.error("gossip", e)
-
-    async def _commit(self):
-        c = self.cfg
-        while self.running:
-            await sleep_ms(max(c["snapshot_ms"], 50))
-            try:
-                self.commit()
-            except Exception as e:
-                self.error("commit", e)
-
-    async def _status(self):
-        while self.running:
-            await sleep_ms(self.cfg["status_ms"])
-            try:
-                self.report()
-            except Exception as e:
-                self.error("status", e)
+                self.error(where, e)
 
     def error(self, where, e):
         """Log and count an exception that a task survived."""
@@ -460,8 +444,13 @@ class Node:
             self.led.value(not self.led.value())
 
     async def run(self):
-        tasks = [asyncio.create_task(self._process()), asyncio.create_task(self._gossip()),
-                 asyncio.create_task(self._commit()), asyncio.create_task(self._status())]
+        c = self.cfg
+        tasks = [asyncio.create_task(self._process()),
+                 asyncio.create_task(self._every(c["gossip_ms"], c["jitter_ms"], self.ping_peer,
+                                                 "gossip")),
+                 asyncio.create_task(self._every(max(c["snapshot_ms"], 50), 0, self.commit,
+                                                 "commit")),
+                 asyncio.create_task(self._every(c["status_ms"], 0, self.report, "status"))]
         for i, t in enumerate(self.transports):
             tasks.append(asyncio.create_task(self._receive(i)))
             if hasattr(t, "run"):  # a transport that keeps a connection up
