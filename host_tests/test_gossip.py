@@ -202,6 +202,32 @@ def test_a_part_that_needs_room_is_refused_alone():
     assert len(r.state.nodes()) == 2
 
 
+def test_one_new_origin_in_many_parts_of_a_frame_takes_one_slot():
+    # Every part of y's frames names y's origin, which r does not know and
+    # has room for once: the batch counts it once, and each part after the
+    # first joins into the slot the first one took.
+    y = node("y")
+    for i in range(8):
+        y.add_constraint("k%d" % i)
+    y.record_satisfied(3)
+    r = node("r", max_nodes=2)
+    r.record_satisfied(1)
+    frames = []
+    y.send_all(lambda buf, n: frames.append(bytes(buf[:n])))
+    most = 0
+    for f in frames:
+        o, parts = wire.HEADER, 0
+        while o < len(f) - wire.MAC_LEN:
+            o += 6 + f[o + 5]
+            parts += 1
+        most = max(most, parts)
+        receive(r, f)
+    assert most > 1
+    assert r.rejected() == 0 and len(r.state.nodes()) == 2
+    assert r.state.constraints.active_constraints() == y.state.constraints.active_constraints()
+    assert r.state.metrics.node_satisfied("y") == 3
+
+
 def test_frames_that_do_not_fit_the_tables_are_refused_whole():
     full, small = full_node("full"), GossipNode("small", KEY)
     small.record_satisfied(1)  # 32 + itself: no room
