@@ -81,20 +81,20 @@ class Counters:
         self._ver[slot] += 1
 
     # ---- state hash and equality -----------------------------------------
-    def _live(self, n):
+    def live(self, n):
         """True if node n's row is not all zero (counter words are tested in
         viper: read into Python they could be heap ints)."""
         return self._ver[n] or raw.any32(self._sat, 2 * n, 2) or raw.any32(self._vio, 2 * n, 2)
 
     def _in(self, n, s):
         """True if node n's row belongs to slice s and is not all zero."""
-        return self.nodes.tags[n] % SLICES == s and self._live(n)
+        return self.nodes.tags[n] % SLICES == s and self.live(n)
 
     def hash_into(self, s, acc, st):
         """Add the item hashes of slice s's rows to acc[s]."""
         tags = self.nodes.tags
         for n in range(self.nodes.count):
-            if tags[n] % SLICES == s and self._live(n):
+            if tags[n] % SLICES == s and self.live(n):
                 fnv.reset(st, 0)
                 fnv.update_u32(st, 0, _H_ROW)
                 fnv.update_u32(st, 0, tags[n])
@@ -107,15 +107,15 @@ class Counters:
         """The same rows as other, compared in place (slots matched by tag)."""
         live = 0
         for n in range(self.nodes.count):
-            if self._live(n):
+            if self.live(n):
                 live += 1
                 m = other.nodes.find(self.nodes.tags[n])
-                if (m < 0 or self._ver[n] != other._ver[m]
-                        or not raw.equal(self._sat, 8 * n, other._sat, 8 * m, 8)
-                        or not raw.equal(self._vio, 8 * n, other._vio, 8 * m, 8)):
+                if (m < 0 or other.version(m) != self._ver[n]
+                        or other.count(SATISFIED, m) != self.count(SATISFIED, n)
+                        or other.count(VIOLATIONS, m) != self.count(VIOLATIONS, n)):
                     return False
         for m in range(other.nodes.count):
-            if other._live(m):
+            if other.live(m):
                 live -= 1
         return live == 0
 
