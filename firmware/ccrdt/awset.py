@@ -71,16 +71,17 @@ class AWSet:
 
     def active_constraints(self):
         """The live constraint ids, sorted."""
-        return self.owned_by(-1)
+        out = self.owned_by(-1)
+        out.sort()
+        return out
 
     def owned_by(self, slot):
-        """The live constraint ids, sorted, that hold a dot of the node in
-        slot (every live one for slot -1)."""
+        """The live constraint ids, in slot order, that hold a dot of the
+        node in slot (every live one for slot -1)."""
         nn, out = self.nodes.capacity, []
         for e in range(self.capacity):
             if self._slices[e] != FREE and (slot < 0 or self._dots[e * nn + slot]):
                 out.append(self._id_str(e))
-        out.sort()
         return out
 
     def context(self, s, slot):

@@ -360,11 +360,10 @@ class Node:
         while self.running:
             try:
                 n = await t.recv_into(buf)
-            except OSError as e:
+                q.put(buf, n, src, t.sender(mac), mac)
+            except Exception as e:  # a socket error, or the queue's MAC copies out of memory
                 self.error("receive", e)
                 await sleep_ms(100)
-                continue
-            q.put(buf, n, src, t.sender(mac), mac)
 
     async def _process(self):
         q = self.queue
