@@ -110,12 +110,16 @@ def test_status_reaches_every_transport_that_has_a_monitor():
 
 
 class _CtrlC:
-    """A workload that stops the board as Ctrl-C does, once its tasks run."""
+    """A workload that stops the board as Ctrl-C does, once its tasks have
+    run for ms milliseconds."""
     running = True
+
+    def __init__(self, ms=30):
+        self.ms = ms
 
     async def run(self):
         from ccrdt.node import sleep_ms
-        await sleep_ms(30)
+        await sleep_ms(self.ms)
         raise KeyboardInterrupt
 
 
@@ -143,3 +147,50 @@ def test_an_interrupted_node_stops_cleanly_and_lets_go_of_its_heap():
     if hasattr(gc, "mem_alloc"):
         kept = gc.mem_alloc() - before
         assert kept < 4000, "an interrupted node keeps %d bytes" % kept  # a state is 17 KB
+
+
+class _FaultyDriver:
+    """A transport whose first receive fails with what is no socket error
+    (a driver's bug), then brings one frame, then nothing."""
+    kind = "test"
+    broadcasts = False
+    sent = send_errors = 0
+
+    def __init__(self):
+        self.calls = 0
+
+    async def recv_into(self, buf):
+        from ccrdt.node import sleep_ms
+        self.calls += 1
+        if self.calls == 1:
+            raise ValueError("driver bug")
+        if self.calls == 2:
+            buf[0:4] = b"\xcc\x21\x01\x00"  # too short to be a frame: refused, counted
+            return 4
+        await sleep_ms(100000)
+
+    def sender(self, into):
+        return None
+
+    def status(self, buf, n):
+        return False
+
+    def peer_count(self):
+        return 0
+
+    def close(self):
+        pass
+
+
+def test_a_receive_step_that_fails_is_counted_and_receiving_goes_on():
+    check.fresh_dir(DIR)
+    with open(DIR + "/fleet.key", "wb") as f:
+        f.write(KEY)
+    c = validate({"node": "a", "key_file": DIR + "/fleet.key", "udp": {"port": 1}}, "test")
+    check.fresh_dir(DIR + "/a")
+    store = Store(DIR + "/a", "a", c["max_nodes"], c["max_constraints"], lambda *a: None)
+    t = _FaultyDriver()
+    n = Node(c, store, [t], lambda *a: None)
+    n.workload = _CtrlC(400)
+    n.serve()
+    assert t.calls == 3 and n.errors == 1 and n.rx == 1 and n.gossip.rejected() == 1
