@@ -185,6 +185,29 @@ def test_authenticated_but_malformed_payloads_are_refused():
     assert_refused(b, sealed(b"", 9))
 
 
+def test_a_part_that_lists_an_origin_twice_is_refused():
+    # A buggy board with the key: one origin entry written twice (the
+    # second one's context ahead of the first).  The slice hash of the
+    # entries is any but the receiver's, so that the part is read.
+    from ccrdt.layout import SLICES
+    from ccrdt.fnv import tag30
+    a, b = node("a"), node("b")
+    a.add_constraint("c1")
+    w = a.state.part_writer()
+    w.start(tag30("c1") % SLICES)
+    part = bytearray(250)
+    n = w.next(part, 0)
+    assert part[1] == 1  # one origin
+    entry = bytearray(part[2:10])
+    entry[4] += 1
+    forged = part[:1] + bytes([2]) + part[2:10] + entry + part[10:n]
+    payload = bytes([0]) + b"\x01\x02\x03\x04" + bytes([len(forged)]) + forged
+    assert_refused(b, sealed(payload, DELTA), MALFORMED)
+    ok = part[:n]
+    assert receive(b, sealed(bytes([0]) + b"\x01\x02\x03\x04" + bytes([n]) + ok, DELTA)
+                   ).state_changed  # the same part as written joins
+
+
 def test_a_part_that_needs_room_is_refused_alone():
     r, x, y = node("r", max_nodes=2), node("x"), node("y")
     r.record_satisfied(1)

@@ -57,7 +57,7 @@ class AWSet:
         # written holds, and those a part being joined listed: each use is
         # over within one call.
         self._inc = self._orig = _UNSET
-        self._omap = self._otag = self._octx = self._db = self._ehash = self._eoff = _UNSET
+        self._omap = self._octx = self._db = self._ehash = self._eoff = _UNSET
         self._per = self._seen = _UNSET
 
     # ---- reading ---------------------------------------------------------
@@ -261,7 +261,6 @@ class AWSet:
         self.prepare_writing()
         if self._omap is _UNSET:
             self._omap = array("h", bytes(2 * _PART_ORIGINS))
-            self._otag = raw.zeros32(_PART_ORIGINS)
             self._octx = raw.zeros32(_PART_ORIGINS)
             self._db = raw.zeros32(_PART_ORIGINS)
             self._per = bytearray(_PART_ORIGINS)
@@ -367,18 +366,17 @@ class AWSet:
         o += 1
         if k > _PART_ORIGINS or o + 8 * k + 3 > end:
             raise ValueError("part header")
-        otag, octx = self._otag, self._octx
-        omap, per = self._omap, self._per
+        octx, omap, per = self._octx, self._omap, self._per
+        first = o
         for j in range(k):
             tag = raw.below(buf, o, TAG_LIMIT)
             c = raw.below(buf, o + 4, COUNTER_LIMIT)
-            o += 8
             if tag < 0 or c <= 0:
                 raise ValueError("origin entry")
             for i in range(j):
-                if otag[i] == tag:
+                if raw.equal(buf, first + 8 * i, buf, o, 4):
                     raise ValueError("origin listed twice")
-            otag[j] = tag
+            o += 8
             octx[j] = c
             omap[j] = self.nodes.find(tag)
             per[j] = 0
