@@ -25,7 +25,7 @@ import micropython
 from micropython import const
 
 from ccrdt import CapacityError, fnv, raw
-from ccrdt.layout import (COUNTER_LIMIT, FREE, ID_MAX, PART_MAX, SLICE_ORIGIN_MAX, SLICES,
+from ccrdt.layout import (COUNTER_LIMIT, FREE, ID_MAX, SLICE_ORIGIN_MAX, SLICES,
                           STRIDE, TAG_LIMIT)
 from ccrdt.nodes import id_bytes
 
@@ -50,7 +50,7 @@ class AWSet:
         self._dots = raw.zeros32(capacity * nn)  # [element * nn + node]
         self._ctx = raw.zeros32(SLICES * nn)  # [slice * nn + node]
         self._hst = array("I", [0])
-        self._s = self._oc = self._k = 0  # part writer: slice, next origin, origins planned
+        self._s = self._oc = 0  # part writer: slice, next origin
         self.pending = False  # the part writer's slice has more to write
         # Part scratch, made with the first part written or read (most
         # states are never read into).  _inc marks the elements a part being
@@ -293,36 +293,31 @@ class AWSet:
             e = raw.find8(es, self.capacity, s, e + 1)
         return add
 
-    def plan(self, size, budget):
-        """Take the origins (with their elements) that fit size..budget;
-        returns the new size."""
+    def write(self, buf, o, limit, whole):
+        """Write at buf[o:] the section of the next origins of the slice (with
+        their elements) that end before limit; returns its end.  whole: the
+        part has all of PART_MAX, so an origin that does not fit is an error."""
         s, nn = self._s, self.nodes.capacity
-        ctx, orig = self._ctx, self._orig
-        raw.fill(self._inc, 0, self.capacity, 0)
+        ctx, dots, tags = self._ctx, self._dots, self.nodes.tags
+        inc, orig, ids = self._inc, self._orig, self._ids
+        raw.fill(inc, 0, self.capacity, 0)
+        end = o + 2  # the origin and element counts
         k = 0
         n = self._oc
         while n < self.nodes.count and k < _PART_ORIGINS:
             if ctx[s * nn + n]:
                 add = self._origin_cost(n, False)
-                if size + add > budget:
-                    if k == 0 and budget >= PART_MAX:
+                if end + add > limit:
+                    if k == 0 and whole:
                         # SLICE_ORIGIN_MAX and ID_MAX make this impossible
                         raise CapacityError("slice %d of one origin exceeds a part" % s)
                     break
                 self._origin_cost(n, True)
                 orig[k] = n
                 k += 1
-                size += add
+                end += add
             n += 1
         self._oc = n
-        self._k = k
-        return size
-
-    def write(self, buf, o):
-        """Write the planned origins and elements at buf[o:]; returns the end."""
-        s, nn, k = self._s, self.nodes.capacity, self._k
-        ctx, dots, tags = self._ctx, self._dots, self.nodes.tags
-        inc, orig, ids = self._inc, self._orig, self._ids
         buf[o] = k
         o += 1
         for j in range(k):
@@ -352,7 +347,6 @@ class AWSet:
             ne += 1
             e = raw.find8(inc, self.capacity, 1, e + 1)
         buf[count_at] = ne
-        self._k = 0
         self._settle()
         return o
 

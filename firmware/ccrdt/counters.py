@@ -39,7 +39,7 @@ class Counters:
         self._sat = raw.zeros32(2 * nn)
         self._vio = raw.zeros32(2 * nn)
         self._ver = raw.zeros32(nn)
-        self._s = self._rc = self._end = self._nr = 0  # part writer cursor
+        self._s = self._rc = 0  # part writer: slice, next row
         self.pending = False  # the part writer's slice has more to write
 
     # ---- reading ---------------------------------------------------------
@@ -130,32 +130,25 @@ class Counters:
             self._rc += 1
         self.pending = self._rc < self.nodes.count
 
-    def plan(self, size, budget):
-        """Take the rows that fit size..budget; returns the new size."""
-        r, nr = self._rc, 0
+    def write(self, buf, o, limit):
+        """Write at buf[o:] the section of the slice's next rows that end
+        before limit; returns its end."""
+        tags, at, nr = self.nodes.tags, o, 0
+        o += 1
+        r = self._rc
         while r < self.nodes.count:
             if self._in(r, self._s):
-                if size + _ROW > budget:
+                if o + _ROW > limit:
                     break
-                size += _ROW
+                pack_into("<I", buf, o, tags[r])
+                raw.copy(buf, o + 4, self._sat, 8 * r, 8)
+                raw.copy(buf, o + 12, self._vio, 8 * r, 8)
+                pack_into("<I", buf, o + 20, self._ver[r])
+                o += _ROW
                 nr += 1
             r += 1
-        self._end, self._nr = r, nr
-        return size
-
-    def write(self, buf, o):
-        """Write the planned rows at buf[o:]; returns the end."""
-        tags = self.nodes.tags
-        buf[o] = self._nr
-        o += 1
-        for i in range(self._rc, self._end):
-            if self._in(i, self._s):
-                pack_into("<I", buf, o, tags[i])
-                raw.copy(buf, o + 4, self._sat, 8 * i, 8)
-                raw.copy(buf, o + 12, self._vio, 8 * i, 8)
-                pack_into("<I", buf, o + 20, self._ver[i])
-                o += _ROW
-        self._rc = self._end
+        buf[at] = nr
+        self._rc = r
         self._settle()
         return o
 

@@ -33,7 +33,7 @@ class OwnClaim(Exception):
 
 class PartWriter:
     """Cuts one slice of a state into parts; allocates nothing once built.
-    Each type keeps its own cursor through the slice (start, plan, write)
+    Each type keeps its own cursor through the slice (start, write)
     and its `pending` flag: more of the slice is left to write."""
 
     def __init__(self, state):
@@ -57,12 +57,14 @@ class PartWriter:
         """Write the next part of the slice, at most budget bytes, at buf[off:].
         Returns its length; 0 if nothing more fits that budget (self.done
         tells whether anything is left)."""
-        empty = 5  # the slice byte and each section's count
-        size = self.pos.plan(self.rows.plan(self.set.plan(empty, budget), budget), budget)
-        if size == empty:
+        end = off + budget
+        # Each section ends where the fixed bytes of those after it still fit:
+        # the rows' count and the position flag.
+        o = self.set.write(buf, off + 1, end - 2, budget >= PART_MAX)
+        o = self.pos.write(buf, self.rows.write(buf, o, end - 1), end)
+        if o - off == 5:  # the slice byte and each section's empty count: nothing fit
             return 0
         buf[off] = self.s
-        o = self.pos.write(buf, self.rows.write(buf, self.set.write(buf, off + 1)))
         self._settle()
         return o - off
 

@@ -41,7 +41,6 @@ class PositionRegister:
         # for large coordinates.
         self.packed = bytearray(_SIZE)
         self.pending = False  # the part writer's slice still holds the register
-        self._take = False  # and this part takes it
 
     @property
     def position(self):
@@ -98,18 +97,16 @@ class PositionRegister:
     def start(self, s):
         self.pending = s == 0 and self.is_set
 
-    def plan(self, size, budget):
-        self._take = self.pending and size + _SIZE <= budget
-        return size + _SIZE if self._take else size
-
-    def write(self, buf, o):
-        buf[o] = 1 if self._take else 0
-        o += 1
-        if self._take:
-            raw.copy(buf, o, self.packed, 0, _SIZE)
-            self.pending = False
-            return o + _SIZE
-        return o
+    def write(self, buf, o, limit):
+        """Write at buf[o:] the section: the register, if the slice still
+        holds it and it ends before limit; returns its end."""
+        take = self.pending and o + 1 + _SIZE <= limit
+        buf[o] = 1 if take else 0
+        if not take:
+            return o + 1
+        raw.copy(buf, o + 1, self.packed, 0, _SIZE)
+        self.pending = False
+        return o + 1 + _SIZE
 
     def parse(self, buf, o, end, s, batch):
         """Validate the section at buf[o:end]; returns its end.  batch (the
