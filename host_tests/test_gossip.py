@@ -251,6 +251,41 @@ def test_one_new_origin_in_many_parts_of_a_frame_takes_one_slot():
     assert r.state.metrics.node_satisfied("y") == 3
 
 
+def test_frames_packed_with_new_constraints_join_whole():
+    # As many new constraints as frames hold: four origins with all the
+    # 2-byte ids they may hold in one slice (8 each), to a receiver with
+    # room for them all, which counts and joins every one (its batch
+    # scratch is sized by what a frame can hold).
+    from ccrdt.fnv import tag30
+    from ccrdt.state import ConstraintState
+    ids, c = [], 0
+    while len(ids) < 32:
+        cid = "%c%c" % (48 + c // 40, 48 + c % 40)
+        c += 1
+        if tag30(cid) % 32 == 0:
+            ids.append(cid)
+    y = node("y", max_nodes=8, max_constraints=64)
+    for i in range(4):
+        h = ConstraintState("s%d" % i, max_nodes=2, max_constraints=8)
+        for cid in ids[8 * i:8 * i + 8]:
+            h.add_constraint(cid)
+        y.state.merge(h)
+    frames = []
+    y.send_all(lambda buf, n: frames.append(bytes(buf[:n])))
+    r = node("r", max_nodes=8, max_constraints=64)
+    most = 0
+    for f in frames:
+        o, new = wire.HEADER, 0
+        while o < len(f) - wire.MAC_LEN:
+            k = f[o + 7]
+            new += f[o + 8 + 8 * k]
+            o += 6 + f[o + 5]
+        most = max(most, new)
+        receive(r, f)
+    assert most >= 16
+    assert r.rejected() == 0 and r.state.constraints.active_constraints() == sorted(ids)
+
+
 def test_frames_that_do_not_fit_the_tables_are_refused_whole():
     full, small = full_node("full"), GossipNode("small", KEY)
     small.record_satisfied(1)  # 32 + itself: no room

@@ -26,6 +26,8 @@ from micropython import const
 from ccrdt import CapacityError, fnv, raw
 from ccrdt.layout import PART_MAX, SLICES, STRIDE
 
+_BATCH_NEW = const(32)
+
 
 class OwnClaim(Exception):
     """A peer's part holds more of this node's own origin than it has."""
@@ -85,9 +87,13 @@ class PartReader:
         self.set, self.rows, self.pos = state.constraints, state.metrics, state.position
         self.set.prepare_reading()
         # Nodes and constraints a batch of parts would add, each counted once.
+        # A batch is one frame or one part: each new constraint takes at
+        # least 8 of its bytes (length, id, dot count, a dot), so fewer than
+        # _BATCH_NEW fit in a frame's 232 bytes of payload or in one part.
         self._unknown = raw.zeros32(state.max_nodes + 1)
-        self._new_hash = raw.zeros32(state.max_constraints + 1)
-        self._new_off = array("H", bytes(2 * (state.max_constraints + 1)))
+        new = min(state.max_constraints, _BATCH_NEW) + 1
+        self._new_hash = raw.zeros32(new)
+        self._new_off = array("H", bytes(2 * new))
         self._nnew = 0
         self.nu = 0
         self.claim = False  # set by a from_peer check: see check()
