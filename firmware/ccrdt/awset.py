@@ -49,7 +49,6 @@ class AWSet:
         self._live = 0
         self._dots = raw.zeros32(capacity * nn)  # [element * nn + node]
         self._ctx = raw.zeros32(SLICES * nn)  # [slice * nn + node]
-        self._hst = array("I", [0])
         self._s = self._oc = 0  # part writer: slice, next origin
         self.pending = False  # the part writer's slice has more to write
         # Part scratch, made with the first part written or read (most
@@ -104,10 +103,7 @@ class AWSet:
         if n < 0:
             n = len(buf)
         if h < 0:
-            st = self._hst
-            fnv.reset(st, 0)
-            fnv.update(st, 0, buf, off, n)
-            h = fnv.fold30(st, 0)
+            h = fnv.hash30(buf, off, n)
         ids, eh = self._ids, self._hashes
         e = raw.find32(eh, self.capacity, h, 0)
         while e >= 0:
@@ -382,8 +378,7 @@ class AWSet:
         o += 1
         if ne > _PART_ELEMENTS:
             raise ValueError("element count")
-        st_h, eoff = self._hst, self._eoff
-        ehash, seen = self._ehash, self._seen
+        eoff, ehash, seen = self._eoff, self._ehash, self._seen
         for i in range(ne):
             if o >= end:
                 raise ValueError("truncated element")
@@ -393,9 +388,7 @@ class AWSet:
                 raise ValueError("element id length")
             if not raw.utf8(buf, o, L):
                 raise ValueError("element id is not UTF-8")
-            fnv.reset(st_h, 0)
-            fnv.update(st_h, 0, buf, o, L)
-            h = fnv.fold30(st_h, 0)
+            h = fnv.hash30(buf, o, L)
             if h % SLICES != s:
                 raise ValueError("element in the wrong slice")
             for q in range(i):
@@ -439,7 +432,7 @@ class AWSet:
         nn, ne_cap = self.nodes.capacity, self.capacity
         ctx, dots, es = self._ctx, self._dots, self._slices
         omap, octx = self._omap, self._octx
-        db, touched, st_h = self._db, self._inc, self._hst
+        db, touched = self._db, self._inc
         k = buf[o]
         o += 1
         changed = False
@@ -464,9 +457,7 @@ class AWSet:
             for _ in range(nd):
                 db[buf[o]] = raw.below(buf, o + 1, COUNTER_LIMIT)
                 o += 5
-            fnv.reset(st_h, 0)
-            fnv.update(st_h, 0, buf, idoff, L)
-            h = fnv.fold30(st_h, 0)
+            h = fnv.hash30(buf, idoff, L)
             e = self.find(buf, idoff, L, h)
             if e >= 0:
                 touched[e] = 1

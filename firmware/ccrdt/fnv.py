@@ -55,6 +55,16 @@ def fold30(st: ptr32, i: int) -> int:
     return int((h >> 30) ^ (h & uint(0x3FFFFFFF)))
 
 
+@micropython.viper
+def hash30(buf: ptr8, off: int, n: int) -> int:
+    """fold30 of the FNV-1a of buf[off:off+n] in one call (the running hash
+    stays in a register: no slot needed)."""
+    h = uint(0x811C9DC5)
+    for j in range(off, off + n):
+        h = ((h ^ uint(buf[j])) * uint(16777619)) & uint(0xFFFFFFFF)
+    return int((h >> 30) ^ (h & uint(0x3FFFFFFF)))
+
+
 def _hashed(data):
     if isinstance(data, str):
         data = data.encode()
@@ -70,5 +80,8 @@ def fnv1a32(data):
 
 
 def tag30(data):
-    """The 30-bit folded FNV-1a of data: small on every port, used as a key."""
-    return fold30(_hashed(data), 0)
+    """The 30-bit folded FNV-1a of bytes or str: small on every port, used
+    as a key."""
+    if isinstance(data, str):
+        data = data.encode()
+    return hash30(data, 0, len(data))
