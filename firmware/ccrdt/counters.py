@@ -94,6 +94,7 @@ class Counters:
         """Add the item hashes of slice s's rows to acc[s]."""
         tags = self.nodes.tags
         for n in range(self.nodes.count):
+            # _in(n, s) written out: the other slices' rows cost no call
             if tags[n] % SLICES == s and self.live(n):
                 fnv.reset(st, 0)
                 fnv.update_u32(st, 0, _H_ROW)

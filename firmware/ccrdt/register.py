@@ -15,12 +15,13 @@ _SIZE = const(16)
 _H_POS = const(0x50)  # item kind of the state hash
 
 
+def _i32(v):
+    return isinstance(v, int) and not isinstance(v, bool) and _I32_MIN <= v <= _I32_MAX
+
+
 def position_pair(pos):
     """(a, b) of a proposed position, checked: two 32-bit ints."""
-    ok = isinstance(pos, (tuple, list)) and len(pos) == 2
-    for v in pos if ok else ():
-        ok = ok and isinstance(v, int) and not isinstance(v, bool) and _I32_MIN <= v <= _I32_MAX
-    if not ok:
+    if not (isinstance(pos, (tuple, list)) and len(pos) == 2 and _i32(pos[0]) and _i32(pos[1])):
         raise ValueError("position must be a pair of 32-bit ints (a, b), got %r" % (pos,))
     return pos[0], pos[1]
 
@@ -137,7 +138,8 @@ class PositionRegister:
         tag = raw.below(buf, o + 12, TAG_LIMIT)
         if self.nodes.find(tag) < 0:
             self.nodes.add(tag)
-        if not (self.is_set and raw.equal(self.packed, 0, buf, o, _SIZE)) and self.join(
-                raw.i32(buf, o), raw.i32(buf, o + 4), raw.below(buf, o + 8, COUNTER_LIMIT), tag):
+        held = self.is_set and raw.equal(self.packed, 0, buf, o, _SIZE)
+        if not held and self.join(raw.i32(buf, o), raw.i32(buf, o + 4),
+                                  raw.below(buf, o + 8, COUNTER_LIMIT), tag):
             reader.changed = True
         return o + _SIZE

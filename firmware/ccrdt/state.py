@@ -61,7 +61,6 @@ def new_incarnation():
     return random.getrandbits(30) or 1
 
 
-
 def _ignore(s):
     pass
 
