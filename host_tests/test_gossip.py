@@ -157,6 +157,15 @@ def test_forged_corrupted_truncated_and_foreign_frames_are_refused():
         assert_refused(a, bytes(bad))
 
 
+def parts(frame):
+    """Where the part of each entry of a DELTA frame starts."""
+    o, out = wire.HEADER, []
+    while o < len(frame) - wire.MAC_LEN:
+        out.append(o + proto.ENTRY)
+        o += proto.ENTRY + frame[o + 5]
+    return out
+
+
 def sealed(payload, kind):
     """A frame with a valid MAC around any payload: a fleet member gone wrong."""
     n = node("m")
@@ -239,11 +248,7 @@ def test_one_new_origin_in_many_parts_of_a_frame_takes_one_slot():
     y.send_all(lambda buf, n: frames.append(bytes(buf[:n])))
     most = 0
     for f in frames:
-        o, parts = wire.HEADER, 0
-        while o < len(f) - wire.MAC_LEN:
-            o += 6 + f[o + 5]
-            parts += 1
-        most = max(most, parts)
+        most = max(most, len(parts(f)))
         receive(r, f)
     assert most > 1
     assert r.rejected() == 0 and len(r.state.nodes()) == 2
@@ -275,11 +280,9 @@ def test_frames_packed_with_new_constraints_join_whole():
     r = node("r", max_nodes=8, max_constraints=64)
     most = 0
     for f in frames:
-        o, new = wire.HEADER, 0
-        while o < len(f) - wire.MAC_LEN:
-            k = f[o + 7]
-            new += f[o + 8 + 8 * k]
-            o += 6 + f[o + 5]
+        new = 0
+        for p in parts(f):  # a part: slice, origin count k, k origins, element count
+            new += f[p + 2 + 8 * f[p + 1]]
         most = max(most, new)
         receive(r, f)
     assert most >= 16

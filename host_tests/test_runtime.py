@@ -12,24 +12,34 @@ KEY = bytes(range(16))
 DIR = "build/test_runtime"
 
 
-def nodes(media_of, **cfg):
-    """Nodes named by media_of's keys, each with one port on each medium
-    listed for it; none is told of any peer."""
+def fleet_dir():
+    """An empty DIR with the fleet key."""
     check.fresh_dir(DIR)
     with open(DIR + "/fleet.key", "wb") as f:
         f.write(KEY)
+
+
+def node(name, transports, **cfg):
+    """The node name on transports, its flash in DIR/name (see fleet_dir)."""
+    c = {"node": name, "key_file": DIR + "/fleet.key", "udp": {"port": 1}}
+    c.update(cfg)
+    c = validate(c, "test")
+    d = DIR + "/" + name
+    check.fresh_dir(d)
+    store = Store(d, name, c["max_nodes"], c["max_constraints"], lambda *a: None)
+    return Node(c, store, transports, lambda *a: None)
+
+
+def nodes(media_of, **cfg):
+    """Nodes named by media_of's keys, each with one port on each medium
+    listed for it; none is told of any peer."""
+    fleet_dir()
     out = {}
     for name in media_of:
-        c = {"node": name, "key_file": DIR + "/fleet.key", "udp": {"port": 1}}
-        c.update(cfg)
-        c = validate(c, "test")
-        d = DIR + "/" + name
-        check.fresh_dir(d)
-        store = Store(d, name, c["max_nodes"], c["max_constraints"], lambda *a: None)
-        node = Node(c, store, [m.port(name) for m in media_of[name]], lambda *a: None)
+        n = node(name, [m.port(name) for m in media_of[name]], **cfg)
         for m in media_of[name]:
-            m.attach(node)
-        out[name] = node
+            m.attach(n)
+        out[name] = n
     return out
 
 
@@ -183,14 +193,9 @@ class _FaultyDriver:
 
 
 def test_a_receive_step_that_fails_is_counted_and_receiving_goes_on():
-    check.fresh_dir(DIR)
-    with open(DIR + "/fleet.key", "wb") as f:
-        f.write(KEY)
-    c = validate({"node": "a", "key_file": DIR + "/fleet.key", "udp": {"port": 1}}, "test")
-    check.fresh_dir(DIR + "/a")
-    store = Store(DIR + "/a", "a", c["max_nodes"], c["max_constraints"], lambda *a: None)
+    fleet_dir()
     t = _FaultyDriver()
-    n = Node(c, store, [t], lambda *a: None)
+    n = node("a", [t])
     n.workload = _CtrlC(400)
     n.serve()
     assert t.calls == 3 and n.errors == 1 and n.rx == 1 and n.gossip.rejected() == 1
