@@ -2,9 +2,10 @@
 the benchmarks.  A board does not need this (``ccrdt.node`` drives its
 GossipNode from its transports), so it lives on the host side.
 
-    ping(a)            a's PING as bytes
+    ping(a, to)        a's PING (for the board of tag to) as bytes
     receive(b, frame)  b handles frame: a Result with its answers as bytes
     exchange(a, b)     a pings b, both answer until neither has more to send
+    introduce(a, b)    a and b hear each other once, as boards in range do
 """
 from ccrdt.gossip import CHANGED, CONVERGED
 from ccrdt.wire import FRAME_MAX
@@ -19,8 +20,21 @@ class Result:
         self.converged = False  # the sender's hash equals the receiver's
 
 
-def ping(node):
-    return bytes(_buf[:node.ping_into(_buf)])
+def ping(node, to=-1):
+    """node's PING (for the board of tag to, whose latest frame it echoes)."""
+    return bytes(_buf[:node.ping_into(_buf, False, to)])
+
+
+def introduce(a, b):
+    """a and b hear a presence PING of each other, as boards in range do
+    before they gossip: from then on their PINGs echo each other and their
+    answers are not bounded (``ccrdt.fresh``)."""
+    for x, y in ((a, b), (b, a)):
+        y.handle(_buf, x.presence_into(_buf), _ignore)
+
+
+def _ignore(buf, n):
+    pass
 
 
 def receive(node, frame):
@@ -38,7 +52,7 @@ def exchange(a, b, max_frames=10000):
     """a pings b, then both answer each other until neither has anything to
     send.  Returns True if either state changed."""
     changed = False
-    queue = [(b, ping(a))]
+    queue = [(b, ping(a, b.state.tag))]
     sent = 0
     while queue:
         to, frame = queue.pop(0)

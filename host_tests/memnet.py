@@ -11,6 +11,7 @@ channel or LAN segment; peers are learned from authentic frames, as the
 real transports learn them.  Frames are copied when sent, so a sender may
 reuse its buffer at once.
 """
+from ccrdt.transport import Peers
 
 
 class Medium:
@@ -59,7 +60,7 @@ class MemTransport:
 
     def __init__(self, medium, addr, broadcasts):
         self.medium, self.addr, self.broadcasts = medium, addr, broadcasts
-        self.peers = []
+        self.peers = Peers((), 16)
         self.sent = self.send_errors = 0
         self.node, self.index = None, 0
         self.statuses = []  # STATUS frames sent, for tests to read
@@ -92,14 +93,16 @@ class MemTransport:
         return True
 
     def peer_count(self):
-        return len(self.peers)
+        return len(self.peers.addrs)
 
     def send_to_peer(self, i, buf, n):
-        return self.send(self.peers[i], buf, n)
+        return self.send(self.peers.addrs[i], buf, n)
 
-    def heard(self, addr):
-        if addr not in self.peers:
-            self.peers.append(addr)
+    def peer_tag(self, i):
+        return self.peers.tags[i]
+
+    def heard(self, addr, tag):
+        self.peers.heard(addr, tag)
 
     def close(self):
         self.medium.ports.pop(self.addr, None)

@@ -17,6 +17,7 @@ import sys
 from binascii import hexlify
 from time import ticks_diff, ticks_ms
 
+from ccrdt.fnv import tag30
 from ccrdt.transport.mqtt import MqttTransport
 
 MODE, PORT, PREFIX, SIG = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
@@ -84,7 +85,7 @@ async def start(gws, got):
             s = g.sender(bytearray(6))
             got[name].append([s.decode(), hexlify(buf[:min(n, BUF)]).decode(), n])
             if s in gws:
-                g.heard(s)
+                g.heard(s, tag30(s))  # as the node does for a fresh frame of that gateway
 
     for n, g in gws.items():
         asyncio.create_task(g.run())
@@ -165,8 +166,8 @@ async def alloc():
     buf, frame = bytearray(BUF), bytearray(F1)
     ma.send(b"mb", frame, 10)
     await mb.recv_into(buf)
-    mb.heard(mb.sender(None))
-    ma.heard(b"mb")
+    mb.heard(mb.sender(None), tag30(b"ma"))
+    ma.heard(b"mb", tag30(b"mb"))
     rows = []
     for n in (10, 100, 250, 250, 250):
         gc.collect()
@@ -179,7 +180,7 @@ async def alloc():
         got = await mb.recv_into(buf)
         a3 = gc.mem_alloc()
         s = mb.sender(None)
-        mb.heard(s)
+        mb.heard(s, tag30(b"ma"))
         a4 = gc.mem_alloc()
         gc.enable()
         rows.append({"n": n, "ok": ok, "got": got, "from": s.decode(), "publish_alone": a1 - a0,

@@ -158,10 +158,10 @@ def test_a_name_must_hash_to_its_sender():
     liar = node("liar")
     # a PING in kitchen-1's name, but sealed by liar: its tag is liar's
     name = b"garage"
-    f = frame(liar, PING, pack("<BIB", 0, 0, len(name)) + name + pack("<II", 0, 0))
+    f = frame(liar, PING, pack("<BIB", 0, 0, len(name)) + name + pack("<III", 0, 0, 0))
     refused(victim, f, BAD_NAME)
     bad = b"\xff\xfe"
-    f = frame(liar, PING, pack("<BIB", 0, 0, len(bad)) + bad + pack("<II", 0, 0))
+    f = frame(liar, PING, pack("<BIB", 0, 0, len(bad)) + bad + pack("<III", 0, 0, 0))
     refused(victim, f, BAD_NAME)
     assert victim.state.nodes() == ["kitchen-1"]  # nothing else learned
 
@@ -202,17 +202,25 @@ def test_a_replaced_board_keeps_counting_above_its_old_row():
     assert not new.clashes  # the old board is gone, not a duplicate
 
 
-def test_snapshots_of_version_1_load_and_unknown_versions_are_told_apart():
+def test_snapshots_of_versions_1_and_2_load_and_unknown_versions_are_told_apart():
     s = ConstraintState("n1", 4, 8)
     s.add_constraint("c1")
     s.record_satisfied(9)
-    v2 = s.encode()
-    assert v2[:4] == b"CCS\x02"
-    # the version 1 form: no incarnation field
-    body = b"CCS\x01" + v2[4:6] + v2[10:-4]
+    s.epoch, s.owner = 7, b"\x01\x00abcd"
+    v3 = s.encode()
+    assert v3[:4] == b"CCS\x03"
+    back = ConstraintState.decode(v3, "n1")
+    assert back == s and back.epoch == 7 and back.owner == s.owner
+    rest = v3[13 + len(s.owner):-4]  # names and parts
+    # the version 2 form: no epoch, no owner
+    body = b"CCS\x02" + v3[4:10] + rest
+    old = ConstraintState.decode(body + fnv1a32(body).to_bytes(4, "little"), "n1")
+    assert old == s and old.epoch == 0 and old.owner == b""
+    # the version 1 form: no incarnation field either
+    body = b"CCS\x01" + v3[4:6] + rest
     v1 = body + fnv1a32(body).to_bytes(4, "little")
     assert ConstraintState.decode(v1, "n1") == s
-    body = b"CCS\x09" + v2[4:-4]
+    body = b"CCS\x09" + v3[4:-4]
     e = raises(SnapshotVersionError, ConstraintState.decode,
                body + fnv1a32(body).to_bytes(4, "little"), "n1")
     assert "version 9" in str(e)

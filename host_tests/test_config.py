@@ -11,7 +11,7 @@ GOOD = {"node": "n1", "key_file": "fleet.key",
         "udp": {"port": 9001, "peers": [{"node": "n2", "addr": "127.0.0.1:9002"}]}}
 
 
-def write(cfg, key=b"0123456789abcdef"):
+def write(cfg, key=b"raw-key-16-bytes"):
     try:
         os.mkdir("build")
     except OSError:
@@ -40,7 +40,7 @@ def with_(**fields):
 
 def test_good_config_and_defaults():
     c = load(write(GOOD))
-    assert c["node"] == "n1" and c["key"] == b"0123456789abcdef"
+    assert c["node"] == "n1" and c["key"] == b"raw-key-16-bytes"
     assert c["udp"]["peers"] == [("n2", ("127.0.0.1", 9002))]
     assert c["gossip_ms"] == 1000 and c["max_nodes"] == 32 and c["max_constraints"] == 64
 
@@ -166,6 +166,9 @@ def test_key_file_message_says_what_is_wrong():
     assert TMP + "/fleet.key" in msg and "'key_file'" in msg, msg
     assert "trailing newline is fine" in msg, msg
     assert "31 hex digits, expected 32" in key_error(hex32[:31] + b"\n")
+    # 16 bytes that are hex digits: half a key typed, not 16 raw bytes
+    assert "16 hex digits, expected 32" in key_error(hex32[:16])
+    assert "15 hex digits, expected 32" in key_error(hex32[:15] + b"\n")
     assert "33 hex digits, expected 32" in key_error(hex32 + b"0")
     assert "0 hex digits, expected 32" in key_error(b"\n")
     assert "17 bytes, not text, expected 16 raw bytes" in key_error(bytes(range(17)))
@@ -178,7 +181,7 @@ def test_errors_name_the_config_as_the_caller_names_it():
     path = write(with_(gossip_msec=5))
     msg = str(raises(ConfigError, load, path, "boards/x/config.json"))
     assert msg.startswith("boards/x/config.json: unknown field 'gossip_msec'"), msg
-    assert load(write(GOOD), "boards/x/config.json")["key"] == b"0123456789abcdef"
+    assert load(write(GOOD), "boards/x/config.json")["key"] == b"raw-key-16-bytes"
 
 
 def test_an_mqtt_gateway_config_is_checked_as_its_topics_use_it():

@@ -1,7 +1,7 @@
 """The seed's gossip scenarios with push-pull, frame limits, and refusals."""
 from ccrdt import proto, wire
 from ccrdt.gossip import GossipNode
-from drive import exchange, ping, receive
+from drive import exchange, introduce, ping, receive
 from ccrdt.proto import ACK, DELTA, MALFORMED, NO_ROOM
 from check import Rng
 import histories
@@ -20,7 +20,7 @@ def run_exchange(a, b, seen=None):
     seen(frame), hands each to it and keeps none (a full state's frames
     would take as much heap as a second state on a board)."""
     frames = []
-    queue = [(b, ping(a))]
+    queue = [(b, ping(a, b.state.tag))]
     while queue:
         to, f = queue.pop(0)
         if seen is None:
@@ -117,6 +117,7 @@ def test_frames_fit_250_bytes_at_full_capacity():
     def seen(f):
         sizes[0] += len(f)
         sizes[1] = max(sizes[1], len(f))
+    introduce(empty, full)
     run_exchange(empty, full, seen)
     # The full state does not fit a few frames: it really was cut up.
     assert sizes[0] > snapshot_size
@@ -166,13 +167,16 @@ def parts(frame):
     return out
 
 
+_FORGER = node("m")
+
+
 def sealed(payload, kind):
-    """A frame with a valid MAC around any payload: a fleet member gone wrong."""
-    n = node("m")
+    """A frame with a valid MAC around any payload: a fleet member gone wrong
+    (one board: its frames count on, as a board's do)."""
     buf = bytearray(300)
-    o = n.framer.begin(buf, kind)
+    o = _FORGER.framer.begin(buf, kind)
     buf[o:o + len(payload)] = payload
-    end = n.framer.seal(buf, o + len(payload))
+    end = _FORGER.framer.seal(buf, o + len(payload))
     return bytes(buf[:end])
 
 
@@ -293,7 +297,8 @@ def test_frames_that_do_not_fit_the_tables_are_refused_whole():
     full, small = full_node("full"), GossipNode("small", KEY)
     small.record_satisfied(1)  # 32 + itself: no room
     before = small.state.state_hash()
-    frames = receive(full, ping(small)).responses
+    introduce(small, full)
+    frames = receive(full, ping(small, full.state.tag)).responses
     for f in frames:
         receive(small, f)
     assert small.rejected(NO_ROOM) > 0

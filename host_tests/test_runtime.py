@@ -99,7 +99,7 @@ def test_answers_go_back_by_the_medium_the_frame_came_by():
     site2.cut.clear()
     assert not ns["y"].state.constraints.contains("k")
     sent_on_1 = site1.frames
-    ns["y"].transports[0].heard("gw")
+    ns["y"].transports[0].heard("gw", ns["gw"].state.tag)
     ns["y"].ping_peer()  # a unicast PING to gw on site 2
     site2.settle()
     assert ns["y"].state.constraints.contains("k")
@@ -199,3 +199,43 @@ def test_a_receive_step_that_fails_is_counted_and_receiving_goes_on():
     n.workload = _CtrlC(400)
     n.serve()
     assert t.calls == 3 and n.errors == 1 and n.rx == 1 and n.gossip.rejected() == 1
+
+
+def _snapshot_epoch(name):
+    from ccrdt.state import ConstraintState
+    with open(DIR + "/" + name + "/state.bin", "rb") as f:
+        return ConstraintState.decode(f.read(), name).epoch
+
+
+def test_a_node_keeps_its_epoch_on_flash_before_its_first_frame():
+    air = Medium()
+    a = nodes({"a": [air]})["a"]
+    assert _snapshot_epoch("a") == a.state.epoch == 1  # written at the start, before any frame
+    a.report()
+    old = bytes(a.transports[0].statuses[-1])
+    c = {"node": "a", "key_file": DIR + "/fleet.key", "udp": {"port": 1}}
+    cfg = validate(c, "test")
+    store = Store(DIR + "/a", "a", cfg["max_nodes"], cfg["max_constraints"], lambda *a: None)
+    again = Node(cfg, store, [air.port("a2")], lambda *a: None)  # the board started again
+    assert again.state.epoch == 2 == _snapshot_epoch("a") and again.state.tag == a.state.tag
+    again.process(bytearray(old), len(old), 0, "somewhere")  # its own frame of the last start
+    assert again.gossip.rejected(10) == 1 and again.gossip.clashes == 0  # 10: REPLAYED
+    assert again.state.tag == a.state.tag
+
+
+def test_peers_are_learned_from_fresh_frames_only():
+    air = Medium()
+    ns = nodes({"x": [air], "y": [air]})
+    x, y = ns["x"], ns["y"]
+    buf = bytearray(250)
+    n = x.gossip.presence_into(buf)
+    frame = bytes(buf[:n])
+    y.process(bytearray(frame), n, 0, "x-address")
+    for port in range(16):  # the same frame, recorded and sent from 16 other places
+        y.process(bytearray(frame), n, 0, "outsider:%d" % port)
+    peers = y.transports[0].peers
+    assert peers.addrs == ["x-address"] and peers.tags == [x.state.tag]
+    assert y.gossip.rejected(10) == 16  # 10: REPLAYED
+    m = y.gossip.presence_into(buf)  # its own frame, looped back, teaches nothing
+    y.process(buf, m, 0, "loopback")
+    assert peers.addrs == ["x-address"]

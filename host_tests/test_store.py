@@ -136,3 +136,63 @@ def test_a_snapshot_of_a_newer_version_stops_the_load_and_stays():
     assert "version 9" in str(e) and st.corrupt == 0
     with open(DIR + "/state.bin", "rb") as f:
         assert f.read() == newer  # untouched
+
+
+def owned_store(fleet=1, key=bytes(range(16)), chip=b"chip-A", caps=(8, 16)):
+    from ccrdt.store import owner
+    from ccrdt.wire import Cmac
+    lines = []
+    return Store(DIR, "n1", caps[0], caps[1], lines.append,
+                 owner(fleet, Cmac(key), chip)), lines
+
+
+def saved_by(st, satisfied=3):
+    fresh_dir()
+    s, _ = st.load(5)
+    s.add_constraint("door")
+    s.record_satisfied(satisfied)
+    st.save(s)
+    return s
+
+
+def test_a_snapshot_of_another_fleet_or_key_stops_the_board_and_stays():
+    from check import raises
+
+    from ccrdt.delta import SnapshotError
+    saved_by(owned_store(fleet=1)[0])
+    with open(DIR + "/state.bin", "rb") as f:
+        before = f.read()
+    for other, what in ((owned_store(fleet=2)[0], "fleet 1"),
+                        (owned_store(key=bytes(16))[0], "another fleet key")):
+        e = raises(SnapshotError, other.load, 9)
+        assert what in str(e) and "--fresh" in str(e), str(e)
+    with open(DIR + "/state.bin", "rb") as f:
+        assert f.read() == before  # nothing merged, nothing replaced
+    state, how = owned_store()[0].load(9)  # its own fleet and key still load it
+    assert how == NEWEST and state.metrics.total_satisfied() == 3
+
+
+def test_a_snapshot_written_on_another_chip_is_told_apart():
+    from ccrdt.store import MOVED
+    saved_by(owned_store(chip=b"chip-A")[0])
+    state, how = owned_store(chip=b"chip-B")[0].load(9)
+    assert how == MOVED and state.metrics.total_satisfied() == 3
+    assert state.owner.endswith(b"chip-B")  # the next snapshot is this chip's
+
+
+def test_a_snapshot_that_does_not_fit_smaller_tables_stops_the_board():
+    from check import raises
+
+    from ccrdt.delta import SnapshotError
+    st = owned_store(caps=(8, 16))[0]
+    fresh_dir()
+    s, _ = st.load(5)
+    for i in range(12):
+        s.add_constraint("c%d" % i)
+    s.record_satisfied(7)
+    st.save(s)
+    small, lines = owned_store(caps=(8, 4))
+    e = raises(SnapshotError, small.load, 9)
+    assert "more than the configured tables" in str(e) and small.corrupt == 0, str(e)
+    state, how = owned_store(caps=(8, 16))[0].load(9)  # the tables as before: all there
+    assert how == NEWEST and len(state.constraints) == 12 and state.metrics.total_satisfied() == 7

@@ -162,6 +162,18 @@ print('deployed')
 """
 
 
+# A deploy with --fresh starts the board anew: its snapshot (of another
+# fleet, another key or larger tables, which the board refuses to load) goes.
+_ERASE_STATE = """
+import os
+for n in ('state.tmp', 'state.bin', 'state.prev'):
+    try:
+        os.remove(n)
+    except OSError:
+        pass
+"""
+
+
 def mpremote(port, *args, timeout=120):
     cmd = [tool("mpremote"), "connect", port, "resume"] + list(args)
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
@@ -171,7 +183,7 @@ def mpremote(port, *args, timeout=120):
     return r.stdout
 
 
-def deploy(port, board, node, key_path, overrides=()):
+def deploy(port, board, node, key_path, overrides=(), fresh=False):
     if not key_path:
         raise ConfigError("make deploy needs KEY=path/to/fleet.key"
                           " (make one: make key KEY=build/fleet.key)")
@@ -190,6 +202,8 @@ def deploy(port, board, node, key_path, overrides=()):
         for src, dst in copies:
             args += ["fs", "cp", src, dst, "+"]
         mpremote(port, *args[:-1])
+        if fresh:
+            mpremote(port, "exec", _ERASE_STATE)
         if "deployed" not in mpremote(port, "exec", _COMMIT % (sorted(sizes),)):
             raise DeployError("the board did not confirm the new files")
         mpremote(port, "exec", "--no-follow",
@@ -221,6 +235,9 @@ def main(argv=None):
     d.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
                    help="replace a field of the board's config, "
                         "e.g. --set 'monitor=\"10.0.0.2:47999\"' or --set espnow.channel=6")
+    d.add_argument("--fresh", action="store_true",
+                   help="erase the board's snapshot (state.*): it starts anew, as a new "
+                        "incarnation; its earlier counts stay in the fleet")
     a = ap.parse_args(argv)
     try:
         if a.cmd == "key":
@@ -238,7 +255,7 @@ def main(argv=None):
             print("%6d  total (.mpy for %s, %s)"
                   % (sum(sizes.values()), a.board, board_meta(a.board)["arch"]))
         else:
-            sizes = deploy(a.port, a.board, a.node, a.key, a.set)
+            sizes = deploy(a.port, a.board, a.node, a.key, a.set, a.fresh)
             print("%s on %s: %d bytes of .mpy, config and key in place; board reset"
                   % (a.node, a.port, sum(sizes.values())))
     except (ConfigError, DeployError) as e:

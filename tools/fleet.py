@@ -35,11 +35,12 @@ from hostenv import ROOT
 from broker import Broker, External
 from deploy import build
 from monitor import Monitor, listen
-from netsim import AirHub, Faults, Relay, Segment, free_ports
+from netsim import AirHub, Faults, Outsider, Relay, Segment, free_ports
 from observer import broker_address
 
 from ccrdt.config import read_key
 from ccrdt.node import LOG_COMMIT, LOG_NEW_LIFE, LOG_UP
+from ccrdt.proto import REPLAYED
 from ccrdt.workload import LOG_RECORDED
 from ccrdt.state import ConstraintState, origin_tag
 
@@ -48,13 +49,15 @@ class Fleet:
     def __init__(self, n=8, duration=15.0, seed=1, root=None, heap=None, gossip_ms=250,
                  snapshot_ms=1000, status_ms=500, faults=None, log=print, workload=True,
                  transport="udp", micropython=hostenv.MICROPYTHON, twin=False, lan=False,
-                 sites=1, broker=None):
+                 sites=1, broker=None, outsider=0.0):
         """twin: one more board, given the name of the first (an operator's
         copy-paste mistake); lan: UDP nodes get no peer list, only the
         broadcast address of their LAN segment; sites > 1: the nodes are
         split into radio clusters on separate ESP-NOW channels (no radio
         path between them), whose first nodes are gateways joined through
-        a real MQTT broker (broker: a tools/broker.Broker, started here)."""
+        a real MQTT broker (broker: a tools/broker.Broker, started here);
+        outsider: the share of frames on the air after which an outsider
+        sends a recorded one again, from a spoofed source (netsim.Outsider)."""
         if sites > 1:
             transport = "espnow"
         self.n, self.duration, self.seed = n + (1 if twin else 0), duration, seed
@@ -71,6 +74,7 @@ class Fleet:
             self.dirs.append(self.names[0] + "-twin")
         self.gossip_ms, self.snapshot_ms, self.status_ms = gossip_ms, snapshot_ms, status_ms
         self.faults = faults or Faults(seed)
+        self.outsider = Outsider(seed + 1, outsider) if outsider else None
         self.log = log
         self.workload = workload
         self.transport = transport  # "udp" (through relays) or "espnow" (through the air hub)
@@ -316,20 +320,27 @@ class Fleet:
         transports = [await listen(self.mon, self.monitor_port)]
         port_node = dict((p, i) for i, p in enumerate(self.node_ports))
         relays = []
+        node_addrs = [("127.0.0.1", p) for p in self.node_ports]
+        outsider = None
+        if self.outsider is not None:  # its own socket: what it sends comes from elsewhere
+            t, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol,
+                                                       local_addr=("127.0.0.1", 0))
+            transports.append(t)
+            outsider = (self.outsider, t, node_addrs)
         for j in range(self.n):
             t, r = await loop.create_datagram_endpoint(
-                lambda j=j: Relay(self.faults, j, ("127.0.0.1", self.node_ports[j]), port_node,
-                                  relays),
+                lambda j=j: Relay(self.faults, j, node_addrs[j], port_node, relays, outsider),
                 local_addr=("127.0.0.1", self.relay_ports[j]))
             transports.append(t)
             relays.append(r)
         t, _ = await loop.create_datagram_endpoint(
-            lambda: Segment(self.faults, [("127.0.0.1", p) for p in self.node_ports], port_node,
-                            relays), local_addr=("127.0.0.1", self.segment_port))
+            lambda: Segment(self.faults, node_addrs, port_node, relays, outsider),
+            local_addr=("127.0.0.1", self.segment_port))
         transports.append(t)
         mac_node = dict((m, i) for i, m in enumerate(self.macs))
-        t, _ = await loop.create_datagram_endpoint(lambda: AirHub(self.faults, mac_node),
-                                                   local_addr=("127.0.0.1", self.air_port))
+        t, _ = await loop.create_datagram_endpoint(
+            lambda: AirHub(self.faults, mac_node, self.outsider),
+            local_addr=("127.0.0.1", self.air_port))
         transports.append(t)
         self.t0 = self.faults.t0 = time.monotonic()
         for i in range(self.n):
@@ -392,6 +403,9 @@ class Fleet:
         s["heap_used_max"] = max((v["heap_used"] for v in live.values()), default=0)
         s["heap_free_min"] = min((v["heap_free"] for v in live.values()), default=0)
         s["clashes"] = sorted(set(v["name"] for v in live.values() if v["clashes"]))
+        s["replays_refused"] = sum(v["rejected_by"][REPLAYED - 1] for v in live.values()
+                                   if len(v["rejected_by"] or ()) >= REPLAYED)
+        s["outsider_sent"] = self.outsider.sent if self.outsider is not None else 0
         cpu = getattr(self, "cpu", [])
         s["cpu_percent"] = 100 * sum(cpu) / len(cpu) / self.wall if cpu else None
         s["constraints"] = first.active_constraint_count()
@@ -513,6 +527,9 @@ def main(argv=None):
                          "which outlives the run for the host tools (monitor, ha_bridge)")
     ap.add_argument("--lan", action="store_true",
                     help="udp: no peer lists, each node broadcasts on one LAN segment")
+    ap.add_argument("--outsider", type=float, default=0.0, metavar="RATE",
+                    help="an outsider without the key records frames on the air and, after "
+                         "this share of them, sends a recording again from a spoofed source")
     ap.add_argument("--plain", action="store_true", help="log lines instead of the live table")
     a = ap.parse_args(argv)
     if a.broker and a.broker_outage:
@@ -524,7 +541,7 @@ def main(argv=None):
     faults = Faults(a.seed, a.loss, a.dup, a.reorder_ms, part)
     fleet = Fleet(a.nodes, a.duration, a.seed, gossip_ms=a.gossip_ms, faults=faults,
                   transport=a.transport, twin=a.twin, lan=a.lan, sites=a.sites,
-                  broker=External(*a.broker) if a.broker else None)
+                  broker=External(*a.broker) if a.broker else None, outsider=a.outsider)
     events = []
     if a.kill is not None:
         events.append((a.kill, kill_and_restart(1)))
@@ -580,6 +597,9 @@ def main(argv=None):
     if s["clashes"]:
         print("summary: boards reported another live board with their name: %s"
               % ", ".join(s["clashes"]))
+    if fleet.outsider is not None:
+        print("summary: an outsider sent %d recorded frames again from a spoofed source; the "
+              "nodes refused %d frames as replays" % (s["outsider_sent"], s["replays_refused"]))
     if a.sites > 1:
         print("summary: gateways had %d bytes of heap: a node's %d and %d measured for the MQTT "
               "transport and umqtt.simple" % (fleet.gateway_heap, fleet.heap,

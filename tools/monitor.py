@@ -22,8 +22,9 @@ import time
 
 import hostenv  # noqa: F401  (puts the firmware on the path)
 
-from ccrdt import gossip, wire
+from ccrdt import gossip, proto, wire
 from ccrdt.config import read_key
+from ccrdt.fresh import Senders
 from ccrdt.status import parse
 
 # Short names of the reasons a frame is rejected (codes of wire and gossip);
@@ -31,7 +32,9 @@ from ccrdt.status import parse
 REASONS = {wire.BAD_SIZE: "size", wire.BAD_MAGIC: "magic", wire.BAD_VERSION: "version",
            wire.OTHER_FLEET: "other fleet", wire.BAD_MAC: "bad MAC",
            gossip.MALFORMED: "malformed", gossip.NO_ROOM: "no room",
-           gossip.UNKNOWN_KIND: "unknown type", gossip.BAD_NAME: "bad name"}
+           gossip.UNKNOWN_KIND: "unknown type", gossip.BAD_NAME: "bad name",
+           proto.REPLAYED: "replayed"}
+_SENDERS = 1024  # boards (incarnations) whose STATUS replay windows a monitor keeps
 
 
 def refusals(s):
@@ -53,6 +56,8 @@ def refusals(s):
         out.append("its name is used by another board (%d pings)" % s["clashes"])
     if s["own_claims"]:
         out.append("%d parts claimed more of it than it issued" % s["own_claims"])
+    if s["withheld"]:
+        out.append("%d answers withheld from unvalidated senders" % s["withheld"])
     return out
 
 
@@ -65,6 +70,7 @@ def duration(seconds):
 class Monitor(asyncio.DatagramProtocol):
     def __init__(self, key, fleet=1):
         self.framer = wire.Framer(key, fleet, 0)
+        self.fresh = Senders(_SENDERS)  # a STATUS seen before moves nothing
         # sender tag (a board, one incarnation of it) -> latest status, plus
         # rx rate: two boards given one name show as two rows
         self.nodes = {}
@@ -79,6 +85,9 @@ class Monitor(asyncio.DatagramProtocol):
         """One frame that arrived from source (an address, a topic):
         authenticated and parsed, or counted as refused."""
         code = self.framer.check(data, len(data))
+        if code == wire.OK and self.fresh.admit(wire.sender(data), wire.epoch(data),
+                                                wire.seq(data), len(data)) < 0:
+            code = proto.REPLAYED
         try:
             if code != wire.OK:
                 raise ValueError("frame rejected: %s" % REASONS.get(code, code))

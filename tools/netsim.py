@@ -53,6 +53,30 @@ class Faults:
         return [self.rng.random() * self.reorder_ms / 1000 for _ in range(copies)]
 
 
+class Outsider:
+    """Someone in range of every board, without the key: it records frames
+    on the air and, for a share ``rate`` of the frames it hears, sends one of
+    its recordings again (an older one as often as a recent one) to a board
+    picked at random, from a source of its own (a spoofed address or MAC)."""
+
+    def __init__(self, seed, rate, keep=512):
+        self.rng = random.Random(seed)
+        self.rate, self.keep = rate, keep
+        self.recorded = []
+        self.sent = 0
+
+    def hear(self, data):
+        """A frame on the air; returns a recording to send again, or None."""
+        if len(self.recorded) < self.keep:
+            self.recorded.append(data)
+        else:
+            self.recorded[self.rng.randrange(self.keep)] = data
+        if self.rng.random() >= self.rate:
+            return None
+        self.sent += 1
+        return self.rng.choice(self.recorded)
+
+
 class _Forwarder(asyncio.DatagramProtocol):
     def connection_made(self, transport):
         self.transport = transport
@@ -79,15 +103,27 @@ class Relay(_Forwarder):
     address at which src is reached, and an answer sent back to that
     address goes to src, through the same faults, as on a real network."""
 
-    def __init__(self, faults, dst, dst_addr, port_node, relays):
+    def __init__(self, faults, dst, dst_addr, port_node, relays, outsider=None):
         self.faults, self.dst, self.dst_addr, self.port_node = faults, dst, dst_addr, port_node
         self.relays = relays
+        self.outsider = outsider  # (Outsider, its own socket, the nodes' addresses) or None
 
     def datagram_received(self, data, addr):
         self.faults.on_air(len(data))
         src = self.port_node.get(addr[1], -1)
         via = self.relays[src] if src >= 0 else self
         via.deliver(data, self.dst_addr, self.faults.deliveries(src, self.dst))
+        replay(self.outsider, data)
+
+
+def replay(outsider, data):
+    """Let the outsider (if any) hear data, and send a recording again."""
+    if outsider is None:
+        return
+    who, sock, addrs = outsider
+    again = who.hear(data)
+    if again is not None:
+        sock.sendto(again, who.rng.choice(addrs))
 
 
 class Segment(asyncio.DatagramProtocol):
@@ -96,9 +132,10 @@ class Segment(asyncio.DatagramProtocol):
     segment through src's relay (so each sees it come from src's address,
     as a broadcast does on a LAN).  One transmission, however many hear it."""
 
-    def __init__(self, faults, node_addrs, port_node, relays):
+    def __init__(self, faults, node_addrs, port_node, relays, outsider=None):
         self.faults, self.node_addrs, self.port_node = faults, node_addrs, port_node
         self.relays = relays
+        self.outsider = outsider
 
     def datagram_received(self, data, addr):
         self.faults.on_air(len(data))
@@ -108,6 +145,7 @@ class Segment(asyncio.DatagramProtocol):
         for dst, dst_addr in enumerate(self.node_addrs):
             if dst != src:
                 self.relays[src].deliver(data, dst_addr, self.faults.deliveries(src, dst))
+        replay(self.outsider, data)
 
 
 class AirHub(_Forwarder):
@@ -115,9 +153,12 @@ class AirHub(_Forwarder):
     send; they receive b"D" src payload.  mac_node maps a MAC to a node index
     (for partitions)."""
 
-    def __init__(self, faults, mac_node=None):
+    SPOOFED = b"\x02\xee\xee\xee\xee\xee"  # the outsider's radio
+
+    def __init__(self, faults, mac_node=None, outsider=None):
         self.faults = faults
         self.mac_node = mac_node or {}
+        self.outsider = outsider  # an Outsider, or None
         self.radios = {}  # mac -> (addr, channel)
 
     def datagram_received(self, data, addr):
@@ -138,6 +179,10 @@ class AirHub(_Forwarder):
         for m in targets:
             self.deliver(out, self.radios[m][0],
                          self.faults.deliveries(s, self.mac_node.get(m, -1)))
+        again = self.outsider.hear(payload) if self.outsider is not None else None
+        if again is not None:
+            on_channel = [a for m, (a, c) in self.radios.items() if c == ch]
+            self.forward(b"D" + self.SPOOFED + again, self.outsider.rng.choice(on_channel))
 
 
 def main(argv=None):

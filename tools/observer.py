@@ -77,7 +77,8 @@ class Gateway:
     """What the observer knows of one gateway, named by its topics."""
 
     def __init__(self):
-        self.heard = 0.0  # last authentic frame, monotonic
+        self.heard = 0.0  # last fresh authentic frame, monotonic
+        self.tag = -1  # the gateway's own tag, from its answers: the observer's pings echo it
         self.hash = None  # last state hash it reported to the observer
         self.hash_at = 0.0
 
@@ -118,14 +119,15 @@ class Observer:
 
     def _gossip(self, sender, frame, unicast, publish):
         node = self.node
-        authentic = node.authentic
         back = "%s/u/%s/%s" % (self.prefix, sender, self.name)
         result = node.handle(frame, len(frame), lambda buf, n: publish(back, bytes(buf[:n])))
-        if node.authentic == authentic:
-            return  # refused, counted in node.rejected()
+        if node.fresh_tag < 0:
+            return  # refused, counted in node.rejected(), or its own echo
         now = time.monotonic()
         gw = self.gateways.setdefault(sender, Gateway())
         gw.heard = now
+        if unicast:  # from the gateway itself (its broadcasts pass on others' frames)
+            gw.tag = node.fresh_tag
         # Only a unicast PING or an ACK tells the sender's hash to this node.
         # (A gateway's broadcasts may be other boards' frames, passed on.)
         if unicast and wire.kind(frame) in (PING, ACK):
@@ -150,7 +152,7 @@ class Observer:
         now = time.monotonic()
         for name, gw in self.gateways.items():
             if now - gw.heard <= self.window:
-                n = self.node.ping_into(self._tx)
+                n = self.node.ping_into(self._tx, False, gw.tag)
                 publish("%s/u/%s/%s" % (self.prefix, name, self.name), bytes(self._tx[:n]))
 
     # ---- what it holds --------------------------------------------------

@@ -9,7 +9,8 @@ import gc
 
 from ccrdt.compat import sleep_ms, ticks_diff, ticks_ms
 from ccrdt.node import Node
-from ccrdt.store import Store
+from ccrdt.store import Store, owner
+from ccrdt.wire import Cmac
 
 
 def transports(cfg, log):
@@ -52,12 +53,23 @@ def build(cfg, directory="", log=print, clock=ticks_ms):
     clock: the millisecond tick counter (a test's, or ticks_ms)."""
     if cfg["wifi"]:
         join_wifi(cfg["wifi"], log)
-    store = Store(directory, cfg["node"], cfg["max_nodes"], cfg["max_constraints"], log)
+    store = Store(directory, cfg["node"], cfg["max_nodes"], cfg["max_constraints"], log,
+                  owner(cfg["fleet"], Cmac(cfg["key"]), chip_id()))
     node = Node(cfg, store, transports(cfg, log), log, clock, led(cfg["led_pin"], log))
     wl = cfg["workload"]
     if wl:
         node.workload = __import__(wl["module"], None, None, ["Workload"]).Workload(node, wl)
     return node
+
+
+def chip_id():
+    """This chip's id (the ESP32's base MAC), which a cloned flash image
+    does not carry along; b"" where the port has none."""
+    try:
+        from machine import unique_id
+        return unique_id()
+    except (ImportError, AttributeError, OSError):
+        return b""
 
 
 def join_wifi(wifi, log, timeout_ms=20000):
@@ -76,17 +88,17 @@ def join_wifi(wifi, log, timeout_ms=20000):
     return sta.isconnected()
 
 
-def start(config_path="config.json", directory=""):
-    """The node of the board's config, or None after printing why there
-    is none.  What only boot needs is let go before the node runs: the
-    config module (~7 KB while loaded) and this one (~2 KB kept), so that
-    main.py can drop its last reference and the heap gets them back."""
+def _read_config(path):
+    """The validated config at path, or None after printing why.  The
+    config module (~12 KB while loaded on 32-bit) and this one are let go
+    here, with this function's locals, so that the node is built without
+    them."""
     import sys
 
     import ccrdt
     from ccrdt.config import ConfigError, load
     try:
-        cfg = load(config_path)
+        return load(path)
     except ConfigError as e:
         print("config error:", e)
         return None
@@ -95,12 +107,26 @@ def start(config_path="config.json", directory=""):
             sys.modules.pop("ccrdt." + name, None)
             if hasattr(ccrdt, name):
                 delattr(ccrdt, name)
-    from ccrdt.delta import SnapshotVersionError
+
+
+def start(config_path="config.json", directory=""):
+    """The node of the board's config, or None after printing why there
+    is none.  What only boot needs is let go before the node is built (the
+    config module) or runs (this one, ~2 KB kept), so that main.py can drop
+    its last reference and the heap gets them back."""
+    cfg = _read_config(config_path)
+    if cfg is None:
+        return None
+    gc.collect()
+    from ccrdt.delta import SnapshotError, SnapshotVersionError
     try:
         node = build(cfg, directory)
     except SnapshotVersionError as e:
         print("snapshot error: %s; flash the firmware that wrote it, or erase state.* to start "
               "this board anew" % e)
+        return None
+    except SnapshotError as e:
+        print("snapshot error: %s" % e)
         return None
     gc.threshold(-1)  # built: the GC runs when the heap is full again (see main.py)
     return node

@@ -166,18 +166,21 @@ def _key_problem(data):
 
 def read_key(path, field="key_file"):
     """The 16-byte fleet key from a file: 32 hex digits (surrounding
-    whitespace, such as a trailing newline, is fine) or 16 raw bytes."""
+    whitespace, such as a trailing newline, is fine) or 16 raw bytes that
+    are not all hex digits.  A file of hex digits is always read as hex, so
+    a key typed short (16 digits) is refused, never taken as another key."""
     try:
         with open(path, "rb") as f:
             data = f.read()
     except OSError:
         raise ConfigError("%s: cannot read the fleet key file (field '%s')" % (path, field))
-    if len(data) == 16:
-        return data
     text = data.strip()
-    if len(text) == 32 and _all_of(_HEX, text):
+    hex_text = len(text) > 0 and _all_of(_HEX, text)
+    if hex_text and len(text) == 32:
         import binascii
         return binascii.unhexlify(text)
+    if len(data) == 16 and not hex_text:
+        return data
     raise ConfigError("%s: fleet key file (field '%s'): %s; a key is 32 hex digits (a trailing "
                       "newline is fine) or 16 raw bytes" % (path, field, _key_problem(data)))
 

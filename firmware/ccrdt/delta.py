@@ -213,14 +213,22 @@ def merge_into(st, other):
 
 
 # Snapshot: b"CCS", u8 version, u8 max_nodes, u8 max_constraints,
-# [version 2: u32 incarnation], u8 names, names (u32 tag, u8 len, bytes),
-# u16 parts, parts (u8 len, part), u32 FNV-1a 32 of everything before it.
-# Version 1 (no incarnation: 0) is still read.
+# [version 2: u32 incarnation], [version 3: u16 epoch, u8 owner length,
+# owner], u8 names, names (u32 tag, u8 len, bytes), u16 parts, parts (u8
+# len, part), u32 FNV-1a 32 of everything before it.  Versions 1 (no
+# incarnation: 0) and 2 (epoch 0, no owner) are still read.
 _MAGIC = b"CCS"
-_VERSION = const(2)
+# 2: the incarnation; 3: the epoch and the owner (``ccrdt.store``)
+_VERSION = const(3)
+OWNER_MAX = const(32)
 
 
-class SnapshotVersionError(ValueError):
+class SnapshotError(ValueError):
+    """A well-formed snapshot this board must not load, nor replace: it
+    stops and says why (``ccrdt.store``)."""
+
+
+class SnapshotVersionError(SnapshotError):
     """A well-formed snapshot of a version this firmware does not read: not
     corrupt, only newer (or older) than the code."""
 
@@ -248,9 +256,12 @@ def write_snapshot(st, emit):
         fnv.update(sum_, 0, buf, 0, n)
         emit(buf, n)
     piece[0:3] = _MAGIC
-    pack_into("<BBBIB", piece, 3, _VERSION, st.max_nodes, st.max_constraints, st.incarnation,
-              len(names))
-    out(piece, 11)
+    owner = st.owner
+    pack_into("<BBBIHB", piece, 3, _VERSION, st.max_nodes, st.max_constraints, st.incarnation,
+              st.epoch, len(owner))
+    raw.copy(piece, 13, owner, 0, len(owner))
+    piece[13 + len(owner)] = len(names)
+    out(piece, 14 + len(owner))
     for i in names:
         n = nodes.names[i * STRIDE]
         pack_into("<I", piece, 0, nodes.tags[i])
@@ -289,7 +300,8 @@ def encode_snapshot(st):
 
 def decode_snapshot(data, new_state):
     """The state a snapshot holds, built by new_state(max_nodes,
-    max_constraints, incarnation); ValueError names what is wrong."""
+    max_constraints, incarnation), with its epoch and owner (both 0 and
+    empty before version 3); ValueError names what is wrong."""
     if len(data) < 13 or bytes(data[:3]) != _MAGIC:
         raise ValueError("not a ccrdt snapshot (bad magic or too short)")
     body = memoryview(data)[:-4]
@@ -300,11 +312,20 @@ def decode_snapshot(data, new_state):
         raise SnapshotVersionError("snapshot version %d: this firmware reads 1..%d"
                                    % (version, _VERSION))
     o = 6
-    incarnation = 0
+    incarnation = epoch = 0
+    owner = b""
     if version >= 2:
         incarnation = raw.u32(data, o)
         o += 4
+    if version >= 3:
+        epoch = raw.u16(data, o)
+        n = data[o + 2]
+        if n > OWNER_MAX or o + 3 + n >= len(body):
+            raise ValueError("snapshot owner truncated")
+        owner = bytes(data[o + 3:o + 3 + n])
+        o += 3 + n
     st = new_state(data[4], data[5], incarnation)
+    st.epoch, st.owner = epoch, owner
     count = data[o]
     o += 1
     names = []

@@ -35,7 +35,8 @@ Payloads (after the 10-byte header of ``ccrdt.wire``):
            u8 name length, name, u32 incarnation (the sender's: they
            must hash to its tag, see ``state.origin_tag``), u32 boot id
            (random per boot: the same tag with another boot id is another
-           board with this origin),
+           board with this origin), u32 echo of the pinged board's latest
+           frame heard (``ccrdt.fresh``; 0: none),
            [32 x u32 slice hashes], [delta entries as in DELTA]
     DELTA  one or more entries, each: u8 flags (1 LAST, 2 REPLY),
            u32 sender's hash of the slice, u8 part length, part
@@ -45,10 +46,14 @@ Payloads (after the 10-byte header of ``ccrdt.wire``):
 version or fleet, with a bad MAC, or malformed is dropped, counted by
 reason, and leaves the state as it was; a part that needs room the tables
 lack is refused alone (NO_ROOM) and the frame's other parts join.  A frame
-that holds more of this board's own origin than it has (its history was
-lost here, or a neighbour forged it), or a PING with this board's own tag
-from another boot, makes the board go on as a new incarnation
-(``own_claims()``, ``clashes``).  It allocates nothing in steady state.
+seen before, or older than what its sender has shown (``ccrdt.fresh``), is
+refused (REPLAYED) before anything else looks at it, and answers to a
+sender are bounded by what its fresh frames carried.  A frame that holds
+more of this board's own origin than it has (its history was lost here, or
+a neighbour forged it), or a frame with this board's own tag that it never
+sent (a later epoch or sequence, another boot id), makes the board go on as
+a new incarnation (``own_claims()``, ``clashes``), if its tables have room
+for one.  It allocates nothing in steady state.
 (``host_tests/drive.py`` drives nodes frame by frame on the host.)
 """
 from struct import pack_into
@@ -56,9 +61,10 @@ import micropython
 from micropython import const
 
 from ccrdt import CapacityError, raw, wire
+from ccrdt.fresh import Senders
 from ccrdt.proto import (ACK, BAD_NAME, BCAST, DELTA, DIGEST, ENTRIES_MAX, ENTRY, LAST,
                          MALFORMED, NO_ROOM, PART_MIN, PAYLOAD_END, PING, PUSH, REASONS,
-                         REPLY, UNKNOWN_KIND)
+                         REPLAYED, REPLY, UNKNOWN_KIND)
 from ccrdt.delta import PART_MAX, OwnClaim
 from ccrdt.layout import ID_MAX, SLICES, TAG_LIMIT
 from ccrdt.state import ConstraintState, id_bytes, new_incarnation
@@ -71,6 +77,11 @@ CHANGED = const(1)
 CONVERGED = const(2)
 _HOT_PINGS = const(3)  # pings with slice hashes after each change of state
 _REFUSED = const(2)  # in _same: a part refused for lack of room (1: equal slice)
+_EPOCH_MAX = const(0xFFFF)  # epochs are u16 on the wire
+
+
+def _nowhere(buf, n):
+    pass
 
 
 class Packer:
@@ -152,9 +163,12 @@ class GossipNode:
         self._slice_hot = bytearray(SLICES)  # pings left to carry each slice
         self._pinged_sh = raw.zeros32(SLICES)  # slice hashes at the last ping
         self._same = bytearray(ENTRIES_MAX)  # per entry of a frame: 1 equal to ours, or _REFUSED
-        self._peer_tag = raw.zeros32(max_nodes)
-        self._peer_hash = raw.zeros32(max_nodes)
-        self._np = 0
+        self.senders = Senders(max_nodes)  # replay windows and answer credit
+        self.fresh_tag = -1  # sender of the frame handled last, if it was fresh
+        self._asker = -1  # its row in senders: answers spend its credit
+        self._withheld = False  # an answer to it found no credit left
+        self._answer = self._answer_asker  # bound once: no allocation per frame
+        self._emit = _nowhere
         self._reasons = raw.zeros32(REASONS)
         self._rounds = self._syncs = 0
         self.burst = burst  # frames sent at most in answer to one PING
@@ -167,6 +181,14 @@ class GossipNode:
         self._pinged_hash = -1
         self._mine = bytearray(SLICES)  # slices this node's own operations changed
         self.restore(self.state)
+
+    def _answer_asker(self, buf, n):
+        """emit for answers: only while their asker has credit (see
+        ``ccrdt.fresh``)."""
+        if self.senders.spend(self._asker, n):
+            self._emit(buf, n)
+        else:
+            self._withheld = True
 
     # ---- local operations, as on the seed's GossipNode ---------------------
     def add_constraint(self, cid):
@@ -201,7 +223,7 @@ class GossipNode:
         return self._syncs
 
     def peer_count(self):
-        return self._np
+        return sum(self.senders.told)
 
     def rejected(self, reason=None):
         """Frames dropped: in all, or for one reason code."""
@@ -214,12 +236,27 @@ class GossipNode:
 
     def restore(self, state):
         """Go on from state (at the start, or a snapshot read back as after a
-        reboot): what reads and writes parts is bound to it."""
+        reboot): what reads and writes parts is bound to it.  Each start is
+        a new epoch of this board's frames; its owner puts the state on
+        flash before the first frame leaves (``ccrdt.node``), so no epoch
+        and sequence is ever sent twice."""
         self.state = state
         self._reader = state.part_reader()
         self.packer = Packer(state)
         state.on_local_change = self._mark_mine
-        self.framer.tag = state.tag
+        self.new_epoch()
+
+    def new_epoch(self):
+        """Frames from now on carry the next epoch (raised in the state, so
+        its next snapshot keeps it).  After the last epoch of an
+        incarnation the board goes on as a new one."""
+        st = self.state
+        if st.epoch >= _EPOCH_MAX:
+            st.reincarnate(new_incarnation())
+            st.epoch = 0
+        st.epoch += 1
+        self.framer.tag = st.tag
+        self.framer.new_epoch(st.epoch)
 
     def reincarnate(self, incarnation):
         """This board goes on as a new incarnation (``state.reincarnate``);
@@ -233,27 +270,16 @@ class GossipNode:
         return self._own_claims
 
     def peer_hash(self, tag):
-        for i in range(self._np):
-            if self._peer_tag[i] == tag:
-                return self._peer_hash[i]
-        return None
-
-    def _note_peer(self, tag, h):
-        for i in range(self._np):
-            if self._peer_tag[i] == tag:
-                self._peer_hash[i] = h
-                return
-        if self._np < len(self._peer_tag):
-            self._peer_tag[self._np] = tag
-            self._peer_hash[self._np] = h
-            self._np += 1
+        """The state hash the board of tag last told this one, or None."""
+        return self.senders.told_hash(tag)
 
     # ---- frames out -----------------------------------------------------
-    def ping_into(self, buf, digest=False):
-        """A PING.  While the state keeps changing (for a few pings after
-        each change) it carries the slice hashes and, in the room left, the
-        slices that changed: fresh news then needs one frame to arrive, not
-        the three legs of an exchange."""
+    def ping_into(self, buf, digest=False, to=-1):
+        """A PING for the board of tag to (-1: unknown).  While the state
+        keeps changing (for a few pings after each change) it carries the
+        slice hashes and, in the room left, the slices that changed: fresh
+        news then needs one frame to arrive, not the three legs of an
+        exchange."""
         st = self.state
         h = st.state_hash()
         sh = st.slice_hashes()
@@ -267,7 +293,7 @@ class GossipNode:
         if self._hot:
             self._hot -= 1
             digest = True
-        o = self._ping_header(buf, 0)
+        o = self._ping_header(buf, 0, to)
         flags = 0
         if digest:
             flags = DIGEST
@@ -287,9 +313,9 @@ class GossipNode:
         buf[wire.HEADER] = flags
         return self.framer.seal(buf, o)
 
-    def _ping_header(self, buf, flags):
-        """Header, flags, state hash and name of a PING; returns where the
-        rest goes."""
+    def _ping_header(self, buf, flags, to=-1):
+        """Header, flags, state hash, name, incarnation, boot id and echo
+        (for the board of tag to) of a PING; returns where the rest goes."""
         o = self.framer.begin(buf, PING)
         buf[o] = flags
         pack_into("<I", buf, o + 1, self.state.state_hash())
@@ -297,7 +323,8 @@ class GossipNode:
         buf[o + 5] = L
         raw.copy(buf, o + 6, self._name, 0, L)
         pack_into("<II", buf, o + 6 + L, self.state.incarnation, self.boot)
-        return o + 14 + L
+        self.senders.echo_into(buf, o + 14 + L, to)
+        return o + 18 + L
 
     def broadcast(self, emit):
         """Frames for everyone in radio range carrying the slices that this
@@ -340,6 +367,7 @@ class GossipNode:
         back when a peer lacks what it holds, for all slices at once (a
         benchmark of the encode and join paths); returns how many frames."""
         raw.fill(self._want, 0, SLICES, 1)
+        self._withheld = False
         return self._send_slices(0, SLICES, emit)
 
     def _send_slices(self, flags, budget, emit):
@@ -357,7 +385,7 @@ class GossipNode:
             frames += 1
             if not p.more():
                 break
-            if frames >= budget:  # the rest waits for the next exchange
+            if frames >= budget or self._withheld:  # the rest waits for the next exchange
                 raw.fill(want, 0, SLICES, 0)
                 break
         return frames
@@ -375,6 +403,7 @@ class GossipNode:
         hash equals ours.  Never raises."""
         self._rounds += 1
         self._result = 0
+        self.fresh_tag = -1
         try:
             code = self.framer.check(frame, n)
             if code:
@@ -384,15 +413,20 @@ class GossipNode:
             tag = wire.sender(frame)
             k = wire.kind(frame)
             end = n - wire.MAC_LEN
-            if tag == self.state.tag:
-                if not (k == PING and self._other_boot(frame, end)):
-                    return 0  # our own broadcast, looped back
-                # Another live board with this board's very origin (a cloned
-                # flash, or two boards of one name from version-1 snapshots):
-                # they would share dots and a row, so this one moves on.
-                self.clash_tag, self.clashes = tag, self.clashes + 1
-                self._new_life()
+            epoch, seq = wire.epoch(frame), wire.seq(frame)
+            if seq <= 0:
+                self._reasons[MALFORMED] += 1
                 return 0
+            if tag == self.state.tag:
+                self._own_tag(frame, end, k, epoch, seq)
+                return 0
+            self._asker = self.senders.admit(tag, epoch, seq, n)
+            if self._asker < 0:
+                self._reasons[REPLAYED] += 1
+                return 0
+            self.fresh_tag = tag
+            self._emit, self._withheld = emit, False
+            emit = self._answer
             if k == PING:
                 self._on_ping(frame, end, tag, emit)
             elif k == DELTA:
@@ -407,6 +441,21 @@ class GossipNode:
             self._reasons[MALFORMED] += 1
         return self._result
 
+    def _own_tag(self, f, end, k, epoch, seq):
+        """A frame with this board's own tag: its own, looped back or sent
+        again (ignored), one of an earlier epoch (a recording: refused), or
+        one it never sent, which another live board with this very origin
+        did (a cloned flash): they would share dots and a row, so this one
+        moves on, if the tables have room for a new incarnation."""
+        fr = self.framer
+        if epoch < fr.epoch:
+            self._reasons[REPLAYED] += 1
+            return
+        if epoch == fr.epoch and seq <= fr.seq and not (k == PING and self._other_boot(f, end)):
+            return
+        self.clash_tag, self.clashes = self.state.tag, self.clashes + 1
+        self._new_life()
+
     def _other_boot(self, f, end):
         """True if the PING in f[:end] carries a boot id other than ours."""
         o = wire.HEADER
@@ -417,7 +466,10 @@ class GossipNode:
     def _new_life(self):
         """Go on as a new incarnation, taking new dots for the constraints
         this board holds (as if it added them again), so that whatever
-        others hold of the old origin erases none of them."""
+        others hold of the old origin erases none of them.  CapacityError
+        (nothing changed) if the node table has no slot for it."""
+        if len(self.state.nodes()) >= self.state.max_nodes:
+            raise CapacityError("no slot for a new incarnation")
         mine = self.state.own_constraints()
         self.reincarnate(new_incarnation())
         for cid in mine:
@@ -428,7 +480,7 @@ class GossipNode:
         st = self.state
         flags = f[o] if end > o + 5 else 0xFF
         L = f[o + 5] if end > o + 5 else 0xFF
-        d = o + 14 + L  # where slice hashes start
+        d = o + 18 + L  # where slice hashes start
         e = d + (4 * SLICES if flags & DIGEST else 0)  # where pushed entries start
         if (flags not in _PING_FLAGS or L > ID_MAX or e > end
                 or (e == end) != (not flags & PUSH)):
@@ -437,6 +489,8 @@ class GossipNode:
         if not st.name_matches(tag, f, o + 6, L, raw.below(f, o + 6 + L, TAG_LIMIT)):
             self._reasons[BAD_NAME] += 1
             return
+        fr = self.framer
+        self.senders.validate(self._asker, f, o + 14 + L, fr.tag, fr.epoch, fr.seq)
         if st.is_own_name(f, o + 6, L):  # another live board has this board's name
             self.clash_tag = tag
             self.clashes += 1
@@ -450,14 +504,14 @@ class GossipNode:
                 self._announced()
             return
         theirs = raw.u32(f, o + 1)
-        self._note_peer(tag, theirs)
+        self.senders.note_hash(self._asker, theirs)
         if theirs == st.state_hash():
             self._result |= CONVERGED
             self._send_ack(emit)
             return
         self._hot = _HOT_PINGS  # a peer differs: our next pings carry digests
         if not flags & DIGEST:  # they do not know where we differ: show them
-            emit(self.tx, self.ping_into(self.tx, True))
+            emit(self.tx, self.ping_into(self.tx, True, tag))
             return
         self._syncs += 1
         sh = st.slice_hashes()
@@ -504,10 +558,8 @@ class GossipNode:
                     # its history was lost here, or a neighbour forged it.
                     # Either way a new incarnation is safe, and the frame
                     # then joins as news of another origin.
-                    if len(self.state.nodes()) >= self.state.max_nodes:
-                        raise CapacityError("no slot for a new incarnation")
-                    self._own_claims += 1
                     self._new_life()
+                    self._own_claims += 1
                     return self._join_entries(f, begin, end, relay)
             o += ENTRY + n
             i += 1
@@ -537,7 +589,7 @@ class GossipNode:
             self._reasons[MALFORMED] += 1
             return
         h = raw.u32(f, wire.HEADER)
-        self._note_peer(tag, h)
+        self.senders.note_hash(self._asker, h)
         if h == self.state.state_hash():
             self._result |= CONVERGED
         else:

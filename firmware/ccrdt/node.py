@@ -19,6 +19,11 @@ A local operation is checked at the call against the state and the queue
 than fail later.  What the commit still cannot apply (frames filled a table
 or moved a counter since the call) is kept queued, counted and retried,
 never dropped.
+
+A board's frames carry its epoch, raised at every start (``ccrdt.fresh``):
+the node writes it to flash before its first frame, STATUS included, and
+again when the sequence nears its end, so no frame counter is ever used
+twice, and frames recorded earlier are refused everywhere.
 """
 import asyncio
 import gc
@@ -35,7 +40,7 @@ from ccrdt.status import FIELDS as STATUS_FIELDS
 from ccrdt.proto import PENDING, RUNNING
 from ccrdt.status import REASONS_MAX, Uptime
 from ccrdt.status import write as write_status
-from ccrdt.store import NONE, OLDER
+from ccrdt.store import MOVED, NONE, OLDER
 
 # Log lines that tools read (tools/fleet.py checks every commit against them).
 LOG_UP = "node %s up: incarnation %d own_sat=%d own_vio=%d"
@@ -125,6 +130,12 @@ class Node:
             log("no snapshot of this board: " + LOG_NEW_LIFE % state.incarnation
                 + " (a new board, or its flash was lost: an earlier life's row stays in the"
                 " fleet)")
+        elif how == MOVED:
+            # A cloned image, or this flash in another board: the board
+            # that wrote it may live on with this very origin.
+            self.gossip.reincarnate(new_incarnation())
+            log("this snapshot was written on another chip (a cloned flash?): "
+                + LOG_NEW_LIFE % state.incarnation)
         elif how == OLDER or not state.incarnation:
             # What this board did after that snapshot may live on other
             # boards only: counting on from it would reuse dots and counts
@@ -157,6 +168,9 @@ class Node:
         self._bcast = self._send_broadcast
         self.led = led
         self.workload = None
+        self._saved_epoch = 0  # the epoch on flash: frames may carry it
+        self.unsaved = True  # silent until this start's epoch is on flash
+        self.commit()
 
     # ---- what the application calls ----------------------------------
     # Each call raises what the commit would refuse, as far as it can be
@@ -250,6 +264,7 @@ class Node:
         try:
             self.store.save(g.state)
             self.saved_hash = g.state.state_hash()
+            self._saved_epoch = g.state.epoch
             self.unsaved = False
             self.log(LOG_COMMIT % self.own_counts())
         except OSError as e:
@@ -318,12 +333,12 @@ class Node:
         transport it came by, sender: its source there, where answers go."""
         self.rx += 1
         g = self.gossip
-        before = g.authentic
         self._reply_src = src
         self._reply_to = sender
         g.handle(buf, n, self._reply if not self.unsaved else _drop)
-        if sender is not None and g.authentic != before:
-            self.transports[src].heard(sender)  # authenticated: a board of the fleet
+        if sender is not None and g.fresh_tag >= 0:
+            # Authentic and fresh: a board of the fleet, at this address.
+            self.transports[src].heard(sender, g.fresh_tag)
         if g.own_claims() != self._claims:
             self._claims = g.own_claims()
             self.log("a peer held more of this board's origin than it had: "
@@ -338,10 +353,14 @@ class Node:
         """One gossip tick: on a broadcast medium, broadcast own changes and
         announce this board while it knows no peer there and every
         _PRESENCE_TICKS ticks; on every transport, ping one random peer."""
+        g, buf = self.gossip, self._tx
+        if g.framer.seq_low():
+            g.new_epoch()
+            self.unsaved = True
+            self.commit()
         if self.unsaved:
             return
         self.ticks += 1
-        g, buf = self.gossip, self._tx
         if self._broadcasting:
             g.broadcast(self._bcast)
         for t in self.transports:
@@ -349,8 +368,9 @@ class Node:
                 n = g.presence_into(buf)
                 self._sent(t.broadcast(buf, n), n)
             if t.peer_count():
-                n = g.ping_into(buf)
-                self._sent(t.send_to_peer(random.getrandbits(16) % t.peer_count(), buf, n), n)
+                i = random.getrandbits(16) % t.peer_count()
+                n = g.ping_into(buf, False, t.peer_tag(i))
+                self._sent(t.send_to_peer(i, buf, n), n)
 
     # ---- tasks ---------------------------------------------------------
     async def _receive(self, src):
@@ -409,7 +429,9 @@ class Node:
                 "flags": self.flags(), "max_nodes": st.max_nodes,
                 "max_constraints": st.max_constraints, "refused_ops": self.refused_ops,
                 "held_ops": self.held_ops, "clashes": self.gossip.clashes,
-                "own_claims": self.gossip.own_claims(), "rejected_by": self.rejected_by()}
+                "own_claims": self.gossip.own_claims(), "rejected_by": self.rejected_by(),
+                "skipped": self.gossip.senders.skipped,
+                "withheld": self.gossip.senders.withheld, "epoch": st.epoch}
 
     def rejected_by(self):
         """Frames rejected for each reason 1..R, R the highest reason with a
@@ -436,9 +458,10 @@ class Node:
         self.log("status %s %s%s" % (self.name,
                                      " ".join("%s=%d" % (k, v[k]) for k in STATUS_FIELDS),
                                      _by_reason(v["rejected_by"])))
-        n = write_status(self.gossip.framer, self._tx, v, self._name)
-        for t in self.transports:  # each sends it to its monitor, if it has one
-            t.status(self._tx, n)
+        if self._saved_epoch == self.state.epoch:  # no frame before its epoch is on flash
+            n = write_status(self.gossip.framer, self._tx, v, self._name)
+            for t in self.transports:  # each sends it to its monitor, if it has one
+                t.status(self._tx, n)
         if self.led is not None:
             self.led.value(not self.led.value())
 

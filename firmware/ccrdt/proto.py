@@ -9,11 +9,14 @@ from micropython import const
 
 # ---- the envelope (ccrdt.wire) ------------------------------------------
 FRAME_MAX = const(250)  # one ESP-NOW payload; UDP and MQTT carry the same frames
-HEADER = const(10)  # magic, version|type, fleet, sender tag, sequence
+HEADER = const(14)  # magic, version|type, fleet, sender tag, epoch, sequence
 MAC_LEN = const(8)  # truncated AES-CMAC at the end
 PAYLOAD_END = const(FRAME_MAX - MAC_LEN)  # where a full frame's payload must end
 MAGIC = const(0xCC)
-WIRE_VERSION = const(2)  # 2: PINGs carry the sender's incarnation and boot id
+# 2: PINGs carry the sender's incarnation and boot id; 3: the header carries
+# the sender's epoch and a 30-bit sequence (replays are refused)
+WIRE_VERSION = const(3)
+SEQ_LIMIT = const(1 << 30)  # a sequence stays below: a small int on every port
 
 # ---- frame types (low nibble of byte 1) -----------------------------------
 PING = const(1)
@@ -44,9 +47,10 @@ MALFORMED = const(6)
 NO_ROOM = const(7)  # a part needs room the node or constraint table lacks
 UNKNOWN_KIND = const(8)
 BAD_NAME = const(9)  # a PING whose name and incarnation do not hash to its sender
-REASONS = const(10)  # one more than the highest reason
+REPLAYED = const(10)  # seen before, or older than what its sender has shown
+REASONS = const(11)  # one more than the highest reason
 
 # ---- STATUS ------------------------------------------------------------------
-STATUS_VERSION = const(2)
+STATUS_VERSION = const(3)  # 3: skipped, withheld, epoch
 RUNNING = const(1)  # STATUS flag: the workload runs
 PENDING = const(2)  # STATUS flag: local changes not yet committed

@@ -74,6 +74,11 @@ class ConstraintState:
             raise ValueError("incarnation must be 0..2**30-1")
         self.node_id = node_id
         self.incarnation = incarnation
+        # What a snapshot keeps of the board itself, beside the incarnation:
+        # its frames' epoch (``ccrdt.gossip``) and the fleet, key and chip
+        # it belongs to (``ccrdt.store``).  Neither is replicated.
+        self.epoch = 0
+        self.owner = b""
         self.max_nodes = max_nodes
         self.max_constraints = max_constraints
         # This node takes a slot when it first writes: a passive replica (a
@@ -304,6 +309,7 @@ class ConstraintState:
         """An equal state (the same node, names included), made by a merge
         into an empty one: no snapshot bytes in between."""
         c = ConstraintState(self.node_id, self.max_nodes, self.max_constraints, self.incarnation)
+        c.epoch, c.owner = self.epoch, self.owner
         c.merge(self)
         nodes = self.node_table
         for i in range(nodes.count):

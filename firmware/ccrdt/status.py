@@ -1,6 +1,6 @@
 """STATUS frames: what a node tells the monitor, authenticated like gossip.
 
-Payload (little-endian), after the 10-byte header of ``ccrdt.wire``.
+Payload (little-endian), after the 14-byte header of ``ccrdt.wire``.
 Version 1:
 
     u32 state hash      u16 constraints    u16 nodes known
@@ -28,8 +28,16 @@ Version 2 appends, after the name:
                    ccrdt.gossip); R is the highest reason counted, those
                    above it are 0
 
-Later versions only append, after the rejected counts: a reader takes the
-fields of the versions it knows and ignores the bytes after them.
+Version 3 appends, after the rejected counts:
+
+    u32 sequence numbers of known senders that never arrived (lost on the
+        way, or sent to other boards: an upper bound on losses before the
+        receive queue; ``ccrdt.fresh``)
+    u32 answers withheld: their asker had no credit left (``ccrdt.fresh``)
+    u16 the sender's epoch (raised at every boot)
+
+Later versions only append: a reader takes the fields of the versions it
+knows and ignores the bytes after them.
 
 Every field saturates at its width: a value past the largest the field holds
 (a fleet total past 2**64 - 1, uptime past 2**32 - 1 ms) is sent as that
@@ -51,10 +59,12 @@ _F1 = "<IHHQQQQIIIIIIIIIB"
 _N2 = ("uptime_s", "max_nodes", "max_constraints", "refused_ops", "held_ops", "clashes",
        "own_claims")
 _F2 = "<IHHIHII"
-_S1, _S2 = calcsize(_F1), calcsize(_F2)
-FIELDS = _N1 + _N2  # the numeric fields, in frame order
-# Frame bytes before the rejected counts, with the longest name (16 bytes).
-_FIXED = wire.HEADER + _S1 + 1 + 16 + 1 + _S2 + 1
+_N3 = ("skipped", "withheld", "epoch")
+_F3 = "<IIH"
+_S1, _S2, _S3 = calcsize(_F1), calcsize(_F2), calcsize(_F3)
+FIELDS = _N1 + _N2 + _N3  # the numeric fields
+# Frame bytes but the rejected counts, with the longest name (16 bytes).
+_FIXED = wire.HEADER + _S1 + 1 + 16 + 1 + _S2 + 1 + _S3
 REASONS_MAX = (wire.FRAME_MAX - wire.MAC_LEN - _FIXED) // 4
 
 
@@ -94,14 +104,16 @@ def write(framer, buf, values, name):
     for c in counts:
         pack_into("<I", buf, o, saturate(c, "I"))
         o += 4
-    return framer.seal(buf, o)
+    _pack(buf, o, _N3, _F3, values)
+    return framer.seal(buf, o + _S3)
 
 
 def parse(buf, n):
     """The fields of a STATUS frame n bytes long (its MAC already checked by
     a Framer): a dict keyed by field name, plus "name", "tag", "version" and
     "rejected_by" (a list).  A version 1 frame has None for the fields of
-    version 2.  ValueError says what is wrong with a frame that is not one."""
+    later versions.  ValueError says what is wrong with a frame that is not
+    one."""
     end = n - wire.MAC_LEN
     o = wire.HEADER
     if end < o or wire.kind(buf) != STATUS:
@@ -119,7 +131,7 @@ def parse(buf, n):
     o += 1 + buf[o]
     if o == end:
         d["version"] = 1
-        for k in _N2:
+        for k in _N2 + _N3:
             d[k] = None
         d["rejected_by"] = None
         return d
@@ -132,8 +144,17 @@ def parse(buf, n):
     o += 1 + _S2
     r = buf[o]
     d["rejected_by"] = list(unpack_from("<%dI" % r, buf, o + 1))
-    if v == VERSION and end != o + 1 + 4 * r:
-        raise ValueError("STATUS version 2 frame has %d bytes too many" % (end - o - 1 - 4 * r))
+    o += 1 + 4 * r
+    if v == 2:
+        for k in _N3:
+            d[k] = None
+    elif end < o + _S3:
+        raise ValueError("STATUS version %d frame of %d bytes is too short" % (v, n))
+    else:
+        _unpack(d, _N3, _F3, buf, o)
+        o += _S3
+    if v <= VERSION and end != o:
+        raise ValueError("STATUS version %d frame has %d bytes too many" % (v, end - o))
     return d
 
 

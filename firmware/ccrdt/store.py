@@ -18,40 +18,66 @@ load() also says how the board's own history stands:
   node starts a new incarnation);
 * ``NONE`` - no valid snapshot (a new board, a wiped or replaced one, or
   every file corrupt): the state is empty, under the new incarnation the
-  caller gave, so that nothing it does reuses an earlier life's dots or row.
+  caller gave, so that nothing it does reuses an earlier life's dots or row;
+* ``MOVED`` - the snapshot was written on another chip (a cloned flash
+  image, or a flash moved to another board): the original may live on
+  with this very origin, so this board must go on as a new incarnation.
 
-A snapshot of a version this firmware does not read (written by a newer
-one) raises ``SnapshotVersionError``: it is not corrupt, and replacing it
-would lose it.
+Every snapshot names its owner: the fleet id, a check value of the key
+(never the key) and the chip (``owner()``).  A snapshot of another fleet or
+key raises ``SnapshotError`` rather than carry that fleet's data into this
+one; so does one that does not fit the configured tables (smaller than
+the snapshot's content) and one of a version this firmware does not read
+(``SnapshotVersionError``, written by a newer one).  None of them is
+corrupt, and a new life over it would lose it: the board stops and says
+so, and a deploy that starts the board anew erases ``state.*``.
 """
 import os
+from struct import pack_into
 
 from micropython import const
 
-from ccrdt import CapacityError
-from ccrdt.delta import SnapshotVersionError
+from ccrdt import CapacityError, raw
+from ccrdt.delta import OWNER_MAX, SnapshotError
 from ccrdt.state import ConstraintState
 
 _FILES = ("state.tmp", "state.bin", "state.prev")  # newest first
 NEWEST = const(0)
 OLDER = const(1)
 NONE = const(2)
+MOVED = const(3)
+_FLEET_KEY = const(6)  # owner bytes naming fleet and key; the chip id follows
+
+
+def owner(fleet, cmac, chip):
+    """The owner record of a snapshot: u16 fleet id, the first 4 bytes of
+    the key's AES-CMAC of a fixed text (tells keys apart, reveals none),
+    and the chip id (``machine.unique_id()``)."""
+    out = bytearray(_FLEET_KEY + min(len(chip), OWNER_MAX - _FLEET_KEY))
+    pack_into("<H", out, 0, fleet)
+    check = bytearray(16)
+    cmac.tag_into(b"ccrdt snapshot owner", 20, check, 0)
+    raw.copy(out, 2, check, 0, 4)
+    raw.copy(out, _FLEET_KEY, chip, 0, len(out) - _FLEET_KEY)
+    return bytes(out)
 
 
 class Store:
-    def __init__(self, directory, node_id, max_nodes, max_constraints, log=print):
+    def __init__(self, directory, node_id, max_nodes, max_constraints, log=print, owner=b""):
         self.dir = directory.rstrip("/") + "/" if directory else ""
         self.node_id = node_id
         self.caps = (max_nodes, max_constraints)
         self.log = log
+        self.owner = owner
         self.saves = self.corrupt = 0
 
     def _path(self, name):
         return self.dir + name
 
     def load(self, incarnation):
-        """(state, how): the newest valid snapshot, and NEWEST, OLDER or
-        NONE (see above); with NONE an empty state of that incarnation."""
+        """(state, how): the newest valid snapshot, and NEWEST, OLDER, MOVED
+        or NONE (see above); with NONE an empty state of that incarnation.
+        The state's owner is this store's from now on."""
         for i, name in enumerate(_FILES):
             try:
                 with open(self._path(name), "rb") as f:
@@ -60,23 +86,44 @@ class Store:
                 continue  # not there: normal on first boot and between renames
             try:
                 state = ConstraintState.decode(data, self.node_id, *self.caps)
-            except SnapshotVersionError:
+            except SnapshotError:
                 # Written by newer firmware: not corrupt, and the next save
                 # would overwrite it.  The board stops here and says so.
                 raise
-            except (ValueError, CapacityError) as e:
+            except CapacityError as e:
+                raise SnapshotError("%s holds more than the configured tables (%s); configure "
+                                    "them as before" % (self._path(name), e))
+            except ValueError as e:
                 self.corrupt += 1
                 self.log("snapshot %s refused: %s" % (self._path(name), e))
                 continue
             del data
+            moved = self._check_owner(state.owner, name)
             self.log("state loaded from %s" % self._path(name))
             if i == 0:
                 # A complete state.tmp: a crash came between the renames.
                 # Finish them now, or a later save cut short would leave the
                 # older state.bin looking like the newest.
                 self._rotate()
-            return state, OLDER if i == 2 else NEWEST
-        return ConstraintState(self.node_id, self.caps[0], self.caps[1], incarnation), NONE
+            state.owner = self.owner
+            return state, MOVED if moved else (OLDER if i == 2 else NEWEST)
+        state = ConstraintState(self.node_id, self.caps[0], self.caps[1], incarnation)
+        state.owner = self.owner
+        return state, NONE
+
+    def _check_owner(self, theirs, name):
+        """True if the snapshot is this fleet's and key's but another
+        chip's; SnapshotError if it is another fleet's or key's.  A snapshot
+        without an owner (version 2) cannot tell and is taken as this
+        board's."""
+        mine = self.owner
+        if not theirs or not mine:
+            return False
+        if theirs[:_FLEET_KEY] != mine[:_FLEET_KEY]:
+            raise SnapshotError("%s holds the state of %s; deploy with --fresh to start anew"
+                                % (self._path(name), "fleet %d" % raw.u16(theirs, 0)
+                                   if theirs[:2] != mine[:2] else "another fleet key"))
+        return theirs[_FLEET_KEY:] != mine[_FLEET_KEY:]
 
     def save(self, state):
         """Write the state; raises OSError if the flash write fails."""

@@ -7,10 +7,16 @@
     2      2     fleet id, u16 little-endian
     4      4     sender node tag (``state.origin_tag`` of its name and
                  incarnation, 30 bits), u32
-    8      2     sequence number, u16, per sender
-    10     n     payload (by type, see ccrdt.gossip)
-    10+n   8     AES-CMAC (RFC 4493) of bytes 0..10+n under the fleet key,
+    8      2     sender's epoch, u16: raised at every boot of the board and
+                 kept on flash before its first frame (``ccrdt.store``)
+    10     4     sequence number, u32 below 2**30, per sender and epoch
+    14     n     payload (by type, see ccrdt.gossip)
+    14+n   8     AES-CMAC (RFC 4493) of bytes 0..14+n under the fleet key,
                  truncated to 64 bits
+
+(epoch, sequence) only grows for one sender tag, over reboots too, so a
+receiver refuses a frame it has seen, or one older than its window
+(``ccrdt.fresh``): a recorded frame sent again changes nothing.
 
 AES-CMAC rather than HMAC-SHA256: on MicroPython ``cryptolib.aes`` encrypts
 into a preallocated buffer and allocates nothing, while every
@@ -33,6 +39,7 @@ from ccrdt.proto import (
     MAGIC,
     OK,
     OTHER_FLEET,
+    SEQ_LIMIT,
     WIRE_VERSION,
 )
 
@@ -95,14 +102,27 @@ class Framer:
         self.cmac = Cmac(key)
         self.fleet = fleet
         self.tag = tag
+        self.epoch = 0  # set by the owner from its snapshot (see begin)
         self.seq = 0
 
     def begin(self, buf, kind):
-        """Write a header of the given type; returns the payload offset."""
-        self.seq = (self.seq + 1) & 0xFFFF
-        pack_into("<BBHIH", buf, 0, MAGIC, (WIRE_VERSION << 4) | kind,
-                  self.fleet, self.tag, self.seq)
+        """Write a header of the given type; returns the payload offset.
+        The sequence stops at its limit rather than wrap, so a counter is
+        never used twice (receivers refuse the repeats); the node moves to
+        a new epoch long before (``seq_low``)."""
+        if self.seq < SEQ_LIMIT - 1:
+            self.seq += 1
+        pack_into("<BBHIHI", buf, 0, MAGIC, (WIRE_VERSION << 4) | kind,
+                  self.fleet, self.tag, self.epoch, self.seq)
         return HEADER
+
+    def new_epoch(self, epoch):
+        """Frames from now on carry epoch, counting from 1 again."""
+        self.epoch, self.seq = epoch, 0
+
+    def seq_low(self):
+        """True when the sequence nears its limit: time for a new epoch."""
+        return self.seq >= SEQ_LIMIT - (1 << 20)
 
     def seal(self, buf, end):
         """Append the MAC after buf[0:end]; returns the frame length."""
@@ -130,3 +150,12 @@ def kind(buf):
 
 def sender(buf):
     return raw.u32(buf, 4)
+
+
+def epoch(buf):
+    return raw.u16(buf, 8)
+
+
+def seq(buf):
+    """The frame's sequence number, or -1 if it is not below SEQ_LIMIT."""
+    return raw.below(buf, 10, SEQ_LIMIT)

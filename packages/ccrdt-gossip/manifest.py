@@ -3,3 +3,4 @@ metadata(version="0.1.0", description="ccrdt's push-pull gossip: PING, DELTA and
 require("ccrdt-core", library="ccrdt")
 
 module("ccrdt/gossip.py", base_path="../../firmware")
+module("ccrdt/fresh.py", base_path="../../firmware")

@@ -13,9 +13,11 @@ offers the node the same edge:
     send(addr, buf, n)     buf[:n] to one node; False if it did not leave
     broadcast(buf, n)      buf[:n] to every node of the medium
     status(buf, n)         a STATUS frame to this transport's monitor, if any
-    peer_count(), send_to_peer(i, buf, n)
-                           the peers anti-entropy picks from
-    heard(addr)            the frame from addr was authentic: a peer
+    peer_count(), send_to_peer(i, buf, n), peer_tag(i)
+                           the peers anti-entropy picks from, and the
+                           sender tag last heard from peer i (-1: none)
+    heard(addr, tag)       a fresh authentic frame of sender tag came from
+                           addr: a peer (``Peers`` keeps them)
     sent, send_errors      counts for the operator
     close()
 
@@ -23,3 +25,81 @@ and optionally ``async run()``, a task that keeps a connection up.  None of
 them raises from send(): a frame that cannot leave is counted, and
 anti-entropy repairs what it would have carried.
 """
+
+
+class Peers:
+    """The peers a transport pings for anti-entropy: the configured ones
+    first, which stay, then those learned from frames, the least recently
+    heard first; at most ``learned`` of those, the oldest making room.
+
+    Only fresh authentic frames teach a peer (the node calls ``heard``
+    after ``ccrdt.fresh`` admitted the frame, never for its own), and each
+    sender tag has one address and each address one tag: a frame recorded
+    and sent again from elsewhere takes at most one place, and the board's
+    next frame from its own address takes it back.  ``extra`` keeps what
+    ``derive`` makes of each address (the MQTT topic of a gateway)."""
+
+    def __init__(self, fixed, learned, keep=None, derive=None):
+        self.addrs = list(fixed)
+        self.tags = [-1] * len(self.addrs)
+        self.derive = derive
+        self.extra: list = [derive(a) for a in self.addrs] if derive else []
+        self.fixed = len(self.addrs)
+        self.learned = learned
+        self.keep = keep  # makes the copy of an address that is kept
+        self.evicted = None  # the address the last new one replaced
+
+    def find(self, addr):
+        addrs = self.addrs
+        for i in range(len(addrs)):  # an index loop: no iterator object per frame
+            if addrs[i] == addr:
+                return i
+        return -1
+
+    def heard(self, addr, tag):
+        """A fresh frame of tag came from addr (tag -1: addr is answered
+        before its frame is known to be fresh); returns True if addr is new
+        (then ``evicted`` is the address it replaced, or None).  A known
+        address allocates nothing."""
+        addrs, tags = self.addrs, self.tags
+        self.evicted = None
+        i = self.find(addr)
+        if i >= 0:
+            if tag >= 0:
+                tags[i] = tag
+            if i >= self.fixed:  # most recently heard last
+                self._to_end(i)
+            return False
+        if tag >= 0:
+            for i in range(self.fixed, len(addrs)):
+                if tags[i] == tag:  # heard elsewhere before: the board is here now
+                    self._drop(i)
+                    break
+        if self.evicted is None and len(addrs) - self.fixed >= self.learned:
+            self._drop(self.fixed)
+        addrs.append(self.keep(addr) if self.keep else addr)
+        tags.append(tag)
+        derive = self.derive
+        if derive is not None:
+            self.extra.append(derive(addrs[-1]))
+        return True
+
+    def _to_end(self, i):
+        _to_end(self.addrs, i)
+        _to_end(self.tags, i)
+        if self.derive is not None:
+            _to_end(self.extra, i)
+
+    def _drop(self, i):
+        self.evicted = self.addrs.pop(i)
+        self.tags.pop(i)
+        if self.derive is not None:
+            self.extra.pop(i)
+
+
+def _to_end(lst, i):
+    """Move lst[i] to the end in place (a pop and an append may reallocate)."""
+    v = lst[i]
+    for j in range(i, len(lst) - 1):
+        lst[j] = lst[j + 1]
+    lst[-1] = v

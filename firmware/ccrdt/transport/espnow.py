@@ -6,13 +6,15 @@
 * Broadcast to ff:ff:ff:ff:ff:ff (registered as a peer, as the API asks)
   carries a board's own changes to every board in range in one frame.
 * Unicast needs registered peers, at most 20 (broadcast included): peers are
-  registered as they are heard, and the least recently used one makes room.
+  registered as they are heard (fresh frames only, one MAC per sender tag:
+  ``ccrdt.transport.Peers``), and the least recently heard one makes room.
 * Frames are read with airecv(), which reuses its buffers (no allocation),
   and copied into the receive queue with the sender's MAC.
 """
 from micropython import const
 
 from ccrdt import raw
+from ccrdt.transport import Peers
 
 BROADCAST = b"\xff\xff\xff\xff\xff\xff"
 _MAX_PEERS = const(20)  # ESP-NOW's limit, the broadcast address included
@@ -39,33 +41,32 @@ class EspNowTransport:
         e.active(True)
         e.add_peer(BROADCAST)
         self.e = e
-        self.known = []  # unicast peers, least recently used first
+        # Unicast peers, least recently heard first (the configured ones
+        # too: ESP-NOW's peer table is small); a MAC is copied once kept.
+        self.peers = Peers((), _MAX_PEERS - 1, bytes)
         for text in peers:
-            self._register(bytes(int(x, 16) for x in text.split(":")))
+            self._register(bytes(int(x, 16) for x in text.split(":")), -1)
         self.last_mac = None
         self.sent = self.send_errors = 0
 
     def close(self):
         self.e.active(False)
 
-    def _register(self, mac):
-        """Make mac a registered peer, dropping the least recently used."""
-        if mac in self.known:
-            self.known.remove(mac)
-            self.known.append(mac)
+    def _register(self, mac, tag):
+        """Make mac the peer of tag, unregistering the one it replaced."""
+        if not self.peers.heard(mac, tag):
             return
-        if len(self.known) >= _MAX_PEERS - 1:
-            old = self.known.pop(0)
+        old = self.peers.evicted
+        if old is not None:
             try:
                 self.e.del_peer(old)
             except OSError:
                 pass
         try:
-            self.e.add_peer(mac)
+            self.e.add_peer(self.peers.addrs[-1])
         except OSError as err:
             if "EXIST" not in str(err):
                 raise
-        self.known.append(mac)
 
     async def recv_into(self, buf):
         """Wait for one message, copy it into buf; returns its length."""
@@ -89,7 +90,7 @@ class EspNowTransport:
         except OSError as err:
             if _NOT_FOUND in str(err) and mac != BROADCAST:
                 try:
-                    self._register(bytes(mac))
+                    self._register(bytes(mac), -1)
                     self.e.send(mac, memoryview(buf)[:n], False)
                     self.sent += 1
                     return True
@@ -105,15 +106,14 @@ class EspNowTransport:
         return False  # the monitor listens on IP: see ccrdt.boot
 
     def peer_count(self):
-        return len(self.known)
+        return len(self.peers.addrs)
 
     def send_to_peer(self, i, buf, n):
-        return self.send(self.known[i], buf, n)
+        return self.send(self.peers.addrs[i], buf, n)
 
-    def heard(self, mac):
+    def peer_tag(self, i):
+        return self.peers.tags[i]
+
+    def heard(self, mac, tag):
         """Note a board heard from, so that anti-entropy can ping it."""
-        known = self.known
-        for i in range(len(known)):  # an index loop: no iterator object per frame
-            if raw.equal(known[i], 0, mac, 0, 6):
-                return
-        self._register(bytes(mac))
+        self._register(mac, tag)

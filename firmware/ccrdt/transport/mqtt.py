@@ -26,6 +26,7 @@ from umqtt.simple import MQTTClient, MQTTException
 
 from ccrdt import raw
 from ccrdt.compat import readable, ticks_diff, ticks_ms
+from ccrdt.transport import Peers
 
 _TIMEOUT_S = const(2)  # a socket operation waits at most this long
 _BACKOFF_MIN_MS = const(500)
@@ -81,8 +82,9 @@ class MqttTransport:
         self.client = c
         self.sock = None  # the connected socket; None while disconnected
         self.up = asyncio.Event()
-        self.peers = []  # names of the gateways heard, least recently heard first
-        self._topics = []  # the unicast topic of each
+        # The gateways heard (names), least recently heard first, with the
+        # unicast topic of each.
+        self.peers = Peers((), _MAX_PEERS, bytes, self._unicast_topic)
         self.sent = self.send_errors = self.connects = self.disconnects = 0
         self._into = None  # recv_into's buffer while it reads a message
         self._n = -1
@@ -219,31 +221,20 @@ class MqttTransport:
         t = self._topic
         off = self._from_b if t[self._from_b - 2] == 98 else self._from_u  # 98: "b"
         n = len(t) - off
-        peers = self.peers
+        peers = self.peers.addrs
         for i in range(len(peers)):  # an index loop: no iterator object per frame
             p = peers[i]
             if len(p) == n and raw.equal(p, 0, t, off, n):
                 return p
         return t[off:]
 
-    def heard(self, addr):
-        """Note a gateway whose frame was authentic, as the most recently
-        heard peer (the least recently heard one makes room)."""
-        peers, topics = self.peers, self._topics
-        for i in range(len(peers)):
-            if peers[i] == addr:
-                p, t = peers[i], topics[i]
-                for j in range(i, len(peers) - 1):
-                    peers[j] = peers[j + 1]
-                    topics[j] = topics[j + 1]
-                peers[-1] = p
-                topics[-1] = t
-                return
-        if len(peers) >= _MAX_PEERS:
-            peers.pop(0)
-            topics.pop(0)
-        peers.append(bytes(addr))
-        topics.append(self._u + addr + b"/" + self.name)
+    def heard(self, addr, tag):
+        """Note a gateway whose frame was fresh and authentic, as the most
+        recently heard peer (the least recently heard one makes room)."""
+        self.peers.heard(addr, tag)
+
+    def _unicast_topic(self, name):
+        return self._u + name + b"/" + self.name
 
     # ---- sending -------------------------------------------------------
     def _publish(self, topic, buf, n):
@@ -260,20 +251,20 @@ class MqttTransport:
         return True
 
     def send(self, addr, buf, n):
-        peers = self.peers
-        for i in range(len(peers)):
-            if peers[i] == addr:
-                return self._publish(self._topics[i], buf, n)
-        return self._publish(self._u + addr + b"/" + self.name, buf, n)
+        i = self.peers.find(addr)
+        return self._publish(self.peers.extra[i] if i >= 0 else self._unicast_topic(addr), buf, n)
 
     def broadcast(self, buf, n):
         return self._publish(self._bcast, buf, n)
 
     def peer_count(self):
-        return len(self.peers)
+        return len(self.peers.addrs)
 
     def send_to_peer(self, i, buf, n):
-        return self._publish(self._topics[i], buf, n)
+        return self._publish(self.peers.extra[i], buf, n)
+
+    def peer_tag(self, i):
+        return self.peers.tags[i]
 
     def status(self, buf, n):
         return self._publish(self._status, buf, n)

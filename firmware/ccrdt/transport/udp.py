@@ -19,6 +19,7 @@ from micropython import const
 
 from ccrdt import raw
 from ccrdt.compat import IS_MICROPYTHON, readable
+from ccrdt.transport import Peers
 
 _LEARNED_MAX = const(16)  # peers learned from frames; the least recently heard makes room
 
@@ -40,8 +41,7 @@ class UdpTransport:
         s.bind(resolve(bind, port))
         s.setblocking(False)
         self.sock = s
-        self.addrs = [resolve(h, p) for _, (h, p) in peers]
-        self.fixed = len(self.addrs)  # configured peers stay; learned ones follow them
+        self.peers = Peers([resolve(h, p) for _, (h, p) in peers], _LEARNED_MAX)
         self.bcast = None if broadcast is None else resolve(*broadcast)
         self.broadcasts = self.bcast is not None
         self.monitor = None if monitor is None else resolve(*monitor)
@@ -84,22 +84,17 @@ class UdpTransport:
         return self.monitor is not None and self.send(self.monitor, buf, n)
 
     def peer_count(self):
-        return len(self.addrs)
+        return len(self.peers.addrs)
 
     def send_to_peer(self, i, buf, n):
-        return self.send(self.addrs[i], buf, n)
+        return self.send(self.peers.addrs[i], buf, n)
 
-    def heard(self, addr):
+    def peer_tag(self, i):
+        return self.peers.tags[i]
+
+    def heard(self, addr, tag):
         """Note a board heard from, so that anti-entropy can ping it."""
-        addrs = self.addrs
-        for i in range(len(addrs)):  # an index loop: no iterator object per frame
-            if addrs[i] == addr:
-                if i >= self.fixed:  # most recently heard last
-                    addrs.append(addrs.pop(i))
-                return
-        if len(addrs) - self.fixed >= _LEARNED_MAX:
-            addrs.pop(self.fixed)
-        addrs.append(addr)
+        self.peers.heard(addr, tag)
 
     def close(self):
         self.sock.close()

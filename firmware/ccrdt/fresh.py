@@ -1,0 +1,179 @@
+"""Which frames are fresh: a replay window per sender, and what a sender
+may be answered.
+
+Anyone in range can record an authentic frame and send it again, from any
+source address, without the key.  Every frame carries its sender's epoch
+(raised at every boot and kept on flash before the first frame) and a
+sequence number (``ccrdt.wire``), so (epoch, sequence) only grows for one
+sender tag.  As IPsec ESP (RFC 4303 section 3.4.3) and DTLS (RFC 6347
+section 4.1.2.6) do, a receiver keeps per sender the highest pair seen and
+a window of the 30 sequence numbers just below it (30 bits: a small int
+on every port): a frame already in the window, below it, or of an earlier
+epoch is refused before it can join anything, teach a peer, be answered or
+move a monitor's view.  Frames that
+arrive out of order within the window are still taken.
+
+Answers are bounded as QUIC bounds what it sends an address it has not
+validated (RFC 9000 section 8): every fresh frame of a sender earns it
+credit of ``FACTOR`` times its length, and every answer spends its length,
+so a recorded frame sent from a spoofed address brings at most three times
+its size back, never a full sync.  A sender is validated, and answered in
+full from then on, once a PING of it carries this node's *echo*: the
+sequence number of a frame of this node it heard, masked by this node's
+tag and epoch (``echo_into``), no older than ``ECHO_WINDOW`` frames.
+Only a board that hears this one now can write it; a PING recorded on its
+way to another board echoes that board, and one recorded earlier echoes a
+sequence long past.  So two boards' first exchange is bounded, and every
+later one is not.
+
+The table has a fixed number of rows (the node table's size), taken in
+turn when it is full: forgetting a sender can let one recorded frame of
+it through once, never refuse its new ones.  Each row also keeps the state
+hash the sender last told (``note_hash``): the gossip's view of its peers.
+
+``skipped`` counts the sequence numbers of known senders that never
+arrived here: frames lost on the way (radio, socket buffer) or sent to
+other boards, an upper bound on losses that the operator sees beside the
+receive queue's own drops.
+"""
+from struct import pack_into
+
+from micropython import const
+
+from ccrdt import raw
+
+FACTOR = const(3)  # answers per byte a sender's fresh frames carried
+CREDIT_MAX = const(16384)  # about a full answer to one PING (40 frames of 250 bytes at most)
+_VALID = const(CREDIT_MAX + 1)  # the credit of a validated sender: answers are not counted
+WINDOW = const(30)  # sequence numbers below the newest that are still taken
+ECHO_WINDOW = const(1 << 16)  # an echo names one of this node's last 65 536 frames
+_WIN = const(3)  # words per row: epoch, newest sequence, window bits (30: small ints)
+_BITS = const((1 << WINDOW) - 1)
+_LIMIT = const(1 << 30)
+_COUNT_MAX = const(_LIMIT - 1)  # counts saturate: small ints on every port
+
+
+def _echo(tag, epoch, seq):
+    """The echo of frame seq of (tag, epoch): the sequence number under a
+    mask of the board's tag and epoch, so that no two boards' echoes line
+    up.  Every value is below 2**30: no heap int on a 32-bit port."""
+    return seq ^ tag ^ (epoch << 14)
+
+
+class Senders:
+    """Replay windows, answer credit and told hashes of up to rows senders."""
+
+    def __init__(self, rows):
+        self.rows = rows
+        self.tags = raw.zeros32(rows)
+        self.win = raw.zeros32(rows * _WIN)
+        self.credit = raw.zeros32(rows)
+        self.hashes = raw.zeros32(rows)
+        self.told = bytearray(rows)  # 1 where hashes holds a told hash
+        self.count = 0
+        self._next = 0  # the row a new sender takes once the table is full
+        self.skipped = 0  # sequence numbers of known senders that never came here
+        self.withheld = 0  # answers not sent: their sender had no credit left
+
+    def admit(self, tag, epoch, seq, n):
+        """The row of a fresh frame of n bytes from tag (credited), or -1
+        if it was seen before or is older than what tag has shown."""
+        i = raw.find32(self.tags, self.count, tag, 0)
+        if i < 0:
+            i = self._row_for(tag)
+            self._reset(i, epoch, seq, 0)
+        elif not self._slide(i, epoch, seq):
+            return -1
+        c = self.credit[i]
+        if c < _VALID:
+            c += FACTOR * n
+            self.credit[i] = c if c < CREDIT_MAX else CREDIT_MAX
+        return i
+
+    def _reset(self, i, epoch, seq, skipped):
+        w = i * _WIN
+        self.win[w] = epoch
+        self.win[w + 1] = seq
+        self.win[w + 2] = 1
+        self._skip(skipped)
+
+    def _slide(self, i, epoch, seq):
+        """Admit (epoch, seq) into row i's window; False if it was seen or
+        is older than the window."""
+        win, w = self.win, i * _WIN
+        if epoch != win[w]:
+            if epoch < win[w]:
+                return False
+            self._reset(i, epoch, seq, seq - 1)  # 1..seq-1 of the new epoch did not come here
+            return True
+        top = win[w + 1]
+        if seq > top:
+            d = seq - top
+            win[w + 1] = seq
+            # Masked before the shift: every value stays below 2**30.
+            win[w + 2] = ((win[w + 2] & (_BITS >> d)) << d) | 1 if d < WINDOW else 1
+            self._skip(d - 1)
+            return True
+        d = top - seq
+        if d >= WINDOW or win[w + 2] >> d & 1:
+            return False
+        win[w + 2] |= 1 << d
+        self._skip(-1)  # late, not lost: it was counted as skipped when it was passed
+        return True
+
+    def _skip(self, d):
+        # An estimate: a late frame may predate what was counted.
+        if 0 <= self.skipped + d < _COUNT_MAX:
+            self.skipped += d
+
+    def echo_into(self, buf, off, tag):
+        """Write at buf[off:] the echo of the latest frame heard from tag
+        (u32; 0 if tag was not heard)."""
+        i = raw.find32(self.tags, self.count, tag, 0)
+        w = i * _WIN
+        pack_into("<I", buf, off, 0 if i < 0 else _echo(tag, self.win[w], self.win[w + 1]))
+
+    def validate(self, i, buf, off, tag, epoch, seq):
+        """Row i's sender is validated if the echo at buf[off:] names a
+        recent frame of this node (tag, epoch, seq now)."""
+        e = raw.below(buf, off, _LIMIT)
+        if e > 0:
+            d = _echo(tag, epoch, e)  # the sequence number echoed
+            if 0 < d <= seq and seq - d < ECHO_WINDOW:
+                self.credit[i] = _VALID
+
+    def spend(self, i, n):
+        """True if row i's sender may be sent n more bytes (then spent, if
+        it is not validated)."""
+        c = self.credit[i] if i >= 0 else 0
+        if c == _VALID:
+            return True
+        if c < n:
+            if self.withheld < _COUNT_MAX:
+                self.withheld += 1
+            return False
+        self.credit[i] = c - n
+        return True
+
+    def note_hash(self, i, h):
+        """Row i's sender told its state hash h."""
+        self.hashes[i] = h
+        self.told[i] = 1
+
+    def told_hash(self, tag):
+        """The state hash tag last told, or None."""
+        i = raw.find32(self.tags, self.count, tag, 0)
+        return self.hashes[i] if i >= 0 and self.told[i] else None
+
+    def _row_for(self, tag):
+        """A row for a new sender: a free one, or the next in turn."""
+        if self.count < self.rows:
+            i = self.count
+            self.count += 1
+        else:
+            i = self._next
+            self._next = (i + 1) % self.rows
+        self.tags[i] = tag
+        self.credit[i] = 0
+        self.told[i] = 0
+        return i

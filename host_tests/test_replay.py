@@ -1,0 +1,182 @@
+"""Nothing from outside changes anything: an authentic frame recorded and
+sent again, from any source, is refused and counted before it can force an
+incarnation, be answered or join; answers to a sender are bounded until it
+is validated; a real clone is still told apart.  Runs on CPython and under
+MicroPython (host_tests/mprun.py)."""
+from ccrdt import wire
+from ccrdt.fresh import FACTOR, Senders
+from ccrdt.gossip import GossipNode
+from ccrdt.proto import NO_ROOM, REPLAYED
+from ccrdt.state import ConstraintState
+from ccrdt.transport import Peers
+from drive import exchange, introduce, ping, receive
+
+KEY = bytes(range(16))
+
+
+def node(name, nodes=8, constraints=16):
+    return GossipNode(name, KEY, max_nodes=nodes, max_constraints=constraints)
+
+
+def reboot(g):
+    """g's board started again from its snapshot: a new epoch, as every
+    start of a GossipNode is (the runtime writes it to flash first)."""
+    st = g.state
+    back = ConstraintState.decode(st.encode(), g.node_id, st.max_nodes, st.max_constraints)
+    return GossipNode(g.node_id, KEY, state=back)
+
+
+def big(name):
+    """A board whose full answer is many times a PING's size."""
+    g = node(name, constraints=64)
+    for i in range(60):
+        g.add_constraint("constraint-%d" % i)
+    return g
+
+
+def answered(n, frame):
+    """The bytes n sends back to frame."""
+    return sum(len(f) for f in receive(n, frame).responses)
+
+
+def test_a_ping_of_an_earlier_boot_forces_no_new_incarnation():
+    b = node("b")
+    b.add_constraint("x")
+    recorded = []
+    for _ in range(5):  # a PING recorded at each boot, replayed after the last
+        recorded.append(ping(b))
+        b = reboot(b)
+    tag, epoch = b.state.tag, b.framer.epoch
+    assert epoch == 6
+    for f in recorded:
+        assert not receive(b, f).responses
+    assert b.state.tag == tag and b.clashes == 0 and b.state.incarnation == 0
+    assert b.rejected(REPLAYED) == 5 and b.rejected() == 5
+
+
+def test_the_epoch_rises_across_boots_and_survives_the_snapshot():
+    b = node("b")
+    b.record_satisfied(1)
+    e = b.framer.epoch
+    b2 = reboot(b)
+    assert b2.framer.epoch == e + 1 == b2.state.epoch
+    f = ping(b2)
+    assert wire.epoch(f) == e + 1 and wire.seq(f) == 1
+
+
+def test_a_real_clone_is_still_told_apart():
+    # One snapshot started on two boards (a cloned flash on a port with no
+    # chip id): the same tag and epoch, and frames the other never sent.
+    b = node("b")
+    b.add_constraint("mine")
+    x, y = reboot(b), reboot(b)
+    assert x.state.tag == y.state.tag and x.framer.epoch == y.framer.epoch
+    exchange(x, y)
+    assert (x.clashes or y.clashes) and x.state.tag != y.state.tag
+    for _ in range(2):
+        exchange(x, y)
+    assert x.state == y.state and x.state.constraints.contains("mine")
+    # A clone that started more often: its epoch is ahead of this board's.
+    z = reboot(reboot(b))
+    w = reboot(b)
+    tag = w.state.tag
+    receive(w, ping(z))
+    assert w.clashes == 1 and w.state.tag != tag
+
+
+def test_a_clone_without_room_for_a_new_incarnation_keeps_counting():
+    b = node("b", nodes=1)
+    b.record_satisfied(1)  # its own row takes the only slot
+    x, y = reboot(b), reboot(b)
+    receive(y, ping(x))
+    assert y.clashes == 1 and y.rejected(NO_ROOM) == 1
+    assert y.state.tag == b.state.tag  # no slot: it did not move on
+    y.record_satisfied(2)  # and it still counts
+    assert y.state.metrics.total_satisfied() == 3
+
+
+def test_a_frame_is_taken_once_and_old_ones_never():
+    a, c = node("a"), node("c")
+    a.add_constraint("k")
+    introduce(a, c)
+    first = ping(a, c.state.tag)
+    later = [ping(a, c.state.tag) for _ in range(40)]
+    assert receive(c, first).state_changed
+    assert not receive(c, first).state_changed and c.rejected(REPLAYED) == 1
+    receive(c, later[-1])
+    for f in later[:8]:  # more than 32 frames below the newest: refused
+        receive(c, f)
+    assert c.rejected(REPLAYED) == 9
+    receive(c, later[-2])  # out of order, but within the window: taken
+    assert c.rejected(REPLAYED) == 9
+    receive(c, later[-2])
+    assert c.rejected(REPLAYED) == 10
+
+
+def test_a_recorded_ping_is_answered_at_most_three_times_its_size():
+    a, s = big("a"), node("s")
+    s.add_constraint("z")  # s's next pings carry slice hashes: a full answer would be large
+    p = ping(s)
+    first = answered(a, p)
+    assert 0 < first <= FACTOR * len(p)
+    for _ in range(99):
+        assert answered(a, p) == 0
+    assert a.rejected(REPLAYED) == 99 and a.senders.withheld >= 1
+
+
+def test_a_ping_that_echoes_another_board_validates_nothing():
+    a, b, s = big("a"), node("b"), node("s")
+    s.add_constraint("z")
+    introduce(s, b)
+    p = ping(s, b.state.tag)  # on its way to b, recorded, and sent to a
+    assert answered(a, p) <= FACTOR * len(p)
+
+
+def test_a_board_that_hears_this_one_is_answered_in_full():
+    a, s = big("a"), node("s")
+    s.add_constraint("z")
+    introduce(s, a)
+    p = ping(s, a.state.tag)
+    assert answered(a, p) > FACTOR * len(p)
+    assert a.senders.withheld == 0
+
+
+def test_first_contact_is_bounded_and_converges_all_the_same():
+    a, s = big("a"), node("s", constraints=64)
+    exchange(s, a)  # strangers: the answer is bounded
+    assert a.senders.withheld >= 1 and s.state != a.state
+    exchange(s, a)  # s heard a, so its ping echoes a: a full answer
+    assert s.state == a.state
+
+
+def test_a_sender_forgotten_for_room_is_never_refused_its_new_frames():
+    t = Senders(2)
+    assert t.admit(11, 1, 5, 30) >= 0
+    assert t.admit(12, 1, 5, 30) >= 0
+    assert t.admit(13, 1, 5, 30) >= 0  # 11 makes room
+    assert t.admit(11, 1, 6, 30) >= 0  # back, with a newer frame: taken
+    assert t.admit(11, 1, 6, 30) < 0
+
+
+def test_skipped_sequence_numbers_are_counted():
+    t = Senders(4)
+    t.admit(7, 1, 1, 30)
+    t.admit(7, 1, 5, 30)  # 2, 3, 4 did not come
+    assert t.skipped == 3
+    t.admit(7, 1, 3, 30)  # late, not lost
+    assert t.skipped == 2
+    t.admit(7, 2, 4, 30)  # a new epoch: 1..3 of it did not come
+    assert t.skipped == 5
+
+
+def test_one_address_per_board_and_one_board_per_address():
+    p = Peers([("10.0.0.9", 1)], 4)
+    real = ("10.0.0.2", 4210)
+    assert p.heard(real, 77)
+    for port in range(16):  # one frame of board 88, sent again from 16 ports
+        p.heard(("10.0.0.66", port), 88)
+    assert p.addrs.count(real) == 1 and p.tags.count(88) == 1
+    assert p.addrs[0] == ("10.0.0.9", 1)  # a configured peer stays
+    assert p.heard(("10.0.0.3", 4210), 77) and real not in p.addrs  # 77 moved
+    assert not p.heard(("10.0.0.3", 4210), 78)  # a new incarnation at the same address
+    assert p.tags.count(77) == 0 and p.tags.count(78) == 1
