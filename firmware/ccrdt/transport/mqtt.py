@@ -14,49 +14,95 @@ retained, client id "ccrdt-<name>":
 
 ``run()`` keeps the connection: it connects, subscribes, pings, and while
 the broker or the network is away retries with exponential backoff
-(0.5 s doubling to 30 s).  umqtt's connect and subscribe block: an attempt
-holds the loop for at most a few short socket timeouts (and a name
-lookup).  Frames sent while disconnected are dropped and counted in
-``send_errors``: anti-entropy repairs what they carried.
+(0.5 s doubling to 30 s).  umqtt's connect blocks, and so does waiting for
+the broker's SUBACK: an attempt holds the loop for at most a few short
+socket timeouts (and a name lookup).  Frames sent while disconnected are
+dropped and counted in ``send_errors``: anti-entropy repairs what they
+carried.
+
+Receiving is bounded.  Anyone the broker lets publish on the fleet's topics,
+with or without the fleet key, chooses the length of what a gateway reads:
+up to 256 MB of payload and 64 KB of topic per message.  umqtt.simple reads
+a PUBLISH by allocating its topic and its payload at the announced lengths
+(``wait_msg()``; ``subscribe()`` waits for its SUBACK through it too): 1 MB
+is a MemoryError on a 32-bit board, and one that fails mid-message leaves
+the stream out of step, so that payload bytes are read as packet lengths.
+That method is the whole of umqtt's receive path, so a subclass would
+replace all of it; the transport keeps umqtt for what it sends (connect,
+publish, ping, disconnect) and reads the broker's packets itself, into
+preallocated buffers: a read buffer (_RBUF bytes, what one socket read
+takes), the topic of the longest topic a gateway can send it, and the
+caller's frame buffer.  A message is copied up to what fits and the rest is
+skipped as it passes through the read buffer, never allocated:
+
+* a payload longer than a frame (``ccrdt.proto.FRAME_MAX``) is copied up
+  to len(buf) and recv_into() returns its real length, which the node
+  refuses as oversized;
+* a topic longer than the longest a gateway has (its name at most
+  ``ccrdt.layout.ID_MAX`` bytes) is no gateway's: the message is skipped
+  whole and recv_into() does not return it.
+
+Both are counted in ``oversized``.  The socket is read without blocking, at
+most _BURST bytes before other tasks get their turn, and a broker that
+stalls mid-message is waited for like any other (the keepalive notices a
+silent one), so neither a long message nor a slow broker holds the loop;
+between reads the socket keeps its 2 s timeout for what umqtt writes.  A
+normal frame allocates nothing in the transport; what the wait for a
+readable socket costs is asyncio's (see recv_into).
 """
 import asyncio
+import select
 
 from micropython import const
 from umqtt.simple import MQTTClient, MQTTException
 
 from ccrdt import raw
 from ccrdt.compat import readable, ticks_diff, ticks_ms
+from ccrdt.layout import ID_MAX
+from ccrdt.proto import FRAME_MAX
 from ccrdt.transport import Peers
 
 _TIMEOUT_S = const(2)  # a socket operation waits at most this long
+_TIMEOUT_MS = const(2000)
 _BACKOFF_MIN_MS = const(500)
 _BACKOFF_MAX_MS = const(30000)
 _STEP_MS = const(250)  # how often run() looks at the connection
 _MAX_PEERS = const(8)
-# What umqtt raises on a refused, cut or garbled connection: a stream cut
-# short gives short reads, which it indexes.
+_RBUF = const(256)  # bytes one read takes from the socket
+_BURST = const(4096)  # bytes recv_into() reads before it lets other tasks run
+# What a refused, cut or garbled connection raises: umqtt's connect indexes
+# a short CONNACK; the packet reader raises MQTTException.
 _BROKEN = (OSError, IndexError, AssertionError, MQTTException)
+# The packet reader's states.
+_HEAD = const(0)  # the first byte of the next packet
+_LEN = const(1)  # its remaining length: 1 to 4 bytes
+_TLEN = const(2)  # a PUBLISH's topic length: 2 bytes
+_TOPIC = const(3)  # its topic
+_PID = const(4)  # its packet id, at QoS 1 and 2 only
+_PAY = const(5)  # its payload, copied while it fits
+_SKIP = const(6)  # the rest of a packet that is not kept
+# What _parse() returns when it completed no frame.
+_MORE = const(-1)  # it used the read buffer up
+_DONE = const(-2)  # a packet for the transport itself (or a skipped one) ended
+_BUSY = const(-3)  # (recv_into) _BURST bytes read: other tasks' turn
+_SUBACK = const(0x90)
+# Packet types a broker sends a client (MQTT 3.1.1): CONNACK, PUBLISH,
+# PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK, PINGRESP.
+_SERVER_TYPES = const(0b0010101011111100)
+_NOWHERE = bytearray(0)  # where frames go that arrive before the SUBACK
 
 
-class _Timed:
-    """The client's socket, keeping a short timeout: umqtt's wait_msg()
-    calls setblocking(True) after a message's first byte, and a broker that
-    stalled mid-message would then block the loop for good."""
-
-    def __init__(self, sock):
-        self.sock = sock
-
-    def read(self, n):
-        return self.sock.read(n)
-
-    def write(self, buf, n=None):
-        return self.sock.write(buf) if n is None else self.sock.write(buf, n)
-
-    def setblocking(self, flag):
-        self.sock.settimeout(_TIMEOUT_S if flag else 0)
-
-    def close(self):
-        self.sock.close()
+def _subscribe_packet(filters):
+    """One SUBSCRIBE (packet id 1, QoS 0) of every filter."""
+    body = b"\x00\x01"
+    for f in filters:
+        body += bytes((len(f) >> 8, len(f) & 255)) + f + b"\x00"
+    n, head = len(body), b""
+    while True:
+        head += bytes(((n & 127) | (128 if n > 127 else 0),))
+        n >>= 7
+        if not n:
+            return b"\x82" + head + body
 
 
 class MqttTransport:
@@ -70,29 +116,35 @@ class MqttTransport:
         self._u = p + b"/u/"  # + <to> + b"/" + own name: a unicast topic
         self._bcast = p + b"/b/" + self.name
         self._status = p + b"/s/" + self.name
-        self._subs = (p + b"/b/+", self._u + self.name + b"/+")
+        self._subscribe = _subscribe_packet((p + b"/b/+", self._u + self.name + b"/+"))
         # Where the sender's name starts in a received topic.
         self._from_b = len(p) + 3
         self._from_u = len(self._u) + len(self.name) + 1
         self.where = "mqtt %s:%d" % (host, port)
         self.log = log
         self.keepalive_ms = keepalive_s * 1000
-        c = MQTTClient("ccrdt-" + name, host, port, user, password or "", keepalive_s)
-        c.set_callback(self._on_msg)
-        self.client = c
+        self.client = MQTTClient("ccrdt-" + name, host, port, user, password or "",
+                                 keepalive_s)
         self.sock = None  # the connected socket; None while disconnected
         self.up = asyncio.Event()
         # The gateways heard (names), least recently heard first, with the
         # unicast topic of each.
         self.peers = Peers((), _MAX_PEERS, bytes, self._unicast_topic)
         self.sent = self.send_errors = self.connects = self.disconnects = 0
-        self._into = None  # recv_into's buffer while it reads a message
-        self._n = -1
-        self._topic = b""  # topic of the frame recv_into read last
+        self.oversized = 0  # messages longer than a frame, or with a longer topic than a gateway's
         self._reader = None  # the task recv_into waits in, while it waits for the socket
         self._kicked = False
         self._rx_ms = self._ping_ms = 0
         self._closed = False
+        # The packet reader: the read buffer and what of it is unread, the
+        # topic of the frame read last, and where in a packet it is.
+        self._rb = bytearray(_RBUF)
+        self._rp = self._re = 0
+        self._tb = bytearray(self._from_u + ID_MAX)
+        self._tl = 0  # the length of the topic in _tb
+        self._st = _HEAD
+        self._op = self._rem = self._k = self._tn = self._plen = 0
+        self._subscribed = False
 
     # ---- connection ----------------------------------------------------
     async def run(self):
@@ -133,19 +185,40 @@ class MqttTransport:
         c = self.client
         try:
             c.connect(timeout=_TIMEOUT_S)
-            c.sock = _Timed(c.sock)
-            for topic in self._subs:
-                c.subscribe(topic)
+            self._rp = self._re = 0  # a new stream: nothing of the old one is read on
+            self._st = _HEAD
+            self._subscribed = False
+            c.sock.write(self._subscribe)
+            self._wait_suback(c.sock)
         except _BROKEN as e:
             if c.sock:
                 c.sock.close()
             return e
-        self.sock = c.sock.sock
+        self.sock = c.sock
         self.connects += 1
         self._rx_ms = self._ping_ms = ticks_ms()
         self.up.set()
         self.log("%s: connected (%d)" % (self.where, self.connects))
         return None
+
+    def _wait_suback(self, sock):
+        """Read until the SUBACK, for at most _TIMEOUT_MS; messages before
+        it are dropped (at QoS 0 a subscription may lose them anyway)."""
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        t0 = ticks_ms()
+        sock.settimeout(0)
+        try:
+            while not self._subscribed:
+                if self._parse(_NOWHERE) != _MORE:
+                    continue
+                left = _TIMEOUT_MS - ticks_diff(ticks_ms(), t0)
+                if left <= 0 or not poller.poll(left):
+                    raise OSError(110)  # ETIMEDOUT
+                self._fill(sock)
+        finally:
+            poller.unregister(sock)
+            sock.settimeout(_TIMEOUT_S)
 
     def _drop(self, why):
         """The connection is unusable: close it; run() reconnects."""
@@ -175,58 +248,204 @@ class MqttTransport:
     async def recv_into(self, buf):
         """Wait for one frame (while disconnected, for the connection),
         copy it into buf; returns its length (more than len(buf) marks an
-        oversized one, of which what fits is copied)."""
+        oversized one, of which what fits is copied).
+
+        With the read buffer used up it waits for the socket first, as any
+        stream read does: so the loop gets its turn at least once per
+        _RBUF bytes, however fast frames arrive.  The transport allocates
+        nothing for a frame; what remains is the caller's coroutine object
+        of this call, and the wait's: compat.readable's generator and what
+        asyncio's I/O queue and poller allocate to watch the socket."""
+        busy = False  # in a long message, with more of it in the socket
         while True:
             sock = self.sock
             if sock is None:
                 await self.up.wait()
                 continue
-            self._reader = asyncio.current_task()
+            if not busy and self._rp == self._re:
+                self._reader = asyncio.current_task()
+                try:
+                    await readable(sock)  # pyright: ignore[reportGeneralTypeIssues]
+                except asyncio.CancelledError:
+                    if not self._kicked:
+                        raise
+                    self._kicked = False
+                    continue
+                finally:
+                    self._reader = None
+                if sock is not self.sock:
+                    continue
             try:
-                await readable(sock)  # pyright: ignore[reportGeneralTypeIssues]
-            except asyncio.CancelledError:
-                if not self._kicked:
-                    raise
-                self._kicked = False
-                continue
-            finally:
-                self._reader = None
-            if sock is not self.sock:
-                continue
-            self._into = buf
-            self._n = -1
-            try:
-                self.client.check_msg()  # one message: a frame, or an answer to a ping
+                n = self._read(sock, buf)
             except _BROKEN as e:
                 self._drop(e)
+                busy = False
                 continue
-            finally:
-                self._into = None
-            self._rx_ms = ticks_ms()
-            if self._n >= 0:
-                return self._n
+            if n >= 0:
+                return n
+            busy = n == _BUSY  # else the socket had nothing more
+            if busy:
+                await asyncio.sleep_ms(0)  # the other tasks' turn
 
-    def _on_msg(self, topic, msg):
-        into = self._into
-        if into is None or topic == self._bcast:  # during subscribe(), or our own echo
-            return
-        n = len(msg)
-        raw.copy(into, 0, msg, 0, min(n, len(into)))
-        self._n = n
-        self._topic = topic
+    def _read(self, sock, into):
+        """Packets from the read buffer, refilled from sock without
+        blocking, until a frame is in into (its length), the socket has
+        nothing more (_MORE) or _BURST bytes were read (_BUSY)."""
+        budget = _BURST
+        sock.settimeout(0)
+        try:
+            while True:
+                n = self._parse(into)
+                if n >= 0:
+                    return n
+                if n == _MORE:
+                    if budget <= 0:
+                        return _BUSY
+                    if not self._fill(sock):
+                        return _MORE
+                    budget -= self._re
+        finally:
+            sock.settimeout(_TIMEOUT_S)
+
+    def _fill(self, sock):
+        """Read what sock has, up to _RBUF bytes, into the read buffer (all
+        of it used); False if it had nothing."""
+        n = sock.readinto(self._rb)
+        if n is None:
+            return False
+        if not n:
+            raise MQTTException("closed by the broker")
+        self._rp, self._re = 0, n
+        self._rx_ms = ticks_ms()  # the broker is there
+        return True
+
+    def _parse(self, into):
+        """Go on with the packet being read, on the read buffer's unread
+        bytes: a PUBLISH that completes gives its payload's length (what
+        fits copied into into); _DONE, any other packet that completes;
+        _MORE, a read buffer used up.  A stream that is no MQTT raises."""
+        rb, p, e = self._rb, self._rp, self._re
+        st, rem, k = self._st, self._rem, self._k
+        r = _MORE
+        while True:
+            if st == _HEAD:
+                if p == e:
+                    break
+                op = rb[p]
+                p += 1
+                if not (_SERVER_TYPES >> (op >> 4)) & 1:
+                    raise MQTTException("packet type %d" % (op >> 4))
+                self._op = op
+                st, rem, k = _LEN, 0, 0
+            elif st == _LEN:
+                if p == e:
+                    break
+                b = rb[p]
+                p += 1
+                rem |= (b & 127) << (7 * k)
+                k += 1
+                if b & 128:
+                    if k == 4:
+                        raise MQTTException("remaining length")
+                    continue
+                k = 0
+                if self._op >> 4 != 3:
+                    st = _SKIP
+                elif self._op & 6 == 6 or rem < 2:
+                    raise MQTTException("PUBLISH header")
+                else:
+                    st = _TLEN
+            elif st == _TLEN:
+                if p == e:
+                    break
+                self._tn = (self._tn << 8 if k else 0) | rb[p]
+                p += 1
+                rem -= 1
+                k += 1
+                if k == 2:
+                    k = 0
+                    if self._tn + (2 if self._op & 6 else 0) > rem:
+                        raise MQTTException("topic length")
+                    if self._tn > len(self._tb):  # no gateway's topic
+                        self.oversized += 1
+                        st = _SKIP
+                    else:
+                        st = _TOPIC
+            elif st == _TOPIC:
+                n = min(e - p, self._tn - k)
+                raw.copy(self._tb, k, rb, p, n)
+                p += n
+                rem -= n
+                k += n
+                if k < self._tn:
+                    break
+                k = 0
+                st = _PID
+            elif st == _PID:
+                if self._op & 6 and k < 2:
+                    if p == e:
+                        break
+                    p += 1
+                    rem -= 1
+                    k += 1
+                    continue
+                k = 0
+                tn, b = self._tn, self._bcast
+                if tn == len(b) and raw.equal(self._tb, 0, b, 0, tn):
+                    st = _SKIP  # our own broadcast
+                else:
+                    self._tl = tn
+                    self._plen = rem
+                    st = _PAY
+            elif st == _PAY:
+                n = min(e - p, rem)
+                c = min(n, len(into) - k)
+                if c > 0:
+                    raw.copy(into, k, rb, p, c)
+                    k += c
+                p += n
+                rem -= n
+                if rem:
+                    break
+                st = _HEAD
+                r = self._plen
+                if r > FRAME_MAX:
+                    self.oversized += 1
+                break
+            else:  # _SKIP
+                n = min(e - p, rem)
+                if self._op == _SUBACK:
+                    for i in range(n):  # return codes follow the packet id
+                        if k + i >= 2 and rb[p + i] == 0x80:
+                            raise MQTTException("subscription refused")
+                p += n
+                rem -= n
+                k += n
+                if rem:
+                    break
+                if self._op == _SUBACK:
+                    self._subscribed = True
+                st = _HEAD
+                r = _DONE
+                break
+        self._rp = p  # one by one: assigning four at once would build a tuple
+        self._st = st
+        self._rem = rem
+        self._k = k
+        return r
 
     def sender(self, into):
         """The name of the gateway that sent the frame read last (a known
         peer's own bytes object: no allocation); into is not needed."""
-        t = self._topic
+        t, tl = self._tb, self._tl
         off = self._from_b if t[self._from_b - 2] == 98 else self._from_u  # 98: "b"
-        n = len(t) - off
+        n = tl - off
         peers = self.peers.addrs
         for i in range(len(peers)):  # an index loop: no iterator object per frame
             p = peers[i]
             if len(p) == n and raw.equal(p, 0, t, off, n):
                 return p
-        return t[off:]
+        return bytes(t[off:tl])
 
     def heard(self, addr, tag):
         """Note a gateway whose frame was fresh and authentic, as the most
