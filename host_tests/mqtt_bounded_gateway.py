@@ -89,8 +89,8 @@ async def noise():
             # What was copied, as its CRC-32: 10 copies of 251 bytes in hex
             # would not fit in the heap left.
             got[name].append([s.decode(), n, crc32(memoryview(buf)[:min(n, BUF)])])
-            if s in gws:
-                g.heard(s, tag30(s))  # as the node does for a fresh frame
+            if s in gws and s != name:  # as the node does for a fresh frame of another
+                g.heard(s, tag30(s))
 
     for n, g in gws.items():
         asyncio.create_task(g.run())
@@ -100,7 +100,7 @@ async def noise():
     gc.collect()
     ballast = []
     while gc.mem_free() > FREE + 2048:
-        ballast.append(bytearray(1024))
+        ballast.append(bytearray(256))
     gc.collect()
     report("UP", up=up, free=gc.mem_free())
     low = gc.mem_free()

@@ -21,7 +21,7 @@ from ccrdt.layout import ROW_LIMIT  # noqa: E402
 from ccrdt.state import ConstraintState  # noqa: E402
 from check import Rng  # noqa: E402
 from histories import replicas  # noqa: E402
-from drive import ping, receive  # noqa: E402
+from drive import introduce, ping, receive  # noqa: E402
 
 KEY = bytes(range(16))
 
@@ -67,7 +67,8 @@ def main():
     # Frames of one exchange between the hub and an empty node, in order.
     peer = GossipNode("peer", KEY, max_nodes=16, max_constraints=16)
     peer.boot = 2
-    queue = [(peer, ping(hub))]
+    introduce(hub, peer)  # boards in range: the answer is not bounded
+    queue = [(peer, ping(hub, peer.state.tag))]
     while queue:
         to, f = queue.pop(0)
         show("frame", f)

@@ -170,7 +170,7 @@ class Node:
         self.workload = None
         self._saved_epoch = 0  # the epoch on flash: frames may carry it
         self.unsaved = True  # silent until this start's epoch is on flash
-        self.commit()
+        self._write()
 
     # ---- what the application calls ----------------------------------
     # Each call raises what the commit would refuse, as far as it can be
@@ -260,18 +260,24 @@ class Node:
         applied = self._apply() if self.pending or self._counts_queued() else False
         if not (applied or self.unsaved or self.state.state_hash() != self.saved_hash):
             return False
-        g = self.gossip
-        try:
-            self.store.save(g.state)
-            self.saved_hash = g.state.state_hash()
-            self._saved_epoch = g.state.epoch
-            self.unsaved = False
+        if self._write():
             self.log(LOG_COMMIT % self.own_counts())
+        return not self.unsaved
+
+    def _write(self):
+        """Write the snapshot; False if the flash failed (gossip then stays
+        silent until a later write succeeds, see above)."""
+        st = self.gossip.state
+        try:
+            self.store.save(st)
         except OSError as e:
-            # Gossip stays silent until the state is on flash (see above).
             self.unsaved = True
             self.log("snapshot write failed: %s" % e)
-        return not self.unsaved
+            return False
+        self.saved_hash = st.state_hash()
+        self._saved_epoch = st.epoch
+        self.unsaved = False
+        return True
 
     def _apply(self):
         """Apply the queue in order; returns whether anything was applied.

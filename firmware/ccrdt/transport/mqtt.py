@@ -4,10 +4,13 @@ and is no member.  MicroPython only, with micropython-lib's umqtt.simple
 (``mpremote mip install umqtt.simple``).
 
 Topics (P: config ``mqtt.prefix``, "ccrdt/<fleet>" by default), QoS 0, not
-retained, client id "ccrdt-<name>":
+retained, client id "ccrdt-<name>-<random per start>" (two gateways given
+one name by mistake must not knock each other off the broker):
 
     P/b/<name>       frames gateway <name> broadcasts; every gateway
-                     subscribes P/b/+ and drops its own
+                     subscribes P/b/+ (its own come back, and its gossip
+                     knows them by their tag: a twin with its name is
+                     another tag, and the clash is seen as on the radio)
     P/u/<to>/<from>  a frame for gateway <to> from <from>; <to> subscribes
                      P/u/<to>/+
     P/s/<name>       STATUS frames of node <name>
@@ -123,8 +126,9 @@ class MqttTransport:
         self.where = "mqtt %s:%d" % (host, port)
         self.log = log
         self.keepalive_ms = keepalive_s * 1000
-        self.client = MQTTClient("ccrdt-" + name, host, port, user, password or "",
-                                 keepalive_s)
+        import random
+        self.client = MQTTClient("ccrdt-%s-%08x" % (name, random.getrandbits(30)), host, port,
+                                 user, password or "", keepalive_s)
         self.sock = None  # the connected socket; None while disconnected
         self.up = asyncio.Event()
         # The gateways heard (names), least recently heard first, with the
@@ -390,13 +394,9 @@ class MqttTransport:
                     k += 1
                     continue
                 k = 0
-                tn, b = self._tn, self._bcast
-                if tn == len(b) and raw.equal(self._tb, 0, b, 0, tn):
-                    st = _SKIP  # our own broadcast
-                else:
-                    self._tl = tn
-                    self._plen = rem
-                    st = _PAY
+                self._tl = self._tn
+                self._plen = rem
+                st = _PAY
             elif st == _PAY:
                 n = min(e - p, rem)
                 c = min(n, len(into) - k)
