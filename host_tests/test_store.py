@@ -139,7 +139,7 @@ def test_a_snapshot_of_a_newer_version_stops_the_load_and_stays():
 
 
 def owned_store(fleet=1, key=bytes(range(16)), chip=b"chip-A", caps=(8, 16)):
-    from ccrdt.store import owner
+    from ccrdt.boot import owner
     from ccrdt.wire import Cmac
     lines = []
     return Store(DIR, "n1", caps[0], caps[1], lines.append,

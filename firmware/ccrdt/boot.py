@@ -6,10 +6,13 @@ the ``Node`` (``ccrdt.node``) and attaches the workload.  ``start()`` is what
 ``main.py`` calls on a board; then the node's ``serve()`` runs it.
 """
 import gc
+from struct import pack_into
 
+from ccrdt import raw
 from ccrdt.compat import sleep_ms, ticks_diff, ticks_ms
+from ccrdt.delta import OWNER_MAX
 from ccrdt.node import Node
-from ccrdt.store import Store, owner
+from ccrdt.store import FLEET_KEY, Store
 from ccrdt.wire import Cmac
 
 
@@ -60,6 +63,19 @@ def build(cfg, directory="", log=print, clock=ticks_ms):
     if wl:
         node.workload = __import__(wl["module"], None, None, ["Workload"]).Workload(node, wl)
     return node
+
+
+def owner(fleet, cmac, chip):
+    """The owner record of a snapshot: u16 fleet id, the first 4 bytes of
+    the key's AES-CMAC of a fixed text (tells keys apart, reveals none),
+    and the chip id (``machine.unique_id()``)."""
+    out = bytearray(FLEET_KEY + min(len(chip), OWNER_MAX - FLEET_KEY))
+    pack_into("<H", out, 0, fleet)
+    check = bytearray(16)
+    cmac.tag_into(b"ccrdt snapshot owner", 20, check, 0)
+    raw.copy(out, 2, check, 0, 4)
+    raw.copy(out, FLEET_KEY, chip, 0, len(out) - FLEET_KEY)
+    return bytes(out)
 
 
 def chip_id():

@@ -33,12 +33,10 @@ corrupt, and a new life over it would lose it: the board stops and says
 so, and a deploy that starts the board anew erases ``state.*``.
 """
 import os
-from struct import pack_into
-
 from micropython import const
 
 from ccrdt import CapacityError, raw
-from ccrdt.delta import OWNER_MAX, SnapshotError
+from ccrdt.delta import SnapshotError
 from ccrdt.state import ConstraintState
 
 _FILES = ("state.tmp", "state.bin", "state.prev")  # newest first
@@ -46,20 +44,7 @@ NEWEST = const(0)
 OLDER = const(1)
 NONE = const(2)
 MOVED = const(3)
-_FLEET_KEY = const(6)  # owner bytes naming fleet and key; the chip id follows
-
-
-def owner(fleet, cmac, chip):
-    """The owner record of a snapshot: u16 fleet id, the first 4 bytes of
-    the key's AES-CMAC of a fixed text (tells keys apart, reveals none),
-    and the chip id (``machine.unique_id()``)."""
-    out = bytearray(_FLEET_KEY + min(len(chip), OWNER_MAX - _FLEET_KEY))
-    pack_into("<H", out, 0, fleet)
-    check = bytearray(16)
-    cmac.tag_into(b"ccrdt snapshot owner", 20, check, 0)
-    raw.copy(out, 2, check, 0, 4)
-    raw.copy(out, _FLEET_KEY, chip, 0, len(out) - _FLEET_KEY)
-    return bytes(out)
+FLEET_KEY = const(6)  # owner bytes naming fleet and key (ccrdt.boot.owner); the chip id follows
 
 
 class Store:
@@ -119,11 +104,11 @@ class Store:
         mine = self.owner
         if not theirs or not mine:
             return False
-        if theirs[:_FLEET_KEY] != mine[:_FLEET_KEY]:
+        if theirs[:FLEET_KEY] != mine[:FLEET_KEY]:
             raise SnapshotError("%s holds the state of %s; deploy with --fresh to start anew"
                                 % (self._path(name), "fleet %d" % raw.u16(theirs, 0)
                                    if theirs[:2] != mine[:2] else "another fleet key"))
-        return theirs[_FLEET_KEY:] != mine[_FLEET_KEY:]
+        return theirs[FLEET_KEY:] != mine[FLEET_KEY:]
 
     def save(self, state):
         """Write the state; raises OSError if the flash write fails."""
