@@ -94,10 +94,10 @@ def start(name, broker, key):
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site(tmp_path_factory, broker_kind):
     key_path = tmp_path_factory.mktemp("key") / "fleet.key"
     key_path.write_text(KEY.hex() + "\n")
-    with Broker() as b:
+    with Broker(kind=broker_kind) as b:
         gws = [StandInGateway(n, KEY, b.host, b.port) for n in ("gw-a", "gw-b")]
         with gws[0].lock:
             gws[0].node.add_constraint("temp<40")

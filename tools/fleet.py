@@ -311,6 +311,7 @@ class Fleet:
         loop = asyncio.get_running_loop()
         if self.broker is not None:
             await loop.run_in_executor(None, self.broker.start)
+            self.log(self.broker.started_line())
             self.tap = BrokerTap(self.broker, "ccrdt/1/#")
         self.mon = Monitor(read_key(self.key_path), 1)
         transports = [await listen(self.mon, self.monitor_port)]
@@ -487,6 +488,24 @@ def kill_and_restart(i, down_s=1.0):
 
 
 def main(argv=None):
+    try:
+        return demo(argv)
+    except hostenv.Missing as e:  # one line that says what to do, not a traceback
+        print("fleet: %s" % e, file=sys.stderr)
+        return 2
+
+
+def word_size_note(interp):
+    """A line for a run on a 64-bit MicroPython: the boards are 32-bit."""
+    if hostenv.word_bits(interp) == 32:
+        return None
+    if os.path.exists(hostenv.MP32):
+        return ("note: 64-bit MicroPython; MICROPYTHON=%s runs the fleet on 32-bit, an ESP32's "
+                "word size" % os.path.relpath(hostenv.MP32))
+    return "note: 64-bit MicroPython; " + hostenv.HOW_MP32
+
+
+def demo(argv=None):
     ap = argparse.ArgumentParser(description="Run a virtual fleet of MicroPython nodes.")
     ap.add_argument("--nodes", type=int, default=8)
     ap.add_argument("--duration", type=float, default=15, help="seconds of workload changes")
@@ -588,6 +607,9 @@ def main(argv=None):
         print("summary: fleet key %s (for tools/monitor.py, ha_bridge.py, fleet_state.py "
               "--broker %s:%d --key ...)" % (os.path.relpath(fleet.key_path), fleet.broker.host,
                                             fleet.broker.port))
+    note = word_size_note(fleet.micropython)
+    if note:
+        print(note)
     for p in s["problems"]:
         print("problem:", p)
     return 0 if s["converged"] and s["snapshots_equal"] and s["counts_match"] else 1

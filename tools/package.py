@@ -22,16 +22,13 @@ import os
 import re
 import sys
 
+import hostenv
 from hostenv import FIRMWARE, ROOT
 
 PACKAGES = os.path.join(ROOT, "packages")
 LIBRARY = "ccrdt"
 INDEX = "ccrdt"
 INDEX_PATH = os.path.join(ROOT, "package.json")
-# micropython-lib as published, beside the repository (umqtt.simple): a
-# package it lacks must be in the board's firmware (ESP32 ports freeze
-# aioespnow; virtual boards get host_tests/shim).
-MICROPYTHON_LIB = os.path.join(os.path.dirname(ROOT), "shared", "micropython-lib")
 
 
 class Manifest:
@@ -89,8 +86,13 @@ def components():
 def find(name, library):
     """The manifest of a required package, as manifestfile looks for it: a
     directory of that name under the library; None if there is none here."""
-    top = {LIBRARY: PACKAGES}[library] if library else MICROPYTHON_LIB
-    for d, _, names in os.walk(top):
+    if not library:
+        # micropython-lib's, where MPLIB names a copy (umqtt.simple); one it
+        # lacks is the board's to have: frozen in its firmware (ESP32 ports
+        # freeze aioespnow; virtual boards get host_tests/shim) or from mip.
+        d = hostenv.mplib_package(name)
+        return Manifest(d) if d else None
+    for d, _, names in os.walk({LIBRARY: PACKAGES}[library]):
         if os.path.basename(d) == name and "manifest.py" in names:
             return Manifest(d)
     return None
