@@ -52,3 +52,13 @@ def umqtt_lib(tmp_path_factory):
     except hostenv.Missing as e:
         pytest.skip(str(e))
     return lib
+
+
+@pytest.fixture
+def umqtt_source():
+    """umqtt/simple.py of MPLIB's copy of micropython-lib (../shared's in
+    CI), for tests that play the package index; a skip without one."""
+    d = hostenv.mplib_package("umqtt.simple")
+    if d is None:
+        pytest.skip("no copy of micropython-lib's umqtt.simple: MPLIB=path/to/micropython-lib")
+    return os.path.join(d, "umqtt", "simple.py")

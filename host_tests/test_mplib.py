@@ -3,56 +3,26 @@ of micropython-lib (MPLIB=path), or downloaded by the unix port's own mip
 from an index laid out as micropython.org's (here one served on loopback,
 made from MPLIB's copy); where neither works, one line that says what to do."""
 import functools
-import hashlib
 import http.server
-import os
-import subprocess
 import threading
 
+import mipindex
 import pytest
-from interp import tool
 
 import fleet
 import hostenv
 
 
 @pytest.fixture
-def umqtt_source():
-    """umqtt/simple.py of MPLIB's copy (../shared's in CI)."""
-    d = hostenv.mplib_package("umqtt.simple")
-    if d is None:
-        pytest.skip("no copy of micropython-lib's umqtt.simple: set MPLIB=path")
-    return os.path.join(d, "umqtt", "simple.py")
-
-
-def mpy_version():
-    """The .mpy version the venv's unix port asks an index for."""
-    r = subprocess.run([tool("micropython"), "-c",
-                        "import sys; print(sys.implementation._mpy & 0xff)"],
-                       capture_output=True, text=True, check=True)
-    return r.stdout.strip()
-
-
-@pytest.fixture
 def index(tmp_path, umqtt_source):
-    """(URL, the .mpy it serves): an index with micropython.org's layout
-    (package/<mpy>/<name>/latest.json naming files by their sha256,
-    file/<2 hex>/<8 hex>) served over HTTP on loopback."""
-    root = tmp_path / "index"
-    built = tmp_path / "simple.mpy"
-    subprocess.run([tool("mpy-cross"), "-o", str(built), umqtt_source], check=True)
-    data = built.read_bytes()
-    short = hashlib.sha256(data).hexdigest()[:8]
-    (root / "file" / short[:2]).mkdir(parents=True)
-    (root / "file" / short[:2] / short).write_bytes(data)
-    pkg = root / "package" / mpy_version() / "umqtt.simple"
-    pkg.mkdir(parents=True)
-    (pkg / "latest.json").write_text('{"hashes": [["umqtt/simple.mpy", "%s"]], "deps": [], '
-                                     '"version": "1.8.0"}' % short)
+    """(URL, the .mpy it serves): umqtt.simple in an index laid out as
+    micropython.org's (host_tests/mipindex.py), served over HTTP on loopback."""
+    data = mipindex.compiled(umqtt_source, str(tmp_path / "simple.mpy"))
+    root = mipindex.build(str(tmp_path / "index"), "umqtt.simple", {"umqtt/simple.mpy": data})
     quiet = type("Quiet", (http.server.SimpleHTTPRequestHandler,),
                  {"log_message": lambda *a: None})
     server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(quiet, directory=str(root)))
+        ("127.0.0.1", 0), functools.partial(quiet, directory=root))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield "http://127.0.0.1:%d" % server.server_address[1], data
