@@ -505,7 +505,8 @@ def word_size_note(interp):
     return "note: 64-bit MicroPython; " + hostenv.HOW_MP32
 
 
-def demo(argv=None):
+def parser():
+    """tools/fleet.py's options (tools/bench.py runs fleets by the same)."""
     ap = argparse.ArgumentParser(description="Run a virtual fleet of MicroPython nodes.")
     ap.add_argument("--nodes", type=int, default=8)
     ap.add_argument("--duration", type=float, default=15, help="seconds of workload changes")
@@ -533,6 +534,13 @@ def demo(argv=None):
     ap.add_argument("--lan", action="store_true",
                     help="udp: no peer lists, each node broadcasts on one LAN segment")
     ap.add_argument("--plain", action="store_true", help="log lines instead of the live table")
+    return ap
+
+
+def from_args(argv, log=print, micropython=None):
+    """(fleet, events) for a tools/fleet.py command line (argv, without the
+    program's name); micropython: the interpreter (default MICROPYTHON)."""
+    ap = parser()
     a = ap.parse_args(argv)
     if a.broker and a.broker_outage:
         ap.error("--broker-outage needs the broker the run starts itself (no --broker)")
@@ -541,8 +549,9 @@ def demo(argv=None):
         t1, t2 = (float(x) for x in a.partition.split(":"))
         part = (t1, t2, set(range(a.nodes // 2)))
     faults = Faults(a.seed, a.loss, a.dup, a.reorder_ms, part)
-    fleet = Fleet(a.nodes, a.duration, a.seed, gossip_ms=a.gossip_ms, faults=faults,
+    fleet = Fleet(a.nodes, a.duration, a.seed, gossip_ms=a.gossip_ms, faults=faults, log=log,
                   transport=a.transport, twin=a.twin, lan=a.lan, sites=a.sites,
+                  micropython=micropython or hostenv.MICROPYTHON,
                   broker=External(*a.broker) if a.broker else None)
     events = []
     if a.kill is not None:
@@ -554,6 +563,12 @@ def demo(argv=None):
     if a.broker_outage:
         at, down = (float(x) for x in a.broker_outage.split(":"))
         events.append((at, broker_outage(down)))
+    return fleet, events
+
+
+def demo(argv=None):
+    a = parser().parse_args(argv)
+    fleet, events = from_args(argv)
     over = fleet.transport + (" (LAN broadcast, no peer lists)" if a.lan else "")
     if a.sites > 1:
         over = ("%d sites (ESP-NOW channels) joined by gateways through %s"
