@@ -95,7 +95,7 @@ flash: $(STAMP) ## erase and write MicroPython: PORT= BOARD= FIRMWARE=path/to/mi
 vboards: $(STAMP) ## N virtual boards for mpremote (AIR=host:port of an air hub)
 	$(BIN)/python tools/vboard.py $(N) $(if $(AIR),--air $(AIR))
 
-bench: $(STAMP) ## every figure into docs/figures.md (about 11 minutes; says so, shows progress)
+bench: $(STAMP) ## every figure into docs/figures.md (about 15 minutes on 2 cores; shows progress)
 	$(BIN)/python tools/bench.py
 
 bench-quick: $(STAMP) ## the headline figures into docs/figures-quick.md (about a minute)

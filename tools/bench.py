@@ -243,9 +243,6 @@ def sites(out):
     out("\n## Sites, LANs and gateways: 8 nodes, 10 s of workload, gossip every 250 ms")
     out("    MICROPYTHON=path python tools/fleet.py --nodes 8 --duration 10 --plain <options>"
         "   (the broker: %s)" % broker.chosen_kind())
-    out("| options | micropython | settled after the last change | frames | through the broker"
-        " | bytes | least heap free |")
-    out("|---|---|---|---|---|---|---|")
     problems, no_mqtt = [], None
     with tempfile.TemporaryDirectory() as lib:
         try:
@@ -253,6 +250,9 @@ def sites(out):
         except hostenv.Missing as e:
             no_mqtt = str(e)
             out("The --sites rows were not run: %s" % e)
+    out("| options | micropython | settled after the last change | frames | through the broker"
+        " | bytes | least heap free |")
+    out("|---|---|---|---|---|---|---|")
     for options, bits in SITES:
         interp = interp_of(bits)
         if interp is None or (no_mqtt and "--sites" in options):
@@ -280,43 +280,52 @@ def sites(out):
     return problems + problems_of("chaos", s, clean)
 
 
-def simulations(out):
-    runs = (("Convergence from disjoint states, ccrdt vs the seed-style baseline (20 seeds)",
-             ["--seeds", "20"]),
-            ("The same with broadcast of own changes, as on ESP-NOW"
-             " (ccrdt only: the seed has no broadcast)",
-             ["--nodes", "16", "32", "64", "--broadcast", "--mode", "ccrdt", "--seeds", "20"]),
-            ("One new constraint through a converged 32-node fleet at full capacity (20 seeds)",
-             ["--one-change", "--loss", "0", "0.1", "0.3", "--seeds", "20"]),
-            ("The same with broadcast of own changes, as on ESP-NOW (20 seeds)",
-             ["--one-change", "--broadcast", "--mode", "ccrdt", "--loss", "0", "0.1", "0.3",
-              "--seeds", "20"]))
-    problems = []
-    for title, args in runs:
+# The simulator's grids: (title, tools/sim.py's options).
+GRIDS = [("Convergence from disjoint states, ccrdt vs the seed-style baseline (20 seeds)",
+          ["--seeds", "20"]),
+         ("The same with broadcast of own changes, as on ESP-NOW"
+          " (ccrdt only: the seed has no broadcast)",
+          ["--nodes", "16", "32", "64", "--broadcast", "--mode", "ccrdt", "--seeds", "20"]),
+         ("One new constraint through a converged 32-node fleet at full capacity (20 seeds)",
+          ["--one-change", "--loss", "0", "0.1", "0.3", "--seeds", "20"]),
+         ("The same with broadcast of own changes, as on ESP-NOW (20 seeds)",
+          ["--one-change", "--broadcast", "--mode", "ccrdt", "--loss", "0", "0.1", "0.3",
+           "--seeds", "20"])]
+
+
+def simulation(title, args):
+    """A bench step: one grid of tools/sim.py, its table as it printed it."""
+    def step(out):
         out("\n## %s" % title)
         r = subprocess.run([tool("python"), SIM] + args, cwd=ROOT, capture_output=True,
                            text=True)
         for line in r.stdout.rstrip("\n").splitlines():
             out(line)
         if r.returncode:
-            problems.append("the simulation %s did not converge everywhere: %s"
-                            % (" ".join(args), r.stderr.strip()[-300:]))
-    return problems
+            return ["the simulation %s did not converge everywhere: %s"
+                    % (" ".join(args), r.stderr.strip()[-300:])]
+        return []
+    return step
 
 
 # (name, what, function, seconds it took on the project's 2-core build machine)
-STEPS = [("sizes", "firmware sizes per board", sizes, 10),
-         ("core", "core state on each interpreter", core, 15),
-         ("receive", "receiving frames on each interpreter", receive, 15),
-         ("rv32", "the RV32 board under qemu", board, 75),
-         ("fleets", "virtual fleets of 8 and 32 nodes on each MicroPython", fleets, 140),
-         ("one_change", "one change through 32 nodes, UDP and ESP-NOW", one_change, 60),
-         ("sites", "sites, LANs and a chaos run", sites, 130),
-         ("sim", "the gossip simulator, four grids", simulations, 240)]
-QUICK = [("sizes", "firmware sizes per board", sizes, 10),
-         ("core", "core state on each interpreter", core, 15),
-         ("receive", "receiving frames on each interpreter", receive, 15),
-         ("fleets8", "an 8-node virtual fleet on each MicroPython", quick_fleets, 40)]
+STEPS = [("sizes", "firmware sizes per board", sizes, 5),
+         ("core", "core state on each interpreter", core, 5),
+         ("receive", "receiving frames on each interpreter", receive, 5),
+         ("rv32", "the RV32 board under qemu", board, 20),
+         ("fleets", "virtual fleets of 8 and 32 nodes on each MicroPython", fleets, 60),
+         ("one_change", "one change through 32 nodes, UDP and ESP-NOW", one_change, 25),
+         ("sites", "sites, LANs and a chaos run", sites, 110),
+         ("sim_disjoint", "the simulator: disjoint states, 4 to 64 nodes",
+          simulation(*GRIDS[0]), 480),
+         ("sim_broadcast", "the simulator: the same with broadcast", simulation(*GRIDS[1]), 100),
+         ("sim_one_change", "the simulator: one change, 32 nodes", simulation(*GRIDS[2]), 60),
+         ("sim_one_change_broadcast", "the simulator: one change with broadcast",
+          simulation(*GRIDS[3]), 15)]
+QUICK = [("sizes", "firmware sizes per board", sizes, 5),
+         ("core", "core state on each interpreter", core, 5),
+         ("receive", "receiving frames on each interpreter", receive, 5),
+         ("fleets8", "an 8-node virtual fleet on each MicroPython", quick_fleets, 25)]
 
 
 def estimates(steps):
@@ -386,10 +395,10 @@ def main(argv=None):
     steps = QUICK if a.quick else STEPS
     path = QUICK_FIGURES if a.quick else FIGURES
     expected = estimates(steps)
-    print("make %s: %d steps, about %s (%s); the figures go to %s"
+    print("make %s: %d steps, about %s (each as long as it took last time here, or on a "
+          "2-core machine); the figures go to %s"
           % ("bench-quick" if a.quick else "bench", len(steps), minutes(sum(expected)),
-             "as long as the last run here took" if os.path.exists(TIMES)
-             else "as on a 2-core machine", shown(path)), file=sys.stderr, flush=True)
+             shown(path)), file=sys.stderr, flush=True)
     out = Report()
     problems, took, t_start = [], {}, time.monotonic()
     for k, ((name, what, step, _), guess) in enumerate(zip(steps, expected), 1):

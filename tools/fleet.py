@@ -95,7 +95,7 @@ class Fleet:
         if self.sites > 1:  # what `mpremote mip install umqtt.simple` puts on a gateway
             self.lib = os.path.join(self.root, "lib")
             hostenv.install_umqtt(self.lib)
-            # A gateway board freezes this code or has the RAM for it (see README).
+            # A gateway board freezes this code or has the RAM for it (docs/design.md).
             self.gateway_heap += hostenv.gateway_cost(self.micropython, self.mpy, self.lib)
         rng = random.Random(self.seed)
         self.key_path = os.path.join(self.root, "fleet.key")
