@@ -28,8 +28,8 @@ def tool(name):
 BOTH = [pytest.param(hostenv.tool("micropython"), id="mp64"),
         pytest.param(MP32, id="mp32", marks=pytest.mark.skipif(
             not os.path.exists(MP32),
-            reason="the 32-bit run was not possible: %s is missing (MICROPYTHON32=path; %s)"
-            % (MP32, hostenv.HOW_MP32)))]
+            reason="the 32-bit run was not possible: %s is missing (%s; MICROPYTHON32=path "
+            "names one)" % (MP32, hostenv.HOW_MP32)))]
 
 
 def run_micropython(interp, args, heap_bytes=TEST_HEAP, timeout=600):

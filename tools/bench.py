@@ -383,7 +383,7 @@ def header(quick, took):
         " 20 %. Simulator rounds: every node pings one random peer per round; bytes and frames"
         " count every transmission, lost ones included."]
     if not os.path.exists(MP32):
-        lines += ["", "No 32-bit figures: %s." % hostenv.HOW_MP32]
+        lines += ["", "No 32-bit figures: %s; MICROPYTHON32=path names one." % hostenv.HOW_MP32]
     return lines
 
 

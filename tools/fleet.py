@@ -502,7 +502,8 @@ def word_size_note(interp):
     if os.path.exists(hostenv.MP32):
         return ("note: 64-bit MicroPython; MICROPYTHON=%s runs the fleet on 32-bit, an ESP32's "
                 "word size" % os.path.relpath(hostenv.MP32))
-    return "note: 64-bit MicroPython; " + hostenv.HOW_MP32
+    return ("note: 64-bit MicroPython; %s; make demo MICROPYTHON=path/to/micropython runs on it"
+            % hostenv.HOW_MP32)
 
 
 def parser():
@@ -609,8 +610,9 @@ def demo(argv=None):
               "(gossiped after each commit; lost with the flash)" % fleet.unsent)
     if fleet.broker is not None:
         print("summary: through the broker: %d frames, %d bytes%s"
-              % (s["broker_frames"], s["broker_bytes"], "; the run started it %d times"
-                 % s["broker_starts"] if s["broker_starts"] else ""))
+              % (s["broker_frames"], s["broker_bytes"], "; the run started it %d time%s"
+                 % (s["broker_starts"], "s" if s["broker_starts"] > 1 else "")
+                 if s["broker_starts"] else ""))
     if s["clashes"]:
         print("summary: boards reported another live board with their name: %s"
               % ", ".join(s["clashes"]))

@@ -21,8 +21,8 @@ SHIM = os.path.join(ROOT, "host_tests", "shim")
 # beside the repository.  Without one, the 32-bit runs are skipped and said so.
 MP32 = os.path.abspath(os.environ.get("MICROPYTHON32")
                        or os.path.join(os.path.dirname(ROOT), "shared", "mp32", "micropython"))
-HOW_MP32 = ("a 32-bit MicroPython (an ESP32's word size) is the unix port built for i686: "
-            "see docs/testing.md, then MICROPYTHON=path/to/micropython")
+HOW_MP32 = ("a 32-bit MicroPython (an ESP32's word size) is the unix port built for i686, "
+            "see docs/testing.md")
 # Heap per word size.  32-bit: the order of a plain ESP32's heap.  64-bit
 # pointers and object headers take twice the bytes, so the same firmware
 # needs more there; arrays and buffers are the same size on both, so this
