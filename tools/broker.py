@@ -82,8 +82,8 @@ class Broker:
                         "plugins:\n  amqtt.plugins.authentication.AnonymousAuthPlugin:\n"
                         "    allow_anonymous: true\n" % (self.host, self.port))
         why = missing(self.kind)
-        if why:
-            raise RuntimeError(why)
+        if why:  # one line for the user (MQTT_BROKER=mosquitto where there is none)
+            raise hostenv.Missing(why)
         return [program(self.kind), "-c", conf]
 
     def start(self, timeout=20.0):
