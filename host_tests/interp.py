@@ -1,6 +1,7 @@
 """Where the real MicroPython tools are, for tests that drive them, and the
 two MicroPythons the tests run on: the 64-bit unix port from the venv and
-the 32-bit one beside the repository (hostenv.MP32)."""
+the 32-bit one (hostenv.MP32: MICROPYTHON32=path, else CI's copy beside the
+repository)."""
 import os
 import shutil
 import subprocess
@@ -27,7 +28,8 @@ def tool(name):
 BOTH = [pytest.param(hostenv.tool("micropython"), id="mp64"),
         pytest.param(MP32, id="mp32", marks=pytest.mark.skipif(
             not os.path.exists(MP32),
-            reason="the 32-bit run was not possible: %s is missing" % MP32))]
+            reason="the 32-bit run was not possible: %s is missing (%s; MICROPYTHON32=path "
+            "names one)" % (MP32, hostenv.HOW_MP32)))]
 
 
 def run_micropython(interp, args, heap_bytes=TEST_HEAP, timeout=600):

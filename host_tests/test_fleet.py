@@ -13,11 +13,11 @@ import hostenv
 
 
 def run(tmp_path, n=4, duration=4, events=(), settle=40, transport="udp",
-        interp=hostenv.MICROPYTHON, twin=False, lan=False, sites=1, **faults):
+        interp=hostenv.MICROPYTHON, twin=False, lan=False, sites=1, broker=None, **faults):
     f = fleet_tool.Fleet(n, duration, seed=3, root=str(tmp_path / "fleet"), gossip_ms=200,
                          snapshot_ms=500, status_ms=300, faults=fleet_tool.Faults(3, **faults),
                          log=lambda *a: None, transport=transport, micropython=interp, twin=twin,
-                         lan=lan, sites=sites)
+                         lan=lan, sites=sites, broker=broker)
     return f, asyncio.run(asyncio.wait_for(f.run(events, settle_timeout=settle), 120))
 
 
@@ -102,14 +102,16 @@ def test_a_udp_fleet_with_no_peer_lists_converges(tmp_path):
         assert "peers" not in f.config(i)["udp"]
 
 
+@pytest.mark.usefixtures("umqtt_lib")  # the gateways' MQTT client: a skip if it is missing
 @pytest.mark.parametrize("interp", BOTH)
-def test_two_sites_converge_through_a_real_broker_outage_kill_and_forgery(tmp_path, interp):
+def test_two_sites_converge_through_a_real_broker_outage_kill_and_forgery(tmp_path, interp,
+                                                                        broker):
     """Two radio clusters with no radio path between them, a gateway each,
     joined through a real MQTT broker that is stopped and started again;
     a gateway is killed -9 and restarted; an outsider without the key
     publishes on the gateways' topic.  Nothing is lost, the forged frames
     are refused and counted."""
-    f, s = run(tmp_path, n=6, duration=5, sites=2, loss=0.1, interp=interp,
+    f, s = run(tmp_path, n=6, duration=5, sites=2, loss=0.1, interp=interp, broker=broker,
                events=[(1.0, fleet_tool.inject_forged), (1.5, fleet_tool.broker_outage(1.5)),
                        (3.5, fleet_tool.kill_and_restart(3, 0.5))])
     assert_healthy(s)

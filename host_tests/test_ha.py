@@ -17,6 +17,7 @@ from standin_gateway import StandInGateway
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 from broker import Broker  # noqa: E402
+from ha_bridge import Bridge  # noqa: E402
 from observer import connect  # noqa: E402
 
 from ccrdt.gossip import GossipNode  # noqa: E402
@@ -69,6 +70,15 @@ class Subscriber:
         self.client.disconnect()
 
 
+def published(sub, n):
+    """{topic: config} once n discovery configs and the state topic each
+    names have arrived, else None."""
+    configs = dict((t, json.loads(v)) for t, v in sub.under("homeassistant/").items())
+    if len(configs) == n and all(sub.get(c["state_topic"]) for c in configs.values()):
+        return configs
+    return None
+
+
 def tool(name, *args):
     return [sys.executable, os.path.join(ROOT, "tools", name)] + list(args)
 
@@ -84,10 +94,10 @@ def start(name, broker, key):
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site(tmp_path_factory, broker_kind):
     key_path = tmp_path_factory.mktemp("key") / "fleet.key"
     key_path.write_text(KEY.hex() + "\n")
-    with Broker() as b:
+    with Broker(kind=broker_kind) as b:
         gws = [StandInGateway(n, KEY, b.host, b.port) for n in ("gw-a", "gw-b")]
         with gws[0].lock:
             gws[0].node.add_constraint("temp<40")
@@ -161,7 +171,11 @@ def test_bridge_publishes_the_converged_fleet_and_follows_it(site):
             lambda: sub.get(STALE_CONFIG) == b"", 5, "the stale retained config to be cleared"
         )
 
-        configs = dict((t, json.loads(v)) for t, v in sub.under("homeassistant/").items())
+        # Every config read below, and the state each names: the bridge
+        # sends a report's configs before its states, but what a broker
+        # delivers to another client need not keep one client's order.
+        configs = wait_for(lambda: published(sub, 6 + 2 + 2 * 3), 10,
+                           "the fleet's, both constraints' and both boards' configs and states")
         constraints = [
             c for c in configs.values() if c["unique_id"].startswith("ccrdt_1_constraint_")
         ]
@@ -277,6 +291,31 @@ def test_bridge_publishes_the_converged_fleet_and_follows_it(site):
         "availability offline after the bridge stops",
     )
     sub.close()
+
+
+def report(constraints, boards):
+    """A report as Observer.report() makes it, for the bridge alone."""
+    return {"converged": True, "hash": "00000001", "constraints": constraints, "rate": 1.0,
+            "satisfied": 1, "violations": 0, "rejected": 0, "gateways": {"gw-a": {}},
+            "status": {}, "boards": dict((b, {"satisfied": 1, "violations": 0,
+                                             "last_seen": None}) for b in boards)}
+
+
+def test_bridge_sends_configs_before_states_and_clears_configs_first():
+    bridge = Bridge(P, 1)
+    sent = []
+
+    def publish(topic, payload, retain, qos):
+        assert retain and qos == 1
+        sent.append((topic.startswith("homeassistant/"), payload != b""))
+    assert bridge.sync(report(["door", "temp<40"], ["gw-a", "gw-b"]), publish) == (len(sent), 0)
+    # every config, then every state: a reader of a state finds its config sent
+    assert sent == sorted(sent, reverse=True) and sent[0][0] and not sent[-1][0], sent
+    del sent[:]
+    # door: its config and state; gw-b: its three configs and its state
+    assert bridge.sync(report(["temp<40"], ["gw-a"]), publish)[1] == 2 + 4
+    cleared = [config for config, payload in sent if not payload]
+    assert cleared == sorted(cleared, reverse=True) and cleared[0] and not cleared[-1], sent
 
 
 def test_fleet_state_prints_what_the_gateways_hold(site):

@@ -14,18 +14,8 @@ import pytest
 from interp import BOTH, ROOT, TEST_HEAP
 
 import hostenv
-from broker import Broker
 
-UMQTT = os.path.join(os.path.dirname(ROOT), "shared", "micropython-lib", "umqtt.simple")
-pytestmark = pytest.mark.skipif(not os.path.exists(os.path.join(UMQTT, "umqtt", "simple.py")),
-                                reason="umqtt.simple is missing: %s" % UMQTT)
 PREFIX = "ccrdt/7"
-
-
-@pytest.fixture
-def broker():
-    with Broker() as b:
-        yield b
 
 
 class Watcher:
@@ -63,9 +53,9 @@ class Gateways:
     """mqtt_gateways.py MODE running under interp; steps() yields
     (step, values) as it prints them."""
 
-    def __init__(self, interp, mode, broker, tmp_path):
+    def __init__(self, interp, mode, broker, tmp_path, lib):
         self.dir = str(tmp_path)
-        env = dict(os.environ, MICROPYPATH=":".join([hostenv.FIRMWARE, UMQTT, ".frozen"]))
+        env = dict(os.environ, MICROPYPATH=":".join([hostenv.FIRMWARE, lib, ".frozen"]))
         args = [os.path.join(ROOT, "host_tests", "mqtt_gateways.py"), mode, str(broker.port),
                 PREFIX, self.dir]
         self.proc = subprocess.Popen(
@@ -104,9 +94,10 @@ def frames(got):
 
 
 @pytest.mark.parametrize("interp", BOTH)
-def test_frames_flow_between_gateways_and_survive_a_broker_restart(interp, broker, tmp_path):
+def test_frames_flow_between_gateways_and_survive_a_broker_restart(interp, broker, tmp_path,
+                                                                   umqtt_lib):
     watcher = Watcher(broker)
-    gw = Gateways(interp, "flow", broker, tmp_path)
+    gw = Gateways(interp, "flow", broker, tmp_path, umqtt_lib)
     try:
         r = gw.next("BASIC")
         assert r["up"], gw.output()
@@ -176,11 +167,12 @@ def test_frames_flow_between_gateways_and_survive_a_broker_restart(interp, broke
 
 
 @pytest.mark.parametrize("interp", BOTH)
-def test_a_broker_that_stops_answering_is_dropped_and_rejoined(interp, broker, tmp_path):
+def test_a_broker_that_stops_answering_is_dropped_and_rejoined(interp, broker, tmp_path,
+                                                               umqtt_lib):
     """SIGSTOP keeps the TCP connections open but silent: only the
     keepalive (keepalive_s=2 here) can notice, and connect attempts meanwhile
     must time out instead of hanging."""
-    gw = Gateways(interp, "freeze", broker, tmp_path)
+    gw = Gateways(interp, "freeze", broker, tmp_path, umqtt_lib)
     try:
         gw.next("FROZEN")
         os.kill(broker.proc.pid, signal.SIGSTOP)
@@ -206,11 +198,12 @@ def test_a_broker_that_stops_answering_is_dropped_and_rejoined(interp, broker, t
 
 
 @pytest.mark.parametrize("interp", BOTH)
-def test_heap_allocated_per_frame(interp, broker, tmp_path):
+def test_heap_allocated_per_frame(interp, broker, tmp_path,
+                                  umqtt_lib):
     """GC disabled: sender() and heard() of a known gateway allocate
     nothing; sending allocates what umqtt's publish does plus one memoryview;
     receiving allocates the same for every frame of a size (nothing kept)."""
-    gw = Gateways(interp, "alloc", broker, tmp_path)
+    gw = Gateways(interp, "alloc", broker, tmp_path, umqtt_lib)
     try:
         r = gw.next("ALLOC")
     finally:

@@ -5,6 +5,7 @@ import ast
 import json
 import os
 
+import deploy
 import package
 import pytest
 from interp import FIRMWARE, ROOT, firmware_modules
@@ -14,8 +15,7 @@ COMPONENTS = package.components()
 
 def test_package_json_and_the_versions_are_as_generated():
     for path, text in package.generated().items():
-        with open(path) as f:
-            assert f.read() == text, \
+        assert package.current(path) == text, \
                 "%s is out of date: run python tools/package.py" % os.path.relpath(path, ROOT)
 
 
@@ -23,7 +23,10 @@ def test_every_firmware_module_is_in_exactly_one_component():
     held = [(dest, os.path.relpath(src, FIRMWARE))
             for c in COMPONENTS.values() for dest, src in c.files]
     assert all(dest == src for dest, src in held), held  # installed where the source says
-    on_disk = sorted(os.path.relpath(p, FIRMWARE) for p in firmware_modules() if "/ccrdt/" in p)
+    # Relative to firmware/, so that where the clone lives and what it is
+    # called (a clone named ccrdt, say) cannot decide what is a library module.
+    on_disk = sorted(rel for rel in (os.path.relpath(p, FIRMWARE) for p in firmware_modules())
+                     if rel.startswith("ccrdt" + os.sep))
     listed = sorted(dest for dest, _ in held)
     twice = {d for d in listed if listed.count(d) > 1}
     assert listed == on_disk, ("in no component: %s; in two, or missing: %s"
@@ -41,13 +44,46 @@ def test_one_version_everywhere():
         assert json.load(f)["version"] == v
 
 
-def test_the_index_installs_what_a_board_of_the_fleet_runs():
-    idx = package.index()
+def installs(path):
+    """{path on the board: source file} and the deps of a package.json,
+    its relative URLs resolved as mip resolves them: against its directory."""
+    with open(path) as f:
+        idx = json.load(f)
+    here = os.path.dirname(path)
+    return ({dest: os.path.normpath(os.path.join(here, url)) for dest, url in idx["urls"]},
+            idx["deps"])
+
+
+def test_the_root_package_installs_what_the_default_config_runs():
+    files, deps = installs(package.INDEX_PATH)
     owner = package.owners()
-    assert {owner[dest] for dest, _ in idx["urls"]} == {
-        "ccrdt-core", "ccrdt-gossip", "ccrdt-node", "ccrdt-espnow", "ccrdt-udp"}
-    assert all(os.path.exists(os.path.join(ROOT, src)) for _, src in idx["urls"])
-    assert idx["deps"] == [["aioespnow", "latest"]]
+    assert {owner[dest] for dest in files} == {
+        "ccrdt-core", "ccrdt-gossip", "ccrdt-node", "ccrdt-espnow", "ccrdt-udp", "ccrdt-workload"}
+    assert all(os.path.join(FIRMWARE, dest) == src for dest, src in files.items())
+    assert deps == [["aioespnow", "latest"]]
+    for board in ("esp32_generic", "esp32_s3", "esp32_c3"):
+        with open(os.path.join(ROOT, "boards", board, "config.json")) as f:
+            needed = deploy.needs(json.load(f))
+        assert needed <= {owner[dest] for dest in files}, (board, needed)
+
+
+@pytest.mark.parametrize("name", sorted(COMPONENTS))
+def test_each_component_has_a_package_json_with_what_it_requires(name):
+    """packages/<name>/package.json installs the component, every component
+    it requires (their files listed, not deps: a dep could only name them by
+    a github: URL) and, as deps, the micropython-lib packages they need."""
+    files, deps = installs(package.package_json(name))
+    own, _, _ = package.closure([name])
+    assert files == {dest: src for m in own for dest, src in m.files}
+    assert all(os.path.exists(src) for src in files.values())
+    assert sorted(d for d, _ in deps) == sorted(
+        {n for m in own for n, library in m.requires if library is None})
+
+
+def test_the_license_is_mit_everywhere():
+    with open(os.path.join(ROOT, "LICENSE")) as f:
+        assert f.readline().strip() == "MIT License"
+    assert {c.name: c.license for c in COMPONENTS.values()} == dict.fromkeys(COMPONENTS, "MIT")
 
 
 def top_level_imports(path):

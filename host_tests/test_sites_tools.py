@@ -16,6 +16,8 @@ import sys
 import threading
 import time
 
+import pytest
+
 import fleet as fleet_tool
 from observer import connect
 
@@ -109,9 +111,11 @@ class Run:
             return fh.read()
 
 
-def test_bridge_fleet_state_and_monitor_on_a_real_two_site_fleet(tmp_path):
+@pytest.mark.usefixtures("umqtt_lib")  # the gateways' MQTT client: a skip if it is missing
+def test_bridge_fleet_state_and_monitor_on_a_real_two_site_fleet(tmp_path, broker):
     f = fleet_tool.Fleet(6, DURATION, seed=3, root=str(tmp_path / "fleet"), gossip_ms=200,
-                         snapshot_ms=500, status_ms=300, log=lambda *a: None, sites=2)
+                         snapshot_ms=500, status_ms=300, log=lambda *a: None, sites=2,
+                         broker=broker)
     r = Run(f, str(tmp_path))
     events = [(k / 10, r.watch) for k in range(LATE * 10)]
     events += [(START, r.start_tools), (DURATION + 2, r.start_late_monitor), (LATE, r.stop_tools)]

@@ -1,7 +1,9 @@
 """A real MQTT broker process on loopback, for the two-site demo and tests.
 
-mosquitto where it is installed (Debian's package), else amqtt from the
-venv (requirements.txt pins it).  MQTT_BROKER=amqtt|mosquitto chooses.
+mosquitto where it is installed (Debian's package, `apt-get install
+mosquitto`: the broker users run), else amqtt from the venv
+(requirements.txt pins it).  MQTT_BROKER=amqtt|mosquitto chooses; the tests
+run against both (the `broker` fixture of host_tests/conftest.py).
 
     with Broker() as b:
         ...  # connect to b.host, b.port
@@ -23,13 +25,31 @@ import hostenv
 KINDS = ("mosquitto", "amqtt")
 
 
+def program(kind):
+    """The broker's executable, or None where it is not installed.  Debian
+    puts mosquitto in /usr/sbin, which a user's PATH often lacks."""
+    if kind == "mosquitto":
+        return shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin")
+    path = hostenv.tool("amqtt")
+    return path if os.path.exists(path) else None
+
+
+def missing(kind):
+    """Why a broker of this kind cannot run here (one line), or None."""
+    if program(kind):
+        return None
+    if kind == "mosquitto":
+        return "mosquitto is not installed (Debian: apt-get install mosquitto)"
+    return "amqtt is not installed: run through make, which builds .venv"
+
+
 def chosen_kind():
     kind = os.environ.get("MQTT_BROKER")
     if kind:
         if kind not in KINDS:
             raise ValueError("MQTT_BROKER=%s: use one of %s" % (kind, ", ".join(KINDS)))
         return kind
-    return "mosquitto" if shutil.which("mosquitto") else "amqtt"
+    return "mosquitto" if program("mosquitto") else "amqtt"
 
 
 def free_tcp_port():
@@ -56,12 +76,15 @@ class Broker:
             with open(conf, "w") as f:
                 f.write("listener %d %s\nallow_anonymous true\npersistence false\n"
                         % (self.port, self.host))
-            return [shutil.which("mosquitto") or "mosquitto", "-c", conf]
-        with open(conf, "w") as f:
-            f.write("listeners:\n  default:\n    type: tcp\n    bind: %s:%d\n"
-                    "plugins:\n  amqtt.plugins.authentication.AnonymousAuthPlugin:\n"
-                    "    allow_anonymous: true\n" % (self.host, self.port))
-        return [hostenv.tool("amqtt"), "-c", conf]
+        else:
+            with open(conf, "w") as f:
+                f.write("listeners:\n  default:\n    type: tcp\n    bind: %s:%d\n"
+                        "plugins:\n  amqtt.plugins.authentication.AnonymousAuthPlugin:\n"
+                        "    allow_anonymous: true\n" % (self.host, self.port))
+        why = missing(self.kind)
+        if why:  # one line for the user (MQTT_BROKER=mosquitto where there is none)
+            raise hostenv.Missing(why)
+        return [program(self.kind), "-c", conf]
 
     def start(self, timeout=20.0):
         """Start the broker and wait until it accepts connections."""
@@ -114,6 +137,12 @@ class Broker:
     def __str__(self):
         return "%s on %s:%d" % (self.kind, self.host, self.port)
 
+    def started_line(self):
+        """What a run that starts this broker tells its user."""
+        other = [k for k in KINDS if k != self.kind][0]
+        return ("MQTT broker: %s (%s) started on %s:%d; MQTT_BROKER=%s chooses %s"
+                % (self.kind, program(self.kind), self.host, self.port, other, other))
+
 
 class External:
     """A broker that runs on its own (``python tools/broker.py --port P``,
@@ -160,6 +189,9 @@ class External:
 
     def __str__(self):
         return "the broker on %s:%d" % (self.host, self.port)
+
+    def started_line(self):
+        return "MQTT broker: the one running on %s:%d (--broker)" % (self.host, self.port)
 
 
 def main(argv=None):

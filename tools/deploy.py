@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 
+import hostenv
 import package
 from hostenv import FIRMWARE, ROOT, tool
 
@@ -67,9 +68,9 @@ def needs(cfg):
 def build(board, out=None, components=None):
     """Compile for the board the named components and what they require
     (by default every component), and copy main.py; returns {relative path:
-    size}.  A micropython-lib package they require is compiled too when a
-    copy is beside the repository (package.MICROPYTHON_LIB), else it is the
-    firmware's."""
+    size}.  A micropython-lib package they require is compiled too where
+    MPLIB names a copy of it, else the board must have it (see
+    board_provides)."""
     arch = board_meta(board)["arch"]
     out = out or os.path.join(ROOT, "build", "mpy", board)
     shutil.rmtree(out, ignore_errors=True)
@@ -87,6 +88,17 @@ def build(board, out=None, components=None):
         sizes[rel] = os.path.getsize(dst)
     shutil.copy(os.path.join(FIRMWARE, "main.py"), os.path.join(out, "main.py"))
     return sizes
+
+
+def board_provides(components):
+    """A line naming the micropython-lib packages the components need that
+    this build leaves to the board, or None."""
+    missing = package.closure(sorted(components))[2]
+    if not missing:
+        return None
+    return ("the board must have %s: frozen in its firmware (ESP32 ports freeze aioespnow) or "
+            "`mpremote mip install NAME`; MPLIB=path/to/micropython-lib compiles a copy into this "
+            "build" % ", ".join(missing))
 
 
 def apply_set(cfg, item):
@@ -190,7 +202,8 @@ def deploy(port, board, node, key_path, overrides=(), fresh=False):
     with tempfile.TemporaryDirectory() as tmp:
         cfg = load(stage(board, node, key_path, tmp, overrides))
         out = os.path.join(tmp, "mpy")
-        sizes = build(board, out, needs(cfg))
+        components = needs(cfg)
+        sizes = build(board, out, components)
         dirs = sorted({rel.rsplit("/", k)[0] for rel in sizes
                        for k in range(1, rel.count("/") + 1)})
         mpremote(port, "exec", _PREPARE % (dirs,))
@@ -208,7 +221,7 @@ def deploy(port, board, node, key_path, overrides=(), fresh=False):
             raise DeployError("the board did not confirm the new files")
         mpremote(port, "exec", "--no-follow",
                  "import time, machine; time.sleep_ms(100); machine.reset()")
-    return sizes
+    return sizes, components
 
 
 def new_key(path):
@@ -254,11 +267,17 @@ def main(argv=None):
                 print("%6d  %s" % (size, rel))
             print("%6d  total (.mpy for %s, %s)"
                   % (sum(sizes.values()), a.board, board_meta(a.board)["arch"]))
+            note = board_provides(components)
+            if note:
+                print(note)
         else:
-            sizes = deploy(a.port, a.board, a.node, a.key, a.set, a.fresh)
+            sizes, components = deploy(a.port, a.board, a.node, a.key, a.set, a.fresh)
             print("%s on %s: %d bytes of .mpy, config and key in place; board reset"
                   % (a.node, a.port, sum(sizes.values())))
-    except (ConfigError, DeployError) as e:
+            note = board_provides(components)
+            if note:
+                print(note)
+    except (ConfigError, DeployError, hostenv.Missing) as e:
         print("deploy: %s" % e, file=sys.stderr)
         return 2
     return 0

@@ -99,7 +99,7 @@ class Fleet:
         if self.sites > 1:  # what `mpremote mip install umqtt.simple` puts on a gateway
             self.lib = os.path.join(self.root, "lib")
             hostenv.install_umqtt(self.lib)
-            # A gateway board freezes this code or has the RAM for it (see README).
+            # A gateway board freezes this code or has the RAM for it (docs/design.md).
             self.gateway_heap += hostenv.gateway_cost(self.micropython, self.mpy, self.lib)
         rng = random.Random(self.seed)
         self.key_path = os.path.join(self.root, "fleet.key")
@@ -315,6 +315,7 @@ class Fleet:
         loop = asyncio.get_running_loop()
         if self.broker is not None:
             await loop.run_in_executor(None, self.broker.start)
+            self.log(self.broker.started_line())
             self.tap = BrokerTap(self.broker, "ccrdt/1/#")
         self.mon = Monitor(read_key(self.key_path), 1)
         transports = [await listen(self.mon, self.monitor_port)]
@@ -501,6 +502,26 @@ def kill_and_restart(i, down_s=1.0):
 
 
 def main(argv=None):
+    try:
+        return demo(argv)
+    except hostenv.Missing as e:  # one line that says what to do, not a traceback
+        print("fleet: %s" % e, file=sys.stderr)
+        return 2
+
+
+def word_size_note(interp):
+    """A line for a run on a 64-bit MicroPython: the boards are 32-bit."""
+    if hostenv.word_bits(interp) == 32:
+        return None
+    if os.path.exists(hostenv.MP32):
+        return ("note: 64-bit MicroPython; MICROPYTHON=%s runs the fleet on 32-bit, an ESP32's "
+                "word size" % os.path.relpath(hostenv.MP32))
+    return ("note: 64-bit MicroPython; %s; make demo MICROPYTHON=path/to/micropython runs on it"
+            % hostenv.HOW_MP32)
+
+
+def parser():
+    """tools/fleet.py's options (tools/bench.py runs fleets by the same)."""
     ap = argparse.ArgumentParser(description="Run a virtual fleet of MicroPython nodes.")
     ap.add_argument("--nodes", type=int, default=8)
     ap.add_argument("--duration", type=float, default=15, help="seconds of workload changes")
@@ -531,6 +552,13 @@ def main(argv=None):
                     help="an outsider without the key records frames on the air and, after "
                          "this share of them, sends a recording again from a spoofed source")
     ap.add_argument("--plain", action="store_true", help="log lines instead of the live table")
+    return ap
+
+
+def from_args(argv, log=print, micropython=None):
+    """(fleet, events) for a tools/fleet.py command line (argv, without the
+    program's name); micropython: the interpreter (default MICROPYTHON)."""
+    ap = parser()
     a = ap.parse_args(argv)
     if a.broker and a.broker_outage:
         ap.error("--broker-outage needs the broker the run starts itself (no --broker)")
@@ -539,8 +567,9 @@ def main(argv=None):
         t1, t2 = (float(x) for x in a.partition.split(":"))
         part = (t1, t2, set(range(a.nodes // 2)))
     faults = Faults(a.seed, a.loss, a.dup, a.reorder_ms, part)
-    fleet = Fleet(a.nodes, a.duration, a.seed, gossip_ms=a.gossip_ms, faults=faults,
+    fleet = Fleet(a.nodes, a.duration, a.seed, gossip_ms=a.gossip_ms, faults=faults, log=log,
                   transport=a.transport, twin=a.twin, lan=a.lan, sites=a.sites,
+                  micropython=micropython or hostenv.MICROPYTHON,
                   broker=External(*a.broker) if a.broker else None, outsider=a.outsider)
     events = []
     if a.kill is not None:
@@ -552,6 +581,12 @@ def main(argv=None):
     if a.broker_outage:
         at, down = (float(x) for x in a.broker_outage.split(":"))
         events.append((at, broker_outage(down)))
+    return fleet, events
+
+
+def demo(argv=None):
+    a = parser().parse_args(argv)
+    fleet, events = from_args(argv)
     over = fleet.transport + (" (LAN broadcast, no peer lists)" if a.lan else "")
     if a.sites > 1:
         over = ("%d sites (ESP-NOW channels) joined by gateways through %s"
@@ -592,8 +627,9 @@ def main(argv=None):
               "(gossiped after each commit; lost with the flash)" % fleet.unsent)
     if fleet.broker is not None:
         print("summary: through the broker: %d frames, %d bytes%s"
-              % (s["broker_frames"], s["broker_bytes"], "; the run started it %d times"
-                 % s["broker_starts"] if s["broker_starts"] else ""))
+              % (s["broker_frames"], s["broker_bytes"], "; the run started it %d time%s"
+                 % (s["broker_starts"], "s" if s["broker_starts"] > 1 else "")
+                 if s["broker_starts"] else ""))
     if s["clashes"]:
         print("summary: boards reported another live board with their name: %s"
               % ", ".join(s["clashes"]))
@@ -608,6 +644,9 @@ def main(argv=None):
         print("summary: fleet key %s (for tools/monitor.py, ha_bridge.py, fleet_state.py "
               "--broker %s:%d --key ...)" % (os.path.relpath(fleet.key_path), fleet.broker.host,
                                             fleet.broker.port))
+    note = word_size_note(fleet.micropython)
+    if note:
+        print(note)
     for p in s["problems"]:
         print("problem:", p)
     return 0 if s["converged"] and s["snapshots_equal"] and s["counts_match"] else 1

@@ -156,16 +156,19 @@ class Bridge:
 
     def sync(self, report, publish):
         """Publish what differs from what the broker keeps; clear what is
-        gone (configs first, so an entity never shows a cleared state).
+        gone.  Configs go first both ways: an entity is removed before its
+        state is cleared (it never shows an empty state), and announced
+        before its state is published, so whoever reads a state (the fleet's
+        "converged") finds every config of that report already sent.
         Returns (published, cleared) counts."""
         self.started = True
         want = self.topics(report)
-        gone = sorted(set(self.retained) - set(want), key=self._is_config, reverse=True)
+        configs_first = dict(key=self._is_config, reverse=True)  # stable: order kept otherwise
+        gone = sorted(set(self.retained) - set(want), **configs_first)
         for t in gone:
             publish(t, b"", retain=True, qos=1)
             del self.retained[t]
-        changed = [t for t in sorted(want, key=self._is_config)
-                   if self.retained.get(t) != want[t]]
+        changed = [t for t in sorted(want, **configs_first) if self.retained.get(t) != want[t]]
         for t in changed:
             publish(t, want[t], retain=True, qos=1)
             self.retained[t] = want[t]

@@ -16,8 +16,13 @@ FIRMWARE = os.path.join(ROOT, "firmware")
 if FIRMWARE not in sys.path:
     sys.path.insert(0, FIRMWARE)
 SHIM = os.path.join(ROOT, "host_tests", "shim")
-# A 32-bit unix port built from upstream source, beside the repository.
-MP32 = os.path.join(os.path.dirname(ROOT), "shared", "mp32", "micropython")
+# A 32-bit unix port (an ESP32's word size), built from upstream source
+# (docs/testing.md says how): MICROPYTHON32=path, else CI's offline cache
+# beside the repository.  Without one, the 32-bit runs are skipped and said so.
+MP32 = os.path.abspath(os.environ.get("MICROPYTHON32")
+                       or os.path.join(os.path.dirname(ROOT), "shared", "mp32", "micropython"))
+HOW_MP32 = ("a 32-bit MicroPython (an ESP32's word size) is the unix port built for i686, "
+            "see docs/testing.md")
 # Heap per word size.  32-bit: the order of a plain ESP32's heap.  64-bit
 # pointers and object headers take twice the bytes, so the same firmware
 # needs more there; arrays and buffers are the same size on both, so this
@@ -50,6 +55,11 @@ MICROPYTHON = _chosen()
 _bits = {}
 
 
+class Missing(RuntimeError):
+    """Something a command needs is not on this machine.  str() is one line
+    that says what and what to do; tools print it instead of a traceback."""
+
+
 def word_bits(interp=MICROPYTHON):
     """32 or 64: the word size of a MicroPython, asked once by running it."""
     if interp not in _bits:
@@ -57,11 +67,12 @@ def word_bits(interp=MICROPYTHON):
             r = subprocess.run([interp, "-c", "import sys; print(sys.maxsize)"],
                                capture_output=True, text=True, timeout=30)
         except OSError as e:
-            raise RuntimeError("MicroPython %s does not run: %s" % (interp, e))
+            raise Missing("MicroPython %s does not run: %s (MICROPYTHON=path chooses one; "
+                          "make builds the venv's)" % (interp, e.strerror or e))
         out = r.stdout.strip()
         if r.returncode or out not in ("2147483647", "9223372036854775807"):
-            raise RuntimeError("MicroPython %s: sys.maxsize gave %r %s"
-                               % (interp, out, r.stderr.strip()))
+            raise Missing("MicroPython %s: sys.maxsize gave %r %s"
+                          % (interp, out, r.stderr.strip()))
         _bits[interp] = 32 if out == "2147483647" else 64
     return _bits[interp]
 
@@ -107,20 +118,82 @@ def shim(interp=MICROPYTHON):
     return out
 
 
-# micropython-lib, unmodified, for what a real board installs with mip.
-MPLIB = os.path.join(os.path.dirname(ROOT), "shared", "micropython-lib")
+# micropython-lib's packages, for what a real board installs with mip.
+# MPLIB=path names an offline copy: a clone of micropython-lib, or any
+# directory that holds its package directories (CI's ../shared/micropython-lib).
+# Without it, the unix port's own mip downloads a package from the index at
+# micropython.org (MIP_INDEX=url: another like it), as a board does, into
+# MIP_CACHE, which later runs reuse.
+MIP_CACHE = os.path.join(ROOT, "build", "mip")
 
 
-def install_umqtt(lib):
-    """umqtt.simple compiled into lib/umqtt/, as `mpremote mip install
-    umqtt.simple` puts it in a board's /lib (bytecode: any word size)."""
-    src = os.path.join(MPLIB, "umqtt.simple", "umqtt", "simple.py")
-    if not os.path.exists(src):
-        raise RuntimeError("%s is missing: the MQTT gateway needs micropython-lib's "
-                           "umqtt.simple (../shared/micropython-lib)" % src)
-    os.makedirs(os.path.join(lib, "umqtt"), exist_ok=True)
-    subprocess.run([tool("mpy-cross"), "-o", os.path.join(lib, "umqtt", "simple.mpy"), src],
-                   check=True)
+def mplib():
+    """MPLIB as an absolute path, or None."""
+    path = os.environ.get("MPLIB")
+    return os.path.abspath(path) if path else None
+
+
+def mplib_package(name):
+    """The directory of micropython-lib's package name (it holds the
+    package's manifest.py) in MPLIB; None without MPLIB or if it lacks it."""
+    top = mplib()
+    if top is None:
+        return None
+    if not os.path.isdir(top):
+        raise Missing("MPLIB=%s is not a directory" % top)
+    for d, dirs, names in os.walk(top):
+        dirs[:] = sorted(x for x in dirs if not x.startswith("."))
+        if os.path.basename(d) == name and "manifest.py" in names:
+            return d
+    return None
+
+
+def mip_install(name, target, index=None):
+    """`micropython -m mip install --target target name` with the venv's
+    unix port (it has TLS; the 32-bit build has none): the package as .mpy
+    from the index (micropython.org's, or index: the URL of one like it).
+    Returns None, or why it failed (one line)."""
+    cmd = [tool("micropython"), "-m", "mip", "install", "--target", target]
+    index = index or os.environ.get("MIP_INDEX")
+    try:
+        r = subprocess.run(cmd + (["--index", index] if index else []) + [name],
+                           capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return str(e)
+    if r.returncode == 0:
+        return None
+    lines = (r.stdout + r.stderr).strip().splitlines()
+    return lines[-1] if lines else "exit status %d" % r.returncode
+
+
+def install_umqtt(lib, cache=None, index=None):
+    """umqtt.simple in lib/umqtt/, as `mip install umqtt.simple` puts it in
+    a board's /lib (bytecode: any word size): compiled from MPLIB's copy, or
+    what mip downloaded from index (once, into cache: MIP_CACHE).  Raises
+    Missing if neither."""
+    dst = os.path.join(lib, "umqtt")
+    os.makedirs(dst, exist_ok=True)
+    copy = mplib_package("umqtt.simple")
+    if copy:
+        subprocess.run([tool("mpy-cross"), "-o", os.path.join(dst, "simple.mpy"),
+                        os.path.join(copy, "umqtt", "simple.py")], check=True)
+        return
+    if mplib():
+        raise Missing("MPLIB=%s has no umqtt.simple (a directory of that name with its "
+                      "manifest.py, as in micropython-lib)" % mplib())
+    cache = cache or MIP_CACHE
+    cached = os.path.join(cache, "umqtt")
+    if not os.path.isdir(cached):
+        why = mip_install("umqtt.simple", cache, index) or (
+            None if os.path.isdir(cached) else "it installed no umqtt/")
+        if why:
+            shutil.rmtree(cache, ignore_errors=True)
+            raise Missing("umqtt.simple, the MQTT client a gateway runs, is not here and mip "
+                          "could not download it (%s): MPLIB=path/to/micropython-lib uses an "
+                          "offline copy (git clone https://github.com/micropython/micropython-lib)"
+                          % why)
+    for name in os.listdir(cached):
+        shutil.copy(os.path.join(cached, name), dst)
 
 
 _costs = {}

@@ -1,7 +1,7 @@
-"""ccrdt's components and its mip index.
+"""ccrdt's components and their mip package files.
 
-    python tools/package.py           # write package.json and every manifest's version
-    python tools/package.py --check   # exit 1 if either is out of date
+    python tools/package.py           # write the package.json files and every manifest's version
+    python tools/package.py --check   # exit 1 if any is out of date
 
 A component is packages/<name>/manifest.py, written for MicroPython's build
 (tools/manifestfile.py: metadata, require, package, module) so that a board's
@@ -12,8 +12,20 @@ add_library); without a library, a require names a micropython-lib package.
 
 The version is written by hand in one place, ``ccrdt.__version__``
 (firmware/ccrdt/__init__.py); this tool writes it into every manifest's
-metadata and into package.json, which installs the package ``ccrdt`` (what a
-board of the fleet runs) with ``mpremote mip install github:<owner>/<repo>``.
+metadata and into the package.json files mip installs from:
+
+    package.json                       what a board of the fleet runs with the
+                                       boards' default config: ``ccrdt`` and the
+                                       example workload it names
+                                       (mpremote mip install github:OWNER/REPO@vX.Y.Z)
+    packages/<name>/package.json       one component and what it requires
+                                       (github:OWNER/REPO/packages/<name>/package.json@vX.Y.Z)
+
+Each file lists its ccrdt modules itself, by URLs relative to where it lies
+(mip resolves those against the package.json's own URL, and a ``deps`` entry
+could name another component only by an absolute github: URL, which would
+tie the files to one repository's name); micropython-lib packages it needs
+are ``deps`` by name, fetched from the index as micropython-lib's own are.
 """
 import argparse
 import ast
@@ -22,16 +34,15 @@ import os
 import re
 import sys
 
+import hostenv
 from hostenv import FIRMWARE, ROOT
 
 PACKAGES = os.path.join(ROOT, "packages")
 LIBRARY = "ccrdt"
-INDEX = "ccrdt"
+# What the package.json at the repository's root installs: the fleet's
+# component and the workload the boards' config.json runs.
+INDEX = ("ccrdt", "ccrdt-workload")
 INDEX_PATH = os.path.join(ROOT, "package.json")
-# micropython-lib as published, beside the repository (umqtt.simple): a
-# package it lacks must be in the board's firmware (ESP32 ports freeze
-# aioespnow; virtual boards get host_tests/shim).
-MICROPYTHON_LIB = os.path.join(os.path.dirname(ROOT), "shared", "micropython-lib")
 
 
 class Manifest:
@@ -42,7 +53,7 @@ class Manifest:
             path = os.path.join(path, "manifest.py")
         self.path = path
         self.name = os.path.basename(os.path.dirname(path))
-        self.version = self.description = None
+        self.version = self.description = self.license = None
         self.files = []  # (path on the board, source file)
         self.requires = []  # (package name, library or None)
         self.libraries = {}  # add_library: name -> directory
@@ -53,7 +64,7 @@ class Manifest:
             return os.path.normpath(os.path.join(here, p))
 
         def metadata(description=None, version=None, license=None, author=None):
-            self.description, self.version = description, version
+            self.description, self.version, self.license = description, version, license
 
         def require(name, version=None, library=None, **_):
             self.requires.append((name, library))
@@ -89,8 +100,13 @@ def components():
 def find(name, library):
     """The manifest of a required package, as manifestfile looks for it: a
     directory of that name under the library; None if there is none here."""
-    top = {LIBRARY: PACKAGES}[library] if library else MICROPYTHON_LIB
-    for d, _, names in os.walk(top):
+    if not library:
+        # micropython-lib's, where MPLIB names a copy (umqtt.simple); one it
+        # lacks is the board's to have: frozen in its firmware (ESP32 ports
+        # freeze aioespnow; virtual boards get host_tests/shim) or from mip.
+        d = hostenv.mplib_package(name)
+        return Manifest(d) if d else None
+    for d, _, names in os.walk({LIBRARY: PACKAGES}[library]):
         if os.path.basename(d) == name and "manifest.py" in names:
             return Manifest(d)
     return None
@@ -134,13 +150,20 @@ def version():
                 and [t.id for t in node.targets if isinstance(t, ast.Name)] == ["__version__"])
 
 
-def index():
-    """package.json for mip: the files of ``ccrdt`` and what it requires,
-    relative to the repository, and micropython-lib packages as deps."""
-    own, _, _ = closure([INDEX])
-    urls = [[dest, os.path.relpath(src, ROOT)] for m in own for dest, src in m.files]
+def index(names=INDEX, where=ROOT):
+    """A package.json for mip that installs the named components and what
+    they require: their files by URLs relative to the directory where, and
+    the micropython-lib packages they require as deps."""
+    own, _, _ = closure(names)
+    urls = [[dest, os.path.relpath(src, where).replace(os.sep, "/")]
+            for m in own for dest, src in m.files]
     deps = sorted({name for m in own for name, library in m.requires if library is None})
     return {"urls": urls, "deps": [[d, "latest"] for d in deps], "version": version()}
+
+
+def package_json(name):
+    """Where component name's package.json lies."""
+    return os.path.join(PACKAGES, name, "package.json")
 
 
 _VERSION = re.compile(r'(metadata\([^)]*?version=")([^"]*)(")')
@@ -150,21 +173,31 @@ def generated():
     """{path: text} of every file this tool writes, as it would write them."""
     out = {INDEX_PATH: json.dumps(index(), indent=1) + "\n"}
     for m in components().values():
+        out[package_json(m.name)] = json.dumps(
+            index([m.name], os.path.dirname(m.path)), indent=1) + "\n"
         with open(m.path) as f:
             out[m.path] = _VERSION.sub(lambda g: g.group(1) + version() + g.group(3), f.read())
     return out
 
 
+def current(path):
+    """The text of a generated file as it is now ("" if there is none)."""
+    if not os.path.exists(path):
+        return ""
+    with open(path) as f:
+        return f.read()
+
+
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="Write package.json and the manifests' versions.")
+    ap = argparse.ArgumentParser(
+        description="Write the package.json files and the manifests' versions.")
     ap.add_argument("--check", action="store_true",
                     help="exit 1 if a file is out of date; write nothing")
     a = ap.parse_args(argv)
     stale = []
     for path, text in generated().items():
-        with open(path) as f:
-            if f.read() == text:
-                continue
+        if current(path) == text:
+            continue
         stale.append(os.path.relpath(path, ROOT))
         if not a.check:
             with open(path, "w") as f:

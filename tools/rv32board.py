@@ -5,8 +5,9 @@
     python tools/rv32board.py --bench          # tools/bench_rv32.py on the board
     python tools/rv32board.py --romfs          # code in ROM instead of over mount
 
-Boots ../shared/mp32/virt-rv32-firmware.elf (the MicroPython qemu port, a
-bare-metal rv32imc board with a 140 032-byte heap) in qemu-system-riscv32.
+Boots RV32_FIRMWARE (by default CI's copy, ../shared/mp32/virt-rv32-firmware.elf:
+the MicroPython qemu port, a bare-metal rv32imc board with a 140 032-byte
+heap) in qemu-system-riscv32.
 The firmware is compiled as an ESP32-C3 gets it (`mpy-cross -march=rv32imc`,
 tools/deploy.py), the test helpers to .mpy beside it, in build/rv32/ with
 the repository's layout, so mprun's relative paths ("firmware",
@@ -29,7 +30,10 @@ import time
 from deploy import build
 from hostenv import ROOT, tool
 
-ELF = os.path.normpath(os.path.join(ROOT, "..", "shared", "mp32", "virt-rv32-firmware.elf"))
+# MicroPython's qemu port built for BOARD=VIRT_RV32 (docs/testing.md says how):
+# RV32_FIRMWARE=path, else CI's offline cache beside the repository.
+ELF = os.path.abspath(os.environ.get("RV32_FIRMWARE") or os.path.join(
+    os.path.dirname(ROOT), "shared", "mp32", "virt-rv32-firmware.elf"))
 QEMU = "qemu-system-riscv32"
 OUT = os.path.join(ROOT, "build", "rv32")  # beside it: OUT.qemu.log, OUT.romfs
 # Where the board's ROMFS partition is (uctypes.addressof(vfs.rom_ioctl(2, 0))
@@ -87,7 +91,8 @@ def available():
     if not shutil.which(QEMU):
         return "%s is not installed (Debian package qemu-system-misc)" % QEMU
     if not os.path.exists(ELF):
-        return "%s is missing" % ELF
+        return ("%s is missing (MicroPython's qemu port for VIRT_RV32; RV32_FIRMWARE=path, "
+                "see docs/testing.md)" % ELF)
     return None
 
 

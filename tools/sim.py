@@ -199,18 +199,27 @@ def _cell(args):
     return run(make_fleet(mode, n), seed, loss=loss, **kw)
 
 
+def pooled(fn, work, jobs):
+    """[fn(w) for w in work], in jobs worker processes when jobs > 1 (each
+    run is seeded, so the results do not depend on which worker ran it)."""
+    if jobs <= 1:
+        return [fn(w) for w in work]
+    import multiprocessing
+    with multiprocessing.Pool(jobs) as pool:
+        return pool.map(fn, work, chunksize=1)
+
+
 def grid(modes, sizes, losses, seeds, jobs=1, **kw):
     """[(mode, n, loss, [results])] for every cell of the grid."""
     cells = [(mode, n, loss) for n in sizes for loss in losses for mode in modes]
-    work = [(m, n, loss, s, kw) for m, n, loss in cells for s in range(seeds)]
-    if jobs > 1:
-        import multiprocessing
-        with multiprocessing.Pool(jobs) as pool:
-            results = pool.map(_cell, work, chunksize=1)
-    else:
-        results = [_cell(w) for w in work]
+    results = pooled(_cell, [(m, n, loss, s, kw) for m, n, loss in cells
+                             for s in range(seeds)], jobs)
     return [(m, n, loss, results[i * seeds:(i + 1) * seeds])
             for i, (m, n, loss) in enumerate(cells)]
+
+
+def _one_change(args):
+    return one_change(*args)
 
 
 def full_fleet(mode, n=32, constraints=64):
@@ -288,8 +297,11 @@ def main(argv=None):
     part = tuple(int(x) for x in a.partition.split(":")) if a.partition else None
     print("command: python tools/sim.py " + " ".join(sys.argv[1:] if argv is None else argv))
     if a.one_change:
-        rows = [(m, 32, loss, [one_change(m, s, loss, a.broadcast) for s in range(a.seeds)])
-                for loss in a.loss for m in modes]
+        cells = [(m, loss) for loss in a.loss for m in modes]
+        results = pooled(_one_change, [(m, s, loss, a.broadcast) for m, loss in cells
+                                       for s in range(a.seeds)], a.jobs)
+        rows = [(m, 32, loss, results[i * a.seeds:(i + 1) * a.seeds])
+                for i, (m, loss) in enumerate(cells)]
     else:
         rows = grid(modes, a.nodes, a.loss, a.seeds, jobs=a.jobs, dup=a.dup, reorder=a.reorder,
                     delay=a.delay, partition=part, restart=a.restart, max_rounds=a.max_rounds,

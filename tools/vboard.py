@@ -44,7 +44,10 @@ class VBoard:
         # the board's heap, plus what the stand-ins for the radio, network
         # and machine modules take: a board has those in its firmware
         self.heap = heap or hostenv.heap(micropython) + hostenv.shim_cost(micropython)
-        self.env = dict(os.environ, MICROPYPATH=":lib:.frozen:" + hostenv.shim(micropython))
+        # The flash's root, then its /lib as a board has it: an absolute path
+        # that ends in /lib is where `mpremote mip install` puts packages.
+        path = ["", os.path.join(self.dir, "lib"), ".frozen", hostenv.shim(micropython)]
+        self.env = dict(os.environ, MICROPYPATH=":".join(path))
         if mac:
             self.env["CCRDT_MAC"] = mac
         if air:
