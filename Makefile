@@ -71,10 +71,10 @@ mpy: $(STAMP) ## compile a board's firmware into build/mpy/BOARD and print the s
 key: $(STAMP) ## write a new fleet key: KEY=build/fleet.key
 	$(BIN)/python tools/deploy.py key $(or $(KEY),build/fleet.key)
 
-deploy: $(STAMP) ## put firmware, config and key on a board: PORT= BOARD= NODE= KEY= [SET=]
+deploy: $(STAMP) ## put firmware, config and key on a board: PORT= BOARD= NODE= KEY= [SET=] [FRESH=1]
 	@test -n "$(PORT)" || { echo "make deploy needs PORT=/dev/ttyUSB0 (or a virtual board's /dev/pts/N)"; exit 2; }
 	@test -n "$(NODE)" || { echo "make deploy needs NODE=name (1..16 bytes)"; exit 2; }
-	$(BIN)/python tools/deploy.py deploy --port $(PORT) --board $(BOARD) --node $(NODE) --key "$(KEY)" $(SET)
+	$(BIN)/python tools/deploy.py deploy --port $(PORT) --board $(BOARD) --node $(NODE) --key "$(KEY)" $(SET) $(if $(FRESH),--fresh)
 
 run: $(STAMP) ## run firmware/main.py on the board at PORT from the host
 	@test -n "$(PORT)" || { echo "make run needs PORT=..."; exit 2; }

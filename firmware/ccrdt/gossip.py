@@ -413,7 +413,8 @@ class GossipNode:
             tag = wire.sender(frame)
             k = wire.kind(frame)
             end = n - wire.MAC_LEN
-            epoch, seq = wire.epoch(frame), wire.seq(frame)
+            epoch = wire.epoch(frame)  # two statements: a tuple assignment allocates here
+            seq = wire.seq(frame)
             if seq <= 0:
                 self._reasons[MALFORMED] += 1
                 return 0
@@ -425,7 +426,8 @@ class GossipNode:
                 self._reasons[REPLAYED] += 1
                 return 0
             self.fresh_tag = tag
-            self._emit, self._withheld = emit, False
+            self._emit = emit
+            self._withheld = False
             emit = self._answer
             if k == PING:
                 self._on_ping(frame, end, tag, emit)

@@ -26,6 +26,7 @@ port), and the receive path must not allocate.
 from struct import pack_into
 
 import cryptolib
+from micropython import const
 
 from ccrdt import raw
 from ccrdt.proto import (
@@ -42,6 +43,12 @@ from ccrdt.proto import (
     SEQ_LIMIT,
     WIRE_VERSION,
 )
+
+
+# Literals: SEQ_LIMIT (2**30) is a heap int on a 32-bit port, and arithmetic
+# on it would allocate at every frame.
+_SEQ_LAST = const(0x3FFFFFFF)  # SEQ_LIMIT - 1: the largest sequence number
+_SEQ_LOW = const(0x3FF00000)  # 2**20 frames before it: time for a new epoch
 
 
 class Cmac:
@@ -110,7 +117,7 @@ class Framer:
         The sequence stops at its limit rather than wrap, so a counter is
         never used twice (receivers refuse the repeats); the node moves to
         a new epoch long before (``seq_low``)."""
-        if self.seq < SEQ_LIMIT - 1:
+        if self.seq < _SEQ_LAST:
             self.seq += 1
         pack_into("<BBHIHI", buf, 0, MAGIC, (WIRE_VERSION << 4) | kind,
                   self.fleet, self.tag, self.epoch, self.seq)
@@ -122,7 +129,7 @@ class Framer:
 
     def seq_low(self):
         """True when the sequence nears its limit: time for a new epoch."""
-        return self.seq >= SEQ_LIMIT - (1 << 20)
+        return self.seq >= _SEQ_LOW
 
     def seal(self, buf, end):
         """Append the MAC after buf[0:end]; returns the frame length."""
