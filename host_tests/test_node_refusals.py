@@ -133,3 +133,22 @@ def test_a_node_on_its_older_snapshot_takes_a_new_incarnation():
         exchange(peer, n.gossip)
     assert n.state.metrics.node_satisfied("a") == 110  # 105 + 5, nothing lost
     assert n.gossip.own_claims() == 0  # the earlier life's row is not a claim on this one
+
+
+def test_a_board_with_no_slot_in_a_full_table_refuses_at_the_call():
+    # It heard the fleet before it wrote: every slot is another board's, so
+    # its first write could never be committed; it must not pile up unseen.
+    n, _ = node(max_nodes=2)
+    for name in ("b", "c"):
+        other = GossipNode(name, KEY, max_nodes=2)
+        other.record_satisfied(1)
+        f = bytearray(ping(other))
+        n.process(f, len(f))
+    assert len(n.state.nodes()) == 2
+    for op in (lambda: n.record_satisfied(1), lambda: n.add_constraint("x"),
+               lambda: n.update_position((1, 0))):
+        e = raises(CapacityError, op)
+        assert "none of them this board's" in str(e)
+    assert n.refused_ops == 3 and not n.pending and n.counts == [0, 0]
+    n.commit()
+    assert n.held_ops == 0 and n.own_counts() == (0, 0)

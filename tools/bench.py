@@ -229,7 +229,7 @@ def one_change(out):
 SITES = [("--sites 2", 64), ("--sites 2", 32), ("--sites 2 --broker-outage 8:4", 64),
          ("--lan --loss 0.2", 32), ("--transport espnow --loss 0.2", 32)]
 CHAOS = ("--nodes 6 --duration 10 --loss 0.2 --dup 0.1 --reorder-ms 30 --kill 3 --replace 5"
-         " --twin --partition 2:6")
+         " --twin --partition 2:6 --outsider 0.2")
 
 
 def interp_of(bits):
@@ -267,16 +267,20 @@ def sites(out):
     interp = interp_of(32) or interp_of(64)
     out("\nA chaos run: 20 % loss, 10 % duplication, 30 ms reordering, the fleet cut in two"
         " from 2 to 6 s, n01 killed with SIGKILL at 3 s and restarted, n02 replaced at 5 s by"
-        " a board with an empty flash and the same name, and a seventh board given n00's name")
+        " a board with an empty flash and the same name, a seventh board given n00's name, and"
+        " an outsider without the key who, after every fifth frame on the air, sends a recorded"
+        " one again from a spoofed source")
     out("    MICROPYTHON=%s python tools/fleet.py --plain %s" % (shown(interp), CHAOS))
     f, s, clean = fleet_run(CHAOS.split(), interp)
     out("| micropython | settled after the last change | gossip rounds | frames | bytes"
-        " | dropped | least heap free | name clash reported by | lost with the wiped flash |")
-    out("|---|---|---|---|---|---|---|---|---|")
-    out("| %s | %s | %s | %d | %d | %d | %.1f KB | %s | %d checks |" % (
+        " | dropped | least heap free | name clash reported by | lost with the wiped flash"
+        " | replayed by the outsider | refused as replays |")
+    out("|---|---|---|---|---|---|---|---|---|---|---|")
+    out("| %s | %s | %s | %d | %d | %d | %.1f KB | %s | %d checks | %d | %d |" % (
         hostenv.describe(interp), settled(s, clean),
         "%.0f" % s["settle_rounds"] if s["converged"] else "-", s["frames"], s["bytes"],
-        s["dropped"], s["heap_free_min"] / 1000, ", ".join(s["clashes"]) or "-", f.unsent))
+        s["dropped"], s["heap_free_min"] / 1000, ", ".join(s["clashes"]) or "-", f.unsent,
+        s["outsider_sent"], s["replays_refused"]))
     return problems + problems_of("chaos", s, clean)
 
 

@@ -227,7 +227,13 @@ class Node:
 
     def _check_ops(self, more):
         """OverflowError if `more` operations, with those queued, could pass
-        this node's operation counter (as of the last commit)."""
+        this node's operation counter (as of the last commit); CapacityError
+        if this board has no slot yet and the node table is full (its first
+        write needs one: the commit could never apply it)."""
+        st = self.state
+        if st.node_table.find(st.tag) < 0 and len(st.nodes()) >= st.max_nodes:
+            raise CapacityError("node table full: %d nodes, none of them this board's"
+                                % st.max_nodes)
         queued = len(self.pending) + self._counts_queued()
         if queued + more > self._ops_left:
             raise OverflowError("operation counter exhausted: %d operations left, %d queued"
