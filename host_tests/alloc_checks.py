@@ -99,9 +99,9 @@ def test_ping_of_a_converged_peer_allocates_nothing():
     b = _twin(a)
     for _ in range(4):  # past the pings that carry digests after a change
         f = bytearray(ping(a))
-    frames = _resent(a, f, 102)
+    frames = _resent(a, f, 42)  # 40 measured: copies of a frame take the RV32 board's heap
     assert b.handle(frames[0], len(f), _drop) == CONVERGED
-    _assert_each(b, frames[1:], 100, "a PING of a converged peer", changes=False)
+    _assert_each(b, frames[1:], 40, "a PING of a converged peer", changes=False)
 
 
 def test_state_hash_after_a_change_allocates_nothing():
@@ -174,6 +174,6 @@ def test_answering_a_ping_whose_slices_differ_allocates_nothing():
 
     def count(f, m):
         sent[0] += 1
-    _assert_each(b, _resent(a, p, 101), 100, "answering a PING with slice hashes",
+    _assert_each(b, _resent(a, p, 41), 40, "answering a PING with slice hashes",
                  changes=False, emit=count)
-    assert sent[0] >= 100  # each was answered
+    assert sent[0] >= 40  # each was answered

@@ -4,7 +4,7 @@ board, two boards with one name).  Runs on CPython and both MicroPythons."""
 from struct import pack
 
 from ccrdt import wire
-from ccrdt.delta import SnapshotVersionError
+from ccrdt.restore import SnapshotVersionError
 from ccrdt.fnv import fnv1a32, tag30
 from ccrdt.gossip import BAD_NAME, DELTA, MALFORMED, PING, GossipNode
 from ccrdt.layout import COUNTER_LIMIT, SLICES

@@ -121,7 +121,7 @@ def test_the_config_sizes_win_over_the_snapshot_sizes():
 def test_a_snapshot_of_a_newer_version_stops_the_load_and_stays():
     from check import raises
 
-    from ccrdt.delta import SnapshotVersionError
+    from ccrdt.restore import SnapshotVersionError
     from ccrdt.fnv import fnv1a32
     two_saves(3, 4)
     with open(DIR + "/state.bin", "rb") as f:
@@ -158,7 +158,7 @@ def saved_by(st, satisfied=3):
 def test_a_snapshot_of_another_fleet_or_key_stops_the_board_and_stays():
     from check import raises
 
-    from ccrdt.delta import SnapshotError
+    from ccrdt.restore import SnapshotError
     saved_by(owned_store(fleet=1)[0])
     with open(DIR + "/state.bin", "rb") as f:
         before = f.read()
@@ -183,7 +183,7 @@ def test_a_snapshot_written_on_another_chip_is_told_apart():
 def test_a_snapshot_that_does_not_fit_smaller_tables_stops_the_board():
     from check import raises
 
-    from ccrdt.delta import SnapshotError
+    from ccrdt.restore import SnapshotError
     st = owned_store(caps=(8, 16))[0]
     fresh_dir()
     s, _ = st.load(5)

@@ -109,9 +109,6 @@ def _read_config(path):
     config module (~12 KB while loaded on 32-bit) and this one are let go
     here, with this function's locals, so that the node is built without
     them."""
-    import sys
-
-    import ccrdt
     from ccrdt.config import ConfigError, load
     try:
         return load(path)
@@ -119,22 +116,31 @@ def _read_config(path):
         print("config error:", e)
         return None
     finally:
-        for name in ("config", "boot"):
-            sys.modules.pop("ccrdt." + name, None)
-            if hasattr(ccrdt, name):
-                delattr(ccrdt, name)
+        _forget("config", "boot")
+
+
+def _forget(*names):
+    """Let go of modules of ccrdt that only boot needs."""
+    import sys
+
+    import ccrdt
+    for name in names:
+        sys.modules.pop("ccrdt." + name, None)
+        if hasattr(ccrdt, name):
+            delattr(ccrdt, name)
 
 
 def start(config_path="config.json", directory=""):
     """The node of the board's config, or None after printing why there
     is none.  What only boot needs is let go before the node is built (the
-    config module) or runs (this one, ~2 KB kept), so that main.py can drop
-    its last reference and the heap gets them back."""
+    config module) or runs (this one, ~2 KB kept, and the snapshot reader
+    ``ccrdt.restore``), so that main.py can drop its last reference and
+    the heap gets them back."""
     cfg = _read_config(config_path)
     if cfg is None:
         return None
     gc.collect()
-    from ccrdt.delta import SnapshotError, SnapshotVersionError
+    from ccrdt.restore import SnapshotError, SnapshotVersionError
     try:
         node = build(cfg, directory)
     except SnapshotVersionError as e:
@@ -144,5 +150,7 @@ def start(config_path="config.json", directory=""):
     except SnapshotError as e:
         print("snapshot error: %s" % e)
         return None
+    finally:
+        _forget("restore")  # read back: the node goes on without that code
     gc.threshold(-1)  # built: the GC runs when the heap is full again (see main.py)
     return node

@@ -216,21 +216,12 @@ def merge_into(st, other):
 # [version 2: u32 incarnation], [version 3: u16 epoch, u8 owner length,
 # owner], u8 names, names (u32 tag, u8 len, bytes), u16 parts, parts (u8
 # len, part), u32 FNV-1a 32 of everything before it.  Versions 1 (no
-# incarnation: 0) and 2 (epoch 0, no owner) are still read.
-_MAGIC = b"CCS"
+# incarnation: 0) and 2 (epoch 0, no owner) are still read
+# (``ccrdt.restore``: code a board runs at boot only).
+SNAPSHOT_MAGIC = b"CCS"
 # 2: the incarnation; 3: the epoch and the owner (``ccrdt.store``)
-_VERSION = const(3)
+SNAPSHOT_VERSION = const(3)
 OWNER_MAX = const(32)
-
-
-class SnapshotError(ValueError):
-    """A well-formed snapshot this board must not load, nor replace: it
-    stops and says why (``ccrdt.store``)."""
-
-
-class SnapshotVersionError(SnapshotError):
-    """A well-formed snapshot of a version this firmware does not read: not
-    corrupt, only newer (or older) than the code."""
 
 
 def write_snapshot(st, emit):
@@ -255,10 +246,10 @@ def write_snapshot(st, emit):
     def out(buf, n):
         fnv.update(sum_, 0, buf, 0, n)
         emit(buf, n)
-    piece[0:3] = _MAGIC
+    piece[0:3] = SNAPSHOT_MAGIC
     owner = st.owner
-    pack_into("<BBBIHB", piece, 3, _VERSION, st.max_nodes, st.max_constraints, st.incarnation,
-              st.epoch, len(owner))
+    pack_into("<BBBIHB", piece, 3, SNAPSHOT_VERSION, st.max_nodes, st.max_constraints,
+              st.incarnation, st.epoch, len(owner))
     raw.copy(piece, 13, owner, 0, len(owner))
     piece[13 + len(owner)] = len(names)
     out(piece, 14 + len(owner))
@@ -296,57 +287,3 @@ def encode_snapshot(st):
         at[0] += n
     write_snapshot(st, put)
     return out
-
-
-def decode_snapshot(data, new_state):
-    """The state a snapshot holds, built by new_state(max_nodes,
-    max_constraints, incarnation), with its epoch and owner (both 0 and
-    empty before version 3); ValueError names what is wrong."""
-    if len(data) < 13 or bytes(data[:3]) != _MAGIC:
-        raise ValueError("not a ccrdt snapshot (bad magic or too short)")
-    body = memoryview(data)[:-4]
-    if fnv.fnv1a32(body) != raw.u32(data, len(data) - 4):
-        raise ValueError("snapshot checksum mismatch (corrupt or truncated)")
-    version = data[3]
-    if not 1 <= version <= _VERSION:
-        raise SnapshotVersionError("snapshot version %d: this firmware reads 1..%d"
-                                   % (version, _VERSION))
-    o = 6
-    incarnation = epoch = 0
-    owner = b""
-    if version >= 2:
-        incarnation = raw.u32(data, o)
-        o += 4
-    if version >= 3:
-        epoch = raw.u16(data, o)
-        n = data[o + 2]
-        if n > OWNER_MAX or o + 3 + n >= len(body):
-            raise ValueError("snapshot owner truncated")
-        owner = bytes(data[o + 3:o + 3 + n])
-        o += 3 + n
-    st = new_state(data[4], data[5], incarnation)
-    st.epoch, st.owner = epoch, owner
-    count = data[o]
-    o += 1
-    names = []
-    for _ in range(count):
-        if o + 5 > len(body) or o + 5 + data[o + 4] > len(body):
-            raise ValueError("snapshot names truncated")
-        names.append((o, data[o + 4]))
-        o += 5 + data[o + 4]
-    if o + 2 > len(body):
-        raise ValueError("snapshot parts truncated")
-    count = raw.u16(data, o)
-    o += 2
-    r = st.part_reader()
-    for _ in range(count):
-        n = data[o] if o < len(body) else 0
-        if n == 0 or o + 1 + n > len(body):
-            raise ValueError("snapshot part truncated")
-        r.join(data, o + 1, n)
-        o += 1 + n
-    if o != len(body):
-        raise ValueError("snapshot has trailing bytes")
-    for no, n in names:
-        st.remember_name(raw.u32(data, no), data, no + 5, n)
-    return st

@@ -331,7 +331,8 @@ class ConstraintState:
         corrupt.  Its tables have the snapshot's sizes, or the sizes given
         (a board whose config changed them; CapacityError if the content
         does not fit)."""
-        return delta.decode_snapshot(data, lambda nodes, constraints, incarnation: ConstraintState(
+        from ccrdt.restore import decode_snapshot  # boot-time code (see ccrdt.restore)
+        return decode_snapshot(data, lambda nodes, constraints, incarnation: ConstraintState(
             node_id, max_nodes or nodes, max_constraints or constraints, incarnation))
 
     def __eq__(self, other):

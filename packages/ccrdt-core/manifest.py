@@ -3,4 +3,4 @@ metadata(version="0.1.0", license="MIT", description="ccrdt's replicated state: 
 
 package("ccrdt", files=("__init__.py", "compat.py", "layout.py", "raw.py", "fnv.py", "nodes.py", "awset.py",
                         "counters.py", "register.py", "state.py", "delta.py", "vclock.py", "proto.py", "wire.py",
-                        "store.py"), base_path="../../firmware")
+                        "store.py", "restore.py"), base_path="../../firmware")
