@@ -5,7 +5,7 @@ Same source on ESP32, the MicroPython unix port and CPython (through
 """
 from ccrdt import compat  # noqa: F401  (installs the CPython shim first)
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 class CapacityError(Exception):

@@ -1,4 +1,4 @@
-metadata(version="0.1.0", license="MIT", description="ccrdt's push-pull gossip: PING, DELTA and ACK frames of at most 250 bytes.")
+metadata(version="0.2.0", license="MIT", description="ccrdt's push-pull gossip: PING, DELTA and ACK frames of at most 250 bytes.")
 
 require("ccrdt-core", library="ccrdt")
 

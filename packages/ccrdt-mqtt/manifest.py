@@ -1,4 +1,4 @@
-metadata(version="0.1.0", license="MIT", description="ccrdt's MQTT transport, for gateway boards.")
+metadata(version="0.2.0", license="MIT", description="ccrdt's MQTT transport, for gateway boards.")
 
 require("ccrdt-node", library="ccrdt")
 require("umqtt.simple")

@@ -1,4 +1,4 @@
-metadata(version="0.1.0", license="MIT", description="ccrdt's node runtime for a board: built from config.json, "
+metadata(version="0.2.0", license="MIT", description="ccrdt's node runtime for a board: built from config.json, "
          "group-committed to flash, STATUS to a monitor.")
 
 require("ccrdt-gossip", library="ccrdt")

@@ -1,4 +1,4 @@
-metadata(version="0.1.0", license="MIT", description="ccrdt's UDP transport (Wi-Fi); also carries STATUS to a monitor.")
+metadata(version="0.2.0", license="MIT", description="ccrdt's UDP transport (Wi-Fi); also carries STATUS to a monitor.")
 
 require("ccrdt-node", library="ccrdt")
 

@@ -1,4 +1,4 @@
-metadata(version="0.1.0", license="MIT", description="ccrdt's example workload: threshold constraints checked on a simulated sensor.")
+metadata(version="0.2.0", license="MIT", description="ccrdt's example workload: threshold constraints checked on a simulated sensor.")
 
 require("ccrdt-node", library="ccrdt")
 
