@@ -467,8 +467,11 @@ class Node:
 
     def report(self):
         v = self.status_values()
-        self.log("status %s %s%s" % (self.name,
-                                     " ".join("%s=%d" % (k, v[k]) for k in STATUS_FIELDS),
+        # Two lines: one of every field would be a ~400-byte string, a block
+        # that a 32-bit board's fragmented heap may not have at once.
+        half = len(STATUS_FIELDS) // 2
+        self.log("status %s %s" % (self.name, _fields(v, STATUS_FIELDS[:half])))
+        self.log("status %s %s%s" % (self.name, _fields(v, STATUS_FIELDS[half:]),
                                      _by_reason(v["rejected_by"])))
         if self._saved_epoch == self.state.epoch:  # no frame before its epoch is on flash
             n = write_status(self.gossip.framer, self._tx, v, self._name)
@@ -530,6 +533,10 @@ def _drop(buf, n):
 
 def _check_id(cid):
     id_bytes(cid, "constraint id")
+
+
+def _fields(v, names):
+    return " ".join("%s=%d" % (k, v[k]) for k in names)
 
 
 def _by_reason(counts):

@@ -8,7 +8,6 @@ snapshot layout is ``ccrdt.delta``'s, which writes them.
 from ccrdt import CapacityError, fnv, raw
 from ccrdt.delta import SNAPSHOT_MAGIC, SNAPSHOT_VERSION, OWNER_MAX
 from ccrdt.state import ConstraintState
-from ccrdt.store import FILES, FLEET_KEY, MOVED, NEWEST, NONE, OLDER
 
 
 class SnapshotError(ValueError):
@@ -78,6 +77,7 @@ def decode_snapshot(data, new_state):
 def load(store, incarnation):
     """``Store.load``: (state, how), the newest valid snapshot of store
     and NEWEST, OLDER, MOVED or NONE (``ccrdt.store``)."""
+    from ccrdt.store import FILES, MOVED, NEWEST, NONE, OLDER  # decode alone needs no store
     for i, name in enumerate(FILES):
         try:
             with open(store.path(name), "rb") as f:
@@ -116,6 +116,7 @@ def _check_owner(store, theirs, name):
     chip's; SnapshotError if it is another fleet's or key's.  A snapshot
     without an owner (version 2) cannot tell and is taken as this
     board's."""
+    from ccrdt.store import FLEET_KEY
     mine = store.owner
     if not theirs or not mine:
         return False
