@@ -13,6 +13,7 @@ sum is meant); the model catches those.
 The generator is anything with ``below(n)`` and ``choice(seq)``: the seeded
 ``check.Rng`` on every interpreter, ``ChoiceRng`` under hypothesis.
 """
+import gc
 
 
 class ChoiceRng:
@@ -99,6 +100,7 @@ def check_merge_orders(spec, reps, models=None):
 
 def check_type(spec, rng, nodes=3, steps=40):
     """One history of spec's type through every check it supports."""
+    gc.collect()  # the last history's states go first: a small board's heap fragments
     reps, models = history(spec, rng, nodes, steps)
     if models:
         for r, m in zip(reps, models):

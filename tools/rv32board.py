@@ -56,7 +56,7 @@ def heap(label):
 heap('start')
 sys.path[:0] = ['firmware', 'host_tests']
 gc.threshold(2048)  # collect the loader's buffers as it goes: less fragmentation
-import ccrdt.gossip, ccrdt.vclock
+import ccrdt.gossip, ccrdt.vclock, ccrdt.restore  # restore: the tests decode snapshots
 gc.threshold(-1)
 heap('firmware_loaded')
 sys.argv[:] = ['mprun'] + %r
