@@ -32,6 +32,7 @@ from time import ticks_diff, ticks_ms
 
 from ccrdt.fnv import tag30
 from ccrdt.transport.mqtt import MqttTransport
+from waiting import until
 
 MODE, PORT, PREFIX = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 PLAN, FREE = json.loads(sys.argv[4]), int(sys.argv[5])
@@ -42,15 +43,6 @@ FRAMES = [bytes((5 * i + k) & 255 for i in range(n)) for k, n in enumerate((250,
 
 def report(what, **kw):
     print(what, json.dumps(kw))
-
-
-async def until(cond, ms):
-    t0 = ticks_ms()
-    while not cond():
-        if ticks_diff(ticks_ms(), t0) > ms:
-            return False
-        await asyncio.sleep_ms(20)
-    return True
 
 
 def gateways(keepalive_s):

@@ -19,6 +19,7 @@ from time import ticks_diff, ticks_ms
 
 from ccrdt.fnv import tag30
 from ccrdt.transport.mqtt import MqttTransport
+from waiting import until
 
 MODE, PORT, PREFIX, SIG = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 BUF = 251  # a node's receive buffer: FRAME_MAX + 1
@@ -36,15 +37,6 @@ def report(step, **kw):
 
 def log_to_stdout(name):
     return lambda line: print("LOG", name, line)
-
-
-async def until(cond, ms):
-    t0 = ticks_ms()
-    while not cond():
-        if ticks_diff(ticks_ms(), t0) > ms:
-            return False
-        await asyncio.sleep_ms(20)
-    return True
 
 
 async def signal(step):
