@@ -11,8 +11,9 @@ from time import ticks_diff, ticks_ms
 
 from histories import full_node
 
+from ccrdt import wire
 from ccrdt.gossip import GossipNode
-from drive import ping, receive
+from drive import introduce, ping, receive
 
 KEY = bytes(range(16))
 
@@ -38,7 +39,8 @@ def rate(fn, calls, per_call=1):
 def main():
     a = full_node("node-00", KEY)
     b = GossipNode("peer", KEY, max_nodes=33)
-    deltas = receive(a, ping(b)).responses
+    introduce(b, a)  # boards in range: a answers in full
+    deltas = [bytearray(f) for f in receive(a, ping(b, a.state.tag)).responses]
     for f in deltas:
         receive(b, f)
     assert b.state == a.state
@@ -46,7 +48,15 @@ def main():
     print("heap_free_two_full_nodes %d bytes" % gc.mem_free())
     x, y = b.state, a.state  # b's table has room for a's 32 nodes and itself
 
+    fr = a.framer
+
+    def reseal():  # a sends them again (a frame handled twice is a replay, refused unread)
+        for f in deltas:
+            fr.begin(f, wire.kind(f))
+            fr.seal(f, len(f) - wire.MAC_LEN)
+
     def dup_deltas():  # b holds all of their content already
+        reseal()
         for f in deltas:
             b.handle(f, len(f), sink)
 
@@ -58,7 +68,9 @@ def main():
         x.record_satisfied(1)
         x.state_hash()
 
-    print("delta_dup_rate %d frames/s" % rate(dup_deltas, 10, len(deltas)))
+    both, alone = rate(dup_deltas, 10, len(deltas)), rate(reseal, 10, len(deltas))
+    # the time of handling alone: what re-sealing takes is subtracted
+    print("delta_dup_rate %d frames/s" % (both * alone // max(alone - both, 1)))
     print("merge_full_rate %d merges/s" % rate(merge_changed, 20))
     print("hash_after_change_rate %d hashes/s" % rate(hash_changed, 50))
 
