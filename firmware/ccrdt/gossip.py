@@ -20,7 +20,8 @@ One exchange, started by a PING (``ping_into()``) at node A towards node B:
 So one exchange leaves both sides equal (the seed needed two, and sent the
 whole state as JSON each time), and only slices that differ travel.  A lost
 frame only delays its own piece: the next exchange finds that slice still
-differs.  Replayed or duplicated frames are harmless, because joins are
+differs.  A duplicated or replayed frame is refused before it is read
+(``ccrdt.fresh``); were it joined, it would change nothing, since joins are
 idempotent.
 
 On a broadcast medium (ESP-NOW) a node also broadcasts its own changes
@@ -28,7 +29,7 @@ On a broadcast medium (ESP-NOW) a node also broadcasts its own changes
 answers; changes heard from others are not repeated.  ``presence_into()``
 is the small broadcast by which quiet boards find each other.
 
-Payloads (after the 10-byte header of ``ccrdt.wire``):
+Payloads (after the 14-byte header of ``ccrdt.wire``):
 
     PING   u8 flags (1: slice hashes follow, 2: delta entries follow,
            4: broadcast, nobody answers), u32 state hash,
