@@ -6,7 +6,7 @@ MicroPython (host_tests/mprun.py)."""
 from ccrdt import wire
 from ccrdt.fresh import FACTOR, Senders
 from ccrdt.gossip import GossipNode
-from ccrdt.proto import NO_ROOM, REPLAYED
+from ccrdt.proto import NO_ROOM, REPLAYED, STATUS, UNKNOWN_KIND
 from ccrdt.state import ConstraintState
 from ccrdt.transport import Peers
 from drive import exchange, introduce, ping, receive
@@ -111,6 +111,21 @@ def test_a_frame_is_taken_once_and_old_ones_never():
     assert c.rejected(REPLAYED) == 9
     receive(c, later[-2])
     assert c.rejected(REPLAYED) == 10
+
+
+def test_a_recorded_status_frame_passes_for_no_fresh_gossip_frame():
+    # A board's STATUS frame, recorded on the monitor's topic and sent to a
+    # gateway from the outsider's own address: authentic, never seen there,
+    # but no frame the gossip takes, so it teaches no peer address.
+    a, c = node("a"), node("c")
+    introduce(a, c)
+    buf = bytearray(wire.FRAME_MAX)
+    status = bytes(buf[:a.framer.seal(buf, a.framer.begin(buf, STATUS))])
+    later = ping(a, c.state.tag)
+    assert not receive(c, status).responses
+    assert c.fresh_tag == -1 and c.rejected(UNKNOWN_KIND) == 1 and c.rejected() == 1
+    receive(c, later)  # a's next frame is fresh as before
+    assert c.fresh_tag == a.state.tag and c.rejected() == 1
 
 
 def test_a_recorded_ping_is_answered_at_most_three_times_its_size():

@@ -113,7 +113,7 @@ def receive(out):
     table(out, "Receiving frames (one node, full 32 x 64 state)", "tools/bench_gossip.py",
           ["delta_frames", "delta_bytes_avg", "delta_new_rate", "delta_join_rate",
            "delta_join_alloc", "delta_dup_rate", "delta_dup_alloc", "ping_rate", "ping_alloc",
-           "encode_rate"])
+           "replay_rate", "replay_alloc", "encode_rate"])
     out("\n*_kept: gc.mem_alloc() after gc.collect(), what a state keeps.  *_alloc: bytes one"
         " call or frame allocates, with the GC disabled around the measured loop and the empty"
         " loop subtracted (host_tests/allocs.py); _2e31: every node's counter past 2**31."
@@ -230,6 +230,8 @@ SITES = [("--sites 2", 64), ("--sites 2", 32), ("--sites 2 --broker-outage 8:4",
          ("--lan --loss 0.2", 32), ("--transport espnow --loss 0.2", 32)]
 CHAOS = ("--nodes 6 --duration 10 --loss 0.2 --dup 0.1 --reorder-ms 30 --kill 3 --replace 5"
          " --twin --partition 2:6 --outsider 0.2")
+CHAOS_SITES = ("--sites 2 --nodes 8 --duration 10 --loss 0.2 --dup 0.1 --kill 3 --replace 5"
+               " --twin --outsider 0.2")
 
 
 def interp_of(bits):
@@ -265,23 +267,36 @@ def sites(out):
             s["bytes"], "%.1f KB" % (s["heap_free_min"] / 1000) if bits == 32 else "-"))
         problems += problems_of(options, s, clean)
     interp = interp_of(32) or interp_of(64)
-    out("\nA chaos run: 20 % loss, 10 % duplication, 30 ms reordering, the fleet cut in two"
-        " from 2 to 6 s, n01 killed with SIGKILL at 3 s and restarted, n02 replaced at 5 s by"
-        " a board with an empty flash and the same name, a seventh board given n00's name, and"
-        " an outsider without the key who, after every fifth frame on the air, sends a recorded"
-        " one again from a spoofed source")
-    out("    MICROPYTHON=%s python tools/fleet.py --plain %s" % (shown(interp), CHAOS))
-    f, s, clean = fleet_run(CHAOS.split(), interp)
-    out("| micropython | settled after the last change | gossip rounds | frames | bytes"
-        " | dropped | least heap free | name clash reported by | lost with the wiped flash"
-        " | replayed by the outsider | refused as replays |")
-    out("|---|---|---|---|---|---|---|---|---|---|---|")
-    out("| %s | %s | %s | %d | %d | %d | %.1f KB | %s | %d checks | %d | %d |" % (
-        hostenv.describe(interp), settled(s, clean),
-        "%.0f" % s["settle_rounds"] if s["converged"] else "-", s["frames"], s["bytes"],
-        s["dropped"], s["heap_free_min"] / 1000, ", ".join(s["clashes"]) or "-", f.unsent,
-        s["outsider_sent"], s["replays_refused"]))
-    return problems + problems_of("chaos", s, clean)
+    out("\nChaos runs: 20 % loss, 10 % duplication, n01 killed with SIGKILL at 3 s and restarted,"
+        " n02 replaced at 5 s by a board with an empty flash and the same name, one more board"
+        " given n00's name, and an outsider without the key who, after every fifth frame on the"
+        " air, sends a recorded one again from a spoofed source; the first also 30 ms"
+        " reordering and the fleet cut in two from 2 to 6 s, the second two sites, where the"
+        " outsider also replays on the broker and publishes a payload longer than a frame every"
+        " 2 s (64 KB, every fourth 1 MB)")
+    runs = [CHAOS] + ([] if no_mqtt else [CHAOS_SITES])
+    for options in runs:
+        out("    MICROPYTHON=%s python tools/fleet.py --plain %s" % (shown(interp), options))
+    out("| run | settled after the last change | gossip rounds | frames | bytes | dropped"
+        " | least heap free | name clash reported by | lost with the wiped flash"
+        " | replayed by the outsider | refused as replays | oversized published, refused |")
+    out("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for options in runs:
+        f, s, clean = fleet_run(options.split(), interp)
+        over = ("%d (%.1f MB) to gateways %d times, refused %d" % (
+            s["oversized_sent"], s["oversized_bytes"] / 1e6, s["oversized_deliveries"],
+            s["oversized_refused"]) if "oversized_sent" in s else "-")
+        out("| %s on %s | %s | %s | %d | %d | %d | %.1f KB | %s | %d checks | %d | %d | %s |" % (
+            "two sites" if "--sites" in options else "one fleet", hostenv.describe(interp),
+            settled(s, clean), "%.0f" % s["settle_rounds"] if s["converged"] else "-",
+            s["frames"], s["bytes"], s["dropped"], s["heap_free_min"] / 1000,
+            ", ".join(s["clashes"]) or "-", f.unsent, s["outsider_sent"], s["replays_refused"],
+            over))
+        problems += problems_of(options, s, clean)
+        if "oversized_sent" in s and s["oversized_refused"] != s["oversized_deliveries"]:
+            problems.append("%s: %d oversized deliveries, %d refused" % (
+                options, s["oversized_deliveries"], s["oversized_refused"]))
+    return problems
 
 
 # The simulator's grids: (title, tools/sim.py's options).

@@ -9,7 +9,8 @@ runs; *_alloc is what handling one frame allocates, measured with the GC
 disabled around the loop (host_tests/allocs.py).  A frame handled twice is a
 replay, refused before it is read (``ccrdt.fresh``): each round sends the
 same content again under its sender's next sequence number, and the time
-that re-sealing takes alone is subtracted.
+that re-sealing takes alone is subtracted.  The replay rows time that
+refusal: frames a node has handled, sent to it again as they were.
 """
 import gc
 import sys
@@ -18,6 +19,7 @@ sys.path[:0] = ["firmware", "host_tests"]
 from ccrdt import wire  # noqa: E402
 from ccrdt.compat import IS_MICROPYTHON, ticks_ms, ticks_diff  # noqa: E402
 from ccrdt.fnv import tag30  # noqa: E402
+from ccrdt.proto import REPLAYED  # noqa: E402
 from ccrdt.gossip import GossipNode  # noqa: E402
 from ccrdt.state import SLICES  # noqa: E402
 from histories import full_node  # noqa: E402
@@ -59,6 +61,28 @@ def report(name, node, frames, rounds, sender):
     if IS_MICROPYTHON:
         from allocfit import bytes_per_call
         print("%s_alloc %d bytes/frame" % (name, bytes_per_call(handle_all, rounds) / len(frames)))
+
+
+def replays(node, frames, rounds):
+    """Frames per second and bytes allocated per frame of node.handle
+    refusing frames it has handled before, sent again unchanged."""
+    frames = [bytearray(f) for f in frames]
+
+    def handle_all():
+        for f in frames:
+            node.handle(f, len(f), sink)
+    handle_all()  # the first time may be fresh; every later one is a replay
+    before = node.rejected(REPLAYED)
+    gc.collect()
+    t0 = ticks_ms()
+    for _ in range(rounds):
+        handle_all()
+    ms = ticks_diff(ticks_ms(), t0)
+    assert node.rejected(REPLAYED) - before == rounds * len(frames)
+    print("replay_rate %d frames/s" % (rounds * len(frames) * 1000 // max(ms, 1)))
+    if IS_MICROPYTHON:
+        from allocfit import bytes_per_call
+        print("replay_alloc %d bytes/frame" % (bytes_per_call(handle_all, rounds) / len(frames)))
 
 
 def main():
@@ -115,6 +139,7 @@ def main():
         receive(b, f)
     report("delta_dup", b, deltas, 400, a)
     report("ping", b, [ping(a)], 5000, a)
+    replays(b, deltas, 400)
 
 
 main()

@@ -40,7 +40,7 @@ from observer import broker_address
 
 from ccrdt.config import read_key
 from ccrdt.node import LOG_COMMIT, LOG_NEW_LIFE, LOG_UP
-from ccrdt.proto import REPLAYED
+from ccrdt.proto import BAD_SIZE, FRAME_MAX, REPLAYED
 from ccrdt.workload import LOG_RECORDED
 from ccrdt.state import ConstraintState, origin_tag
 
@@ -86,6 +86,7 @@ class Fleet:
         self.down = set()  # nodes killed on purpose, not yet restarted
         self.wiped = set()  # (node, incarnation) whose flash was wiped by replace_board
         self.unsent = 0  # checks committed to a flash that was wiped before any peer heard them
+        self.broker_outsider = None  # a BrokerOutsider, with sites and an outsider
         self.t0 = time.monotonic()
 
     # ---- files ---------------------------------------------------------
@@ -317,6 +318,10 @@ class Fleet:
             await loop.run_in_executor(None, self.broker.start)
             self.log(self.broker.started_line())
             self.tap = BrokerTap(self.broker, "ccrdt/1/#")
+            if self.outsider is not None:
+                self.broker_outsider = BrokerOutsider(self.broker, "ccrdt/1", Outsider(
+                    self.seed + 2, self.outsider.rate), [self.names[i] for i in range(self.n)
+                                                         if self.gateway(i)])
         self.mon = Monitor(read_key(self.key_path), 1)
         transports = [await listen(self.mon, self.monitor_port)]
         port_node = dict((p, i) for i, p in enumerate(self.node_ports))
@@ -377,6 +382,8 @@ class Fleet:
                 tr.close()
             if self.broker is not None:
                 self.tap.close()
+                if self.broker_outsider is not None:
+                    self.broker_outsider.close()
                 self.broker.stop()
         return self.summary(quiet_at, converged_at)
 
@@ -407,6 +414,13 @@ class Fleet:
         s["replays_refused"] = sum(v["rejected_by"][REPLAYED - 1] for v in live.values()
                                    if len(v["rejected_by"] or ()) >= REPLAYED)
         s["outsider_sent"] = self.outsider.sent if self.outsider is not None else 0
+        s["oversized_refused"] = sum(v["rejected_by"][BAD_SIZE - 1] for v in live.values()
+                                     if len(v["rejected_by"] or ()) >= BAD_SIZE)
+        b = self.broker_outsider
+        if b is not None:
+            s["outsider_sent"] += b.who.sent
+            s["oversized_sent"], s["oversized_bytes"] = b.oversized, b.oversized_bytes
+            s["oversized_deliveries"] = b.deliveries
         cpu = getattr(self, "cpu", [])
         s["cpu_percent"] = 100 * sum(cpu) / len(cpu) / self.wall if cpu else None
         s["constraints"] = first.active_constraint_count()
@@ -444,12 +458,67 @@ class BrokerTap:
         self.client = c
 
     def _count(self, client, userdata, msg):
+        if msg.topic.endswith("/" + BrokerOutsider.NAME):
+            return  # what the fleet carries, not what an outsider adds
         self.frames += 1
         self.bytes += len(msg.payload)
 
     def close(self):
         self.client.loop_stop()
         self.client.disconnect()
+
+
+class BrokerOutsider:
+    """A client of the broker without the key (paho): it hears the fleet's
+    topics, and publishes on the gateways' topics, as a topic of its own
+    (P/b/outsider, P/u/<gateway>/outsider), frames it recorded (for a share
+    of those it hears: who, a netsim.Outsider) and, when told, payloads far
+    longer than a frame."""
+
+    NAME = "outsider"
+
+    def __init__(self, broker, prefix, who, gateways):
+        import paho.mqtt.client as mqtt
+        self.who = who
+        self.topics = ["%s/b/%s" % (prefix, self.NAME)] + [
+            "%s/u/%s/%s" % (prefix, g, self.NAME) for g in gateways]
+        self.gateways = len(gateways)
+        self.oversized = self.oversized_bytes = 0
+        self.deliveries = 0  # oversized messages times the gateways each one reaches
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="ccrdt-fleet-outsider")
+        c.on_connect = lambda cl, ud, fl, rc, props: cl.subscribe("%s/+/#" % prefix)
+        c.on_message = self._heard
+        c.connect(broker.host, broker.port)
+        c.loop_start()
+        self.client = c
+
+    def _heard(self, client, userdata, msg):
+        if msg.topic in self.topics or len(msg.payload) > FRAME_MAX:
+            return  # its own
+        again = self.who.hear(msg.payload)
+        if again is not None:
+            client.publish(self.who.rng.choice(self.topics), again)
+
+    def publish_oversized(self, size):
+        """One payload of size bytes on one of its topics, at random."""
+        topic = self.who.rng.choice(self.topics)
+        if self.client.publish(topic, bytes([self.oversized & 255]) * size).rc:
+            return  # not connected (a broker outage): nothing sent
+        self.oversized += 1
+        self.oversized_bytes += size
+        self.deliveries += self.gateways if topic == self.topics[0] else 1
+
+    def close(self):
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def oversized_publish(size):
+    """An event: the broker's outsider publishes a payload of size bytes."""
+    def act(fleet):
+        fleet.log("an outsider publishes %d bytes on a gateway topic" % size)
+        fleet.broker_outsider.publish_oversized(size)
+    return act
 
 
 def broker_outage(down_s):
@@ -464,15 +533,17 @@ def broker_outage(down_s):
 
 def inject_forged(fleet):
     """An event: an outsider without the key publishes on the gateways'
-    broadcast topic: a well-formed frame sealed with another key, and noise."""
+    broadcast topic: a well-formed frame sealed with another key, noise, and
+    payloads of 64 KB and 1 MB."""
     import paho.mqtt.publish as publish
 
     from ccrdt.gossip import GossipNode
     buf = bytearray(250)
     forged = bytes(buf[:GossipNode("intruder", bytes(16)).ping_into(buf)])
     topic = "ccrdt/1/b/intruder"
-    fleet.log("an outsider publishes a forged frame and noise on %s" % topic)
-    publish.multiple([(topic, forged), (topic, b"\xcc" * 40)], hostname=fleet.broker.host,
+    fleet.log("an outsider publishes a forged frame, noise and 1.1 MB on %s" % topic)
+    publish.multiple([(topic, forged), (topic, b"\xcc" * 40), (topic, b"\xcc" * (1 << 16)),
+                      (topic, b"\xcc" * (1 << 20))], hostname=fleet.broker.host,
                      port=fleet.broker.port)
 
 
@@ -550,7 +621,9 @@ def parser():
                     help="udp: no peer lists, each node broadcasts on one LAN segment")
     ap.add_argument("--outsider", type=float, default=0.0, metavar="RATE",
                     help="an outsider without the key records frames on the air and, after "
-                         "this share of them, sends a recording again from a spoofed source")
+                         "this share of them, sends a recording again from a spoofed source; "
+                         "with --sites also on the broker, where it also publishes a payload "
+                         "longer than a frame every 2 s (64 KB; every fourth, 1 MB)")
     ap.add_argument("--plain", action="store_true", help="log lines instead of the live table")
     return ap
 
@@ -581,6 +654,9 @@ def from_args(argv, log=print, micropython=None):
     if a.broker_outage:
         at, down = (float(x) for x in a.broker_outage.split(":"))
         events.append((at, broker_outage(down)))
+    if a.outsider and a.sites > 1:
+        events += [(1.0 + t, oversized_publish(1 << 20 if t % 8 == 6 else 1 << 16))
+                   for t in range(0, max(1, int(a.duration) - 1), 2)]
     return fleet, events
 
 
@@ -636,6 +712,11 @@ def demo(argv=None):
     if fleet.outsider is not None:
         print("summary: an outsider sent %d recorded frames again from a spoofed source; the "
               "nodes refused %d frames as replays" % (s["outsider_sent"], s["replays_refused"]))
+    if "oversized_sent" in s:
+        print("summary: the outsider published %d payloads longer than a frame (%.1f MB) on "
+              "the broker, %d deliveries to gateways; the gateways refused %d as oversized"
+              % (s["oversized_sent"], s["oversized_bytes"] / 1e6, s["oversized_deliveries"],
+                 s["oversized_refused"]))
     if a.sites > 1:
         print("summary: gateways had %d bytes of heap: a node's %d and %d measured for the MQTT "
               "transport and umqtt.simple" % (fleet.gateway_heap, fleet.heap,

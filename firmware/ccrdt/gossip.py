@@ -422,6 +422,11 @@ class GossipNode:
             if tag == self.state.tag:
                 self._own_tag(frame, end, k, epoch, seq)
                 return 0
+            if k != PING and k != DELTA and k != ACK:
+                # A STATUS frame is for monitors (sent here by an outsider
+                # who recorded one): it must not pass as a fresh gossip frame.
+                self._reasons[UNKNOWN_KIND] += 1
+                return 0
             self._asker = self.senders.admit(tag, epoch, seq, n)
             if self._asker < 0:
                 self._reasons[REPLAYED] += 1
@@ -434,10 +439,8 @@ class GossipNode:
                 self._on_ping(frame, end, tag, emit)
             elif k == DELTA:
                 self._on_delta(frame, end, emit)
-            elif k == ACK:
-                self._on_ack(frame, end, tag)
             else:
-                self._reasons[UNKNOWN_KIND] += 1
+                self._on_ack(frame, end, tag)
         except CapacityError:
             self._reasons[NO_ROOM] += 1
         except Exception:  # ValueError from a malformed payload, or worse
