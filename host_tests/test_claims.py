@@ -10,7 +10,7 @@ from ccrdt.gossip import BAD_NAME, DELTA, MALFORMED, PING, GossipNode
 from ccrdt.layout import COUNTER_LIMIT, SLICES
 from ccrdt.state import ConstraintState, origin_tag
 from check import raises
-from drive import exchange, ping, receive
+from drive import exchange, introduce, ping, receive
 
 KEY = bytes(range(16))
 
@@ -174,6 +174,7 @@ def test_two_boards_with_one_name_lose_nothing_and_are_reported():
     b.add_constraint("from-b")
     b.remove_constraint("from-b")
     b.add_constraint("from-b")
+    introduce(a, b)  # both live, in range: their PINGs echo each other's frames
     exchange(a, b)
     exchange(b, a)
     assert a.clashes and b.clashes and a.clash_tag == b.state.tag
@@ -200,6 +201,22 @@ def test_a_replaced_board_keeps_counting_above_its_old_row():
     # heard the old one (names are learned from PINGs, not replicated).
     assert fleet.state.metrics.node_satisfied("kitchen-1") == 55
     assert not new.clashes  # the old board is gone, not a duplicate
+
+
+def test_a_recording_of_its_predecessor_is_no_twin_to_a_replaced_board():
+    # An outsider recorded the old board's PINGs and sends them to the new
+    # one, which has never heard that tag (every frame of it is fresh there):
+    # a board that does not echo this one is no live board with its name.
+    old = node("kitchen-1", 1)
+    recorded = [ping(old) for _ in range(3)]
+    new = node("kitchen-1", 2)
+    for f in recorded:
+        receive(new, f)
+    assert not new.clashes and new.rejected() == 0
+    # The same board alive and in range echoes the new one: reported.
+    introduce(old, new)
+    receive(new, ping(old, new.state.tag))
+    assert new.clashes == 1 and new.clash_tag == old.state.tag
 
 
 def test_snapshots_of_versions_1_and_2_load_and_unknown_versions_are_told_apart():

@@ -6,7 +6,7 @@ from ccrdt import proto
 from ccrdt.boot import build
 from ccrdt.config import validate
 from ccrdt.node import RxQueue
-from drive import ping
+from drive import introduce, ping
 
 from netsim import free_ports
 
@@ -177,7 +177,8 @@ def test_refusals_and_months_of_uptime_reach_the_monitor(tmp_path):
     a.process(f, len(f))  # a bad MAC
     twin = GossipNode("a", bytes(range(16)), state=ConstraintState(
         "a", 2, 64, (a.state.incarnation + 1) % (1 << 30)))  # another board named "a"
-    f = ping(twin)
+    introduce(a.gossip, twin)  # in range of a: its PING echoes a's frames
+    f = ping(twin, a.state.tag)
     a.process(bytearray(f), len(f))
     try:
         a.record_satisfied(-1)

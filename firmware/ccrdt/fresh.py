@@ -142,6 +142,11 @@ class Senders:
             if 0 < d <= seq and seq - d < ECHO_WINDOW:
                 self.credit[i] = _VALID
 
+    def validated(self, i):
+        """True if row i's sender echoed a recent frame of this node: a
+        board that hears this one now, never a recording."""
+        return i >= 0 and self.credit[i] == _VALID
+
     def spend(self, i, n):
         """True if row i's sender may be sent n more bytes (then spent, if
         it is not validated)."""

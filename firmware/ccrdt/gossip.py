@@ -497,7 +497,9 @@ class GossipNode:
             return
         fr = self.framer
         self.senders.validate(self._asker, f, o + 14 + L, fr.tag, fr.epoch, fr.seq)
-        if st.is_own_name(f, o + 6, L):  # another live board has this board's name
+        if st.is_own_name(f, o + 6, L) and self.senders.validated(self._asker):
+            # Another live board has this board's name: it hears this one
+            # now (a recording of a predecessor's PING is none).
             self.clash_tag = tag
             self.clashes += 1
         cold = st.state_hash() == self._pinged_hash
