@@ -4,6 +4,7 @@ from monitor import Monitor
 
 from ccrdt.gossip import GossipNode
 from ccrdt.proto import REPLAYED
+from ccrdt.status import FIELDS as STATUS_FIELDS
 from ccrdt.status import write
 
 KEY = bytes(range(16))
@@ -15,11 +16,7 @@ def status(node, values, name=b"n1"):
 
 
 def values(rx):
-    v = dict.fromkeys(("hash", "constraints", "nodes", "satisfied", "violations",
-                       "own_satisfied", "own_violations", "tx", "tx_bytes", "rejected",
-                       "dropped", "errors", "uptime_ms", "heap_free", "heap_used", "flags",
-                       "uptime_s", "max_nodes", "max_constraints", "refused_ops", "held_ops",
-                       "clashes", "own_claims", "skipped", "withheld", "epoch"), 0)
+    v = dict.fromkeys(STATUS_FIELDS, 0)
     v.update(rx=rx, rejected_by=[])
     return v
 
@@ -37,3 +34,15 @@ def test_a_replayed_status_moves_nothing():
     assert s["rx"] == 11 and s["seen"] == seen  # not revived, not rolled back
     assert mon.refused == 2 and "replayed" in mon.last_refusal
     assert REPLAYED == 10
+
+
+def test_a_full_node_table_says_how_much_of_it_earlier_lives_hold():
+    n1 = GossipNode("n1", KEY)
+    mon = Monitor(KEY)
+    v = values(1)
+    v.update(nodes=16, max_nodes=16, max_constraints=64, repeated=9)
+    mon.datagram_received(status(n1, v), ("127.0.0.1", 1))
+    assert "n1: node table full (16), 9 of its slots held by names with several" in mon.line()
+    v.update(rx=2, nodes=12, repeated=4)  # not full: the column says it
+    mon.datagram_received(status(n1, v), ("127.0.0.1", 1))
+    assert mon.named()["n1"]["repeated"] == 4 and "node table full" not in mon.line()

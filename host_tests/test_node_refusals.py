@@ -152,3 +152,17 @@ def test_a_board_with_no_slot_in_a_full_table_refuses_at_the_call():
     assert n.refused_ops == 3 and not n.pending and n.counts == [0, 0]
     n.commit()
     assert n.held_ops == 0 and n.own_counts() == (0, 0)
+
+
+def test_a_full_table_says_which_names_hold_several_slots():
+    # Three lives of a reflashed board and one other board fill the table.
+    n, _ = node(max_nodes=4)
+    for name, inc in (("b", 1), ("b", 2), ("c", 0), ("b", 3)):
+        other = GossipNode(name, KEY, state=ConstraintState(name, 4, 64, inc))
+        other.record_satisfied(1)
+        f = bytearray(ping(other))
+        n.process(f, len(f))
+    assert n.state.node_table.repeated() == [("b", 3)]
+    e = raises(CapacityError, n.record_satisfied, 1)
+    assert "names with several slots: b 3" in str(e)
+    assert n.status_values()["repeated"] == 3

@@ -36,7 +36,8 @@ def values(**over):
          "rejected": 4, "dropped": 0, "errors": 0, "uptime_ms": 60000, "heap_free": 50000,
          "heap_used": 30000, "flags": 1, "uptime_s": 60, "max_nodes": 32, "max_constraints": 64,
          "refused_ops": 2, "held_ops": 1, "clashes": 4, "own_claims": 5,
-         "rejected_by": [0, 0, 0, 0, 3, 0, 1], "skipped": 17, "withheld": 3, "epoch": 12}
+         "rejected_by": [0, 0, 0, 0, 3, 0, 1], "skipped": 17, "withheld": 3, "epoch": 12,
+         "repeated": 9}
     v.update(over)
     return v
 
@@ -68,13 +69,13 @@ def test_every_field_saturates_at_its_width():
                max_nodes=1 << 20, max_constraints=0xFFFF, refused_ops=U32 + 1, held_ops=1 << 17,
                clashes=U32 + 3, own_claims=1 << 40,
                rejected_by=[U32 + 1, 0, 1 << 35, 5], skipped=U32 + 1, withheld=1 << 33,
-               epoch=1 << 16)
+               epoch=1 << 16, repeated=1 << 16)
     d = round_trip(v)
     assert d["satisfied"] == U64 and d["violations"] == U64 and d["own_satisfied"] == U64
     for k in ("rx", "tx", "tx_bytes", "rejected", "dropped", "errors", "uptime_ms", "heap_free",
               "uptime_s", "refused_ops", "clashes", "own_claims", "skipped", "withheld"):
         assert d[k] == U32, k
-    assert d["epoch"] == 0xFFFF
+    assert d["epoch"] == d["repeated"] == 0xFFFF
     assert d["heap_used"] == 0
     assert d["constraints"] == d["nodes"] == d["max_nodes"] == d["held_ops"] == 0xFFFF
     assert d["max_constraints"] == 0xFFFF and d["flags"] == 0xFF
@@ -115,18 +116,30 @@ def test_a_later_version_appends_and_is_read_as_far_as_known():
     d = parse(buf, framer.seal(buf, end + 5))
     assert d["version"] == VERSION + 1 and d["refused_ops"] == 2 and d["rejected_by"][4] == 3
     assert d["skipped"] == 17 and d["withheld"] == 3 and d["epoch"] == 12
+    assert d["repeated"] == 9
 
 
 def test_a_version_2_frame_still_parses():
     framer = wire.Framer(KEY, 1, 9)
     buf = bytearray(wire.FRAME_MAX)
     n = write(framer, buf, values(), b"two")
-    end = n - wire.MAC_LEN - 10  # without the version 3 fields
+    end = n - wire.MAC_LEN - 12  # without the fields of versions 3 and 4
     buf[wire.HEADER + 77 + 1 + 3] = 2
     d = parse(buf, framer.seal(buf, end))
     assert d["version"] == 2 and d["rejected_by"] == [0, 0, 0, 0, 3, 0, 1]
-    assert d["skipped"] is None and d["epoch"] is None
+    assert d["skipped"] is None and d["epoch"] is None and d["repeated"] is None
     assert "too many" in refused(buf, framer.seal(buf, end + 1), "a version 2 frame, a byte more")
+
+
+def test_a_version_3_frame_still_parses():
+    framer = wire.Framer(KEY, 1, 9)
+    buf = bytearray(wire.FRAME_MAX)
+    n = write(framer, buf, values(), b"three")
+    end = n - wire.MAC_LEN - 2  # without the version 4 field
+    buf[wire.HEADER + 77 + 1 + 5] = 3
+    d = parse(buf, framer.seal(buf, end))
+    assert d["version"] == 3 and d["epoch"] == 12 and d["repeated"] is None
+    assert "short" in refused(buf, framer.seal(buf, end - 1), "a version 3 frame, a byte less")
 
 
 def refused(buf, n, what):

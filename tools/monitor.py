@@ -44,6 +44,9 @@ def refusals(s):
                          ("constraint", s["constraints"], s["max_constraints"])):
         if cap is not None and n >= cap:
             out.append("%s table full (%d)" % (what, cap))
+            if what == "node" and s.get("repeated"):  # a version 4 STATUS says it
+                out[-1] += (", %d of its slots held by names with several (boards replaced "
+                            "or reflashed, or given one name)" % s["repeated"])
     if s["rejected"]:
         by = ", ".join("%s %d" % (REASONS.get(r, "reason %d" % r), c)
                        for r, c in enumerate(s["rejected_by"] or [], 1) if c)
@@ -138,7 +141,9 @@ class Monitor(asyncio.DatagramProtocol):
         for s in sorted(self.nodes.values(), key=lambda v: (v["name"], v["tag"])):
             total = s["satisfied"] + s["violations"]
             rate = s["satisfied"] / total if total else 1.0
-            t.add_row(s["name"], _of(s["nodes"], s["max_nodes"]),
+            nodes = _of(s["nodes"], s["max_nodes"]) + (
+                " (%d repeated)" % s["repeated"] if s.get("repeated") else "")
+            t.add_row(s["name"], nodes,
                       _of(s["constraints"], s["max_constraints"]),
                       str(s["satisfied"]), str(s["violations"]), "%.3f" % rate, "%08x" % s["hash"],
                       "yes" if s["hash"] == common else "no", "%.0f" % s["rx_rate"],

@@ -232,8 +232,10 @@ class Node:
         write needs one: the commit could never apply it)."""
         st = self.state
         if st.node_table.find(st.tag) < 0 and len(st.nodes()) >= st.max_nodes:
-            raise CapacityError("node table full: %d nodes, none of them this board's"
-                                % st.max_nodes)
+            rep = st.node_table.repeated()
+            raise CapacityError("node table full: %d nodes, none of them this board's%s"
+                                % (st.max_nodes, "; names with several slots: " + ", ".join(
+                                    "%s %d" % x for x in rep[:4]) if rep else ""))
         queued = len(self.pending) + self._counts_queued()
         if queued + more > self._ops_left:
             raise OverflowError("operation counter exhausted: %d operations left, %d queued"
@@ -443,7 +445,8 @@ class Node:
                 "held_ops": self.held_ops, "clashes": self.gossip.clashes,
                 "own_claims": self.gossip.own_claims(), "rejected_by": self.rejected_by(),
                 "skipped": self.gossip.senders.skipped,
-                "withheld": self.gossip.senders.withheld, "epoch": st.epoch}
+                "withheld": self.gossip.senders.withheld, "epoch": st.epoch,
+                "repeated": sum(c for _, c in st.node_table.repeated())}
 
     def rejected_by(self):
         """Frames rejected for each reason 1..R, R the highest reason with a

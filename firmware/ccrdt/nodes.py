@@ -73,6 +73,20 @@ class NodeTable:
         n = self.names[o]
         return bytes(self.names[o + 1:o + 1 + n]).decode() if n else "#%08x" % self.tags[i]
 
+    def repeated(self):
+        """[(name, slots)] of the names heard here that hold more than one
+        slot, most slots first: a board replaced or reflashed (each life
+        is an incarnation with a slot of its own), or boards given one
+        name.  Built when asked (status, a refusal): it allocates."""
+        counts = {}
+        for i in range(self.count):
+            if self.has_name(i):
+                n = self.name(i)
+                counts[n] = counts.get(n, 0) + 1
+        out = [(c, n) for n, c in counts.items() if c > 1]
+        out.sort(reverse=True)
+        return [(n, c) for c, n in out]
+
     def slots_named(self, name):
         """Slots of the nodes known here under name (several after a board
         was replaced: each incarnation keeps its own row)."""

@@ -51,6 +51,6 @@ REPLAYED = const(10)  # seen before, or older than what its sender has shown
 REASONS = const(11)  # one more than the highest reason
 
 # ---- STATUS ------------------------------------------------------------------
-STATUS_VERSION = const(3)  # 3: skipped, withheld, epoch
+STATUS_VERSION = const(4)  # 3: skipped, withheld, epoch; 4: repeated
 RUNNING = const(1)  # STATUS flag: the workload runs
 PENDING = const(2)  # STATUS flag: local changes not yet committed

@@ -36,6 +36,12 @@ Version 3 appends, after the rejected counts:
     u32 answers withheld: their asker had no credit left (``ccrdt.fresh``)
     u16 the sender's epoch (raised at every boot)
 
+Version 4 appends:
+
+    u16 node table slots held by names that hold more than one slot here
+        (incarnations of a board replaced or reflashed, each life a slot of
+        its own, or boards given one name; names this node heard only)
+
 Later versions only append: a reader takes the fields of the versions it
 knows and ignores the bytes after them.
 
@@ -61,10 +67,16 @@ _N2 = ("uptime_s", "max_nodes", "max_constraints", "refused_ops", "held_ops", "c
 _F2 = "<IHHIHII"
 _N3 = ("skipped", "withheld", "epoch")
 _F3 = "<IIH"
-_S1, _S2, _S3 = calcsize(_F1), calcsize(_F2), calcsize(_F3)
-FIELDS = _N1 + _N2 + _N3  # the numeric fields
+_N4 = ("repeated",)
+_F4 = "<H"
+_S1, _S2 = calcsize(_F1), calcsize(_F2)
+# The fields after the rejected counts, version by version: (version,
+# names, format, size).
+_LATER = ((3, _N3, _F3, calcsize(_F3)), (4, _N4, _F4, calcsize(_F4)))
+_S_LATER = sum(x[3] for x in _LATER)
+FIELDS = _N1 + _N2 + _N3 + _N4  # the numeric fields
 # Frame bytes but the rejected counts, with the longest name (16 bytes).
-_FIXED = wire.HEADER + _S1 + 1 + 16 + 1 + _S2 + 1 + _S3
+_FIXED = wire.HEADER + _S1 + 1 + 16 + 1 + _S2 + 1 + _S_LATER
 REASONS_MAX = (wire.FRAME_MAX - wire.MAC_LEN - _FIXED) // 4
 
 
@@ -104,8 +116,10 @@ def write(framer, buf, values, name):
     for c in counts:
         pack_into("<I", buf, o, saturate(c, "I"))
         o += 4
-    _pack(buf, o, _N3, _F3, values)
-    return framer.seal(buf, o + _S3)
+    for _, names, fmt, size in _LATER:
+        _pack(buf, o, names, fmt, values)
+        o += size
+    return framer.seal(buf, o)
 
 
 def parse(buf, n):
@@ -131,7 +145,7 @@ def parse(buf, n):
     o += 1 + buf[o]
     if o == end:
         d["version"] = 1
-        for k in _N2 + _N3:
+        for k in FIELDS[len(_N1):]:
             d[k] = None
         d["rejected_by"] = None
         return d
@@ -145,14 +159,15 @@ def parse(buf, n):
     r = buf[o]
     d["rejected_by"] = list(unpack_from("<%dI" % r, buf, o + 1))
     o += 1 + 4 * r
-    if v == 2:
-        for k in _N3:
-            d[k] = None
-    elif end < o + _S3:
-        raise ValueError("STATUS version %d frame of %d bytes is too short" % (v, n))
-    else:
-        _unpack(d, _N3, _F3, buf, o)
-        o += _S3
+    for since, names, fmt, size in _LATER:
+        if v < since:
+            for k in names:
+                d[k] = None
+            continue
+        if end < o + size:
+            raise ValueError("STATUS version %d frame of %d bytes is too short" % (v, n))
+        _unpack(d, names, fmt, buf, o)
+        o += size
     if v <= VERSION and end != o:
         raise ValueError("STATUS version %d frame has %d bytes too many" % (v, end - o))
     return d
