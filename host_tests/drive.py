@@ -26,11 +26,10 @@ def ping(node, to=-1):
 
 
 def introduce(a, b):
-    """a and b hear presence PINGs of each other, as boards in range do
-    before they gossip: from then on their PINGs echo a frame each sent
-    after it first heard the other, and their answers are not bounded
-    (``ccrdt.fresh``)."""
-    for x, y in ((a, b), (b, a), (a, b)):
+    """a and b hear a presence PING of each other, as boards in range do
+    before they gossip: from then on their PINGs echo each other and their
+    answers are not bounded (``ccrdt.fresh``)."""
+    for x, y in ((a, b), (b, a)):
         y.handle(_buf, x.presence_into(_buf), _ignore)
 
 

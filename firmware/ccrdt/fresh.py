@@ -27,11 +27,8 @@ sequence long past.  So two boards' first exchange is bounded, and every
 later one is not.
 
 The table has a fixed number of rows (the node table's size), taken in
-turn when it is full: forgetting a sender lets its recorded frames through
-once more (a recording of more senders than rows, sent in turn, again and
-again), never refuses its new ones, and validates it only by an echo of a
-frame this node sent after the row was taken, so what such recordings are
-answered stays bounded.  Each row also keeps the state
+turn when it is full: forgetting a sender can let one recorded frame of
+it through once, never refuse its new ones.  Each row also keeps the state
 hash the sender last told (``note_hash``): the gossip's view of its peers.
 
 ``skipped`` counts the sequence numbers of known senders that never
@@ -72,24 +69,18 @@ class Senders:
         self.win = raw.zeros32(rows * _WIN)
         self.credit = raw.zeros32(rows)
         self.hashes = raw.zeros32(rows)
-        # Per row, this node's sequence number when the row was taken: an
-        # echo of an earlier frame validates nothing (a recording made
-        # before the row forgot its sender, sent again after).
-        self.since = raw.zeros32(rows)
         self.told = bytearray(rows)  # 1 where hashes holds a told hash
         self.count = 0
         self._next = 0  # the row a new sender takes once the table is full
         self.skipped = 0  # sequence numbers of known senders that never came here
         self.withheld = 0  # answers not sent: their sender had no credit left
 
-    def admit(self, tag, epoch, seq, n, mine=0):
+    def admit(self, tag, epoch, seq, n):
         """The row of a fresh frame of n bytes from tag (credited), or -1
-        if it was seen before or is older than what tag has shown; mine:
-        this node's own sequence number now."""
+        if it was seen before or is older than what tag has shown."""
         i = raw.find32(self.tags, self.count, tag, 0)
         if i < 0:
             i = self._row_for(tag)
-            self.since[i] = mine
             self._reset(i, epoch, seq, 0)
         elif not self._slide(i, epoch, seq):
             return -1
@@ -144,12 +135,11 @@ class Senders:
 
     def validate(self, i, buf, off, tag, epoch, seq):
         """Row i's sender is validated if the echo at buf[off:] names a
-        recent frame of this node (tag, epoch, seq now), sent since the
-        row was taken."""
+        recent frame of this node (tag, epoch, seq now)."""
         e = raw.below(buf, off, _LIMIT)
         if e > 0:
             d = _echo(tag, epoch, e)  # the sequence number echoed
-            if self.since[i] < d <= seq and seq - d < ECHO_WINDOW:
+            if 0 < d <= seq and seq - d < ECHO_WINDOW:
                 self.credit[i] = _VALID
 
     def validated(self, i):

@@ -427,7 +427,7 @@ class GossipNode:
                 # who recorded one): it must not pass as a fresh gossip frame.
                 self._reasons[UNKNOWN_KIND] += 1
                 return 0
-            self._asker = self.senders.admit(tag, epoch, seq, n, self.framer.seq)
+            self._asker = self.senders.admit(tag, epoch, seq, n)
             if self._asker < 0:
                 self._reasons[REPLAYED] += 1
                 return 0
