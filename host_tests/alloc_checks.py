@@ -80,6 +80,10 @@ def test_duplicate_and_replayed_deltas_allocate_nothing():
     replayed = b.rejected(10)
     _assert_none("a replayed DELTA", lambda: b.handle(f, n, _drop))
     assert b.rejected(10) > replayed
+    p = bytearray(ping(a, b.state.tag ^ 1))  # recorded on its way to another board
+    elsewhere = b.rejected(11)
+    _assert_none("a PING for another board", lambda: b.handle(p, len(p), _drop))
+    assert b.rejected(11) > elsewhere
 
 
 def test_state_changing_deltas_allocate_nothing():

@@ -19,6 +19,14 @@ if not os.environ.get("MPLIB") and os.path.isdir(CI_MPLIB):
     os.environ["MPLIB"] = CI_MPLIB
 
 
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path, monkeypatch):
+    """Each test's host tools keep their files (a monitor's frames seen) in
+    a cache of its own: tests reuse names and keys, a user's cache is not
+    theirs, and one test's newest frames would be another's replays."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+
+
 @pytest.fixture(scope="module", params=brokers.KINDS)
 def broker_kind(request):
     """Each MQTT broker a user may run: a test that uses this fixture (or

@@ -5,6 +5,7 @@ GossipNode from its transports), so it lives on the host side.
     ping(a, to)        a's PING (for the board of tag to) as bytes
     receive(b, frame)  b handles frame: a Result with its answers as bytes
     exchange(a, b)     a pings b, both answer until neither has more to send
+    run_exchange(a, b) the same, returning (or handing on) every frame
     introduce(a, b)    a and b hear each other once, as boards in range do
 """
 from ccrdt.gossip import CHANGED, CONVERGED
@@ -65,3 +66,21 @@ def exchange(a, b, max_frames=10000):
         if sent > max_frames:
             raise RuntimeError("exchange did not settle in %d frames" % max_frames)
     return changed
+
+
+def run_exchange(a, b, seen=None):
+    """Like exchange(), but returns every frame that travelled; or, with
+    seen(frame), hands each to it and keeps none (a full state's frames
+    would take as much heap as a second state on a board)."""
+    frames = []
+    queue = [(b, ping(a, b.state.tag))]
+    while queue:
+        to, f = queue.pop(0)
+        if seen is None:
+            frames.append(f)
+        else:
+            seen(f)
+        back = a if to is b else b
+        for r in receive(to, f).responses:
+            queue.append((back, r))
+    return frames

@@ -1,7 +1,7 @@
 """The seed's gossip scenarios with push-pull, frame limits, and refusals."""
 from ccrdt import proto, wire
 from ccrdt.gossip import GossipNode
-from drive import exchange, introduce, ping, receive
+from drive import exchange, introduce, ping, receive, run_exchange
 from ccrdt.proto import ACK, DELTA, MALFORMED, NO_ROOM
 from check import Rng
 import histories
@@ -13,24 +13,6 @@ def node(name, **kw):
     kw.setdefault("max_nodes", 8)
     kw.setdefault("max_constraints", 16)
     return GossipNode(name, KEY, **kw)
-
-
-def run_exchange(a, b, seen=None):
-    """Like exchange(), but returns every frame that travelled; or, with
-    seen(frame), hands each to it and keeps none (a full state's frames
-    would take as much heap as a second state on a board)."""
-    frames = []
-    queue = [(b, ping(a, b.state.tag))]
-    while queue:
-        to, f = queue.pop(0)
-        if seen is None:
-            frames.append(f)
-        else:
-            seen(f)
-        back = a if to is b else b
-        for r in receive(to, f).responses:
-            queue.append((back, r))
-    return frames
 
 
 def test_empty_nodes_converge_immediately():
@@ -105,25 +87,6 @@ def test_one_changed_constraint_moves_at_most_three_frames():
 
 def full_node(name):
     return histories.full_node(name, KEY, longest=True)
-
-
-def test_frames_fit_250_bytes_at_full_capacity():
-    full = full_node("full")
-    assert full.state.active_constraint_count() == 64 and len(full.state.nodes()) == 32
-    snapshot_size = len(full.state.encode())
-    empty = GossipNode("empty", KEY, max_nodes=33)
-    sizes = [0, 0]  # total, largest
-
-    def seen(f):
-        sizes[0] += len(f)
-        sizes[1] = max(sizes[1], len(f))
-    introduce(empty, full)
-    run_exchange(empty, full, seen)
-    # The full state does not fit a few frames: it really was cut up.
-    assert sizes[0] > snapshot_size
-    assert sizes[1] <= wire.FRAME_MAX
-    assert empty.state == full.state
-    assert len(ping(full)) <= wire.FRAME_MAX
 
 
 def assert_refused(n, frame, reason=None):

@@ -7,8 +7,8 @@ from interp import BOTH, firmware_modules, run_micropython, tool
 
 # Test modules that need nothing but the firmware and host_tests helpers.
 SHARED = ["test_fnv", "test_vclock", "test_state", "test_laws", "test_hash",
-          "test_claims", "test_wire", "test_gossip", "test_config", "test_store", "test_status",
-          "test_node_refusals", "test_replay"]
+          "test_claims", "test_wire", "test_gossip", "test_capacity", "test_config",
+          "test_store", "test_status", "test_node_refusals", "test_replay"]
 
 
 def count_tests(mod_names):

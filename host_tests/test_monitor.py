@@ -46,3 +46,56 @@ def test_a_full_node_table_says_how_much_of_it_earlier_lives_hold():
     v.update(rx=2, nodes=12, repeated=4)  # not full: the column says it
     mon.datagram_received(status(n1, v), ("127.0.0.1", 1))
     assert mon.named()["n1"]["repeated"] == 4 and "node table full" not in mon.line()
+
+
+def test_a_restarted_monitor_still_takes_no_recorded_status(tmp_path):
+    seen = str(tmp_path / "seen.json")
+    n1 = GossipNode("n1", KEY)
+    frames = [status(n1, values(rx)) for rx in (5, 6, 7, 8)]
+    mon = Monitor(KEY, seen=seen)
+    mon.take(frames[0], "a")
+    mon.take(frames[3], "a")  # 6 and 7 were lost on the way
+    mon.save()
+    again = Monitor(KEY, seen=seen)  # the monitor started anew
+    for f in frames:  # all recorded: none shows a board that may be gone
+        again.take(f, "an outsider")
+    assert again.nodes == {} and again.refused == 4 and "replayed" in again.last_refusal
+    again.take(status(n1, values(9)), "a")  # the board's next report
+    assert again.nodes[n1.state.tag]["rx"] == 9
+
+
+def test_a_monitor_keeps_no_seen_file_but_its_own():
+    from monitor import seen_file
+    assert seen_file(KEY, 1) != seen_file(bytes(16), 1) != seen_file(KEY, 2)
+    assert seen_file(KEY, 1) == seen_file(bytes(KEY), 1)
+
+
+def test_a_broken_seen_file_is_refused_in_one_line(tmp_path):
+    import subprocess
+    import sys
+    key = tmp_path / "fleet.key"
+    key.write_bytes(KEY)
+    for text in ("{not json", '{"newest": [[1, 2]]}', '{"newest": [[-1, 1, 1]]}', "[]"):
+        seen = tmp_path / "seen.json"
+        seen.write_text(text)
+        try:
+            Monitor(KEY, seen=str(seen))
+            raise AssertionError("taken: %r" % text)
+        except ValueError as e:
+            assert str(seen) in str(e) and "remove it" in str(e)
+        r = subprocess.run([sys.executable, "tools/monitor.py", "--key", str(key), "--port", "0",
+                            "--seen", str(seen)], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
+        assert r.stderr.startswith("monitor: %s is not a monitor's file" % seen), r.stderr
+
+
+def test_a_seen_file_that_cannot_be_written_is_said_once(tmp_path, capsys):
+    blocked = tmp_path / "a file"
+    blocked.write_text("")
+    mon = Monitor(KEY, seen=str(blocked / "seen.json"))  # its folder is a file
+    n1 = GossipNode("n1", KEY)
+    for rx in (1, 2):
+        mon.take(status(n1, values(rx)), "a")
+        mon.save()
+    assert mon.nodes[n1.state.tag]["rx"] == 2
+    assert capsys.readouterr().err.count("monitor: cannot keep") == 1

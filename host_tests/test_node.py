@@ -177,7 +177,9 @@ def test_refusals_and_months_of_uptime_reach_the_monitor(tmp_path):
     a.process(f, len(f))  # a bad MAC
     twin = GossipNode("a", bytes(range(16)), state=ConstraintState(
         "a", 2, 64, (a.state.incarnation + 1) % (1 << 30)))  # another board named "a"
-    introduce(a.gossip, twin)  # in range of a: its PING echoes a's frames
+    # In range of a, heard by a first: a's table is full, so the twin's PING
+    # must echo a frame a sent after the twin took a row (ccrdt.fresh).
+    introduce(twin, a.gossip)
     f = ping(twin, a.state.tag)
     a.process(bytearray(f), len(f))
     try:

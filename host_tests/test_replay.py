@@ -6,7 +6,7 @@ MicroPython (host_tests/mprun.py)."""
 from ccrdt import wire
 from ccrdt.fresh import FACTOR, Senders
 from ccrdt.gossip import GossipNode
-from ccrdt.proto import NO_ROOM, REPLAYED, STATUS, UNKNOWN_KIND
+from ccrdt.proto import NO_ROOM, NOT_FOR_ME, REPLAYED, STATUS, UNKNOWN_KIND
 from ccrdt.state import ConstraintState
 from ccrdt.transport import Peers
 from drive import exchange, introduce, ping, receive
@@ -147,6 +147,48 @@ def test_a_ping_that_echoes_another_board_validates_nothing():
     assert answered(a, p) <= FACTOR * len(p)
 
 
+def test_a_frame_recorded_on_its_way_to_another_board_is_refused_unread():
+    # Sequence numbers are the sender's: b never saw this frame, so only the
+    # receiver named under the MAC tells b it was meant for c.
+    b, c, s = big("b"), node("c"), node("s")
+    introduce(s, b)
+    introduce(s, c)
+    s.add_constraint("z")
+    before = b.state.state_hash()
+    for f in (ping(s, c.state.tag), ping(s, c.state.tag)):
+        res = receive(b, f)
+        assert not res.responses and not res.state_changed and b.fresh_tag == -1
+    assert b.rejected(NOT_FOR_ME) == 2 and b.rejected() == 2
+    assert b.state.state_hash() == before
+    assert answered(b, ping(s, b.state.tag)) > FACTOR * 200  # s itself is still heard in full
+
+
+def test_a_validated_boards_ping_for_any_board_is_answered_as_a_strangers():
+    # A PING that names no receiver (sent to an address before its board is
+    # known) may be a recording played from anywhere: within its own credit.
+    a, s = big("a"), node("s")
+    s.add_constraint("z")
+    introduce(s, a)
+    assert answered(a, ping(s, a.state.tag)) > FACTOR * 200  # it echoed a: validated
+    s.add_constraint("y")
+    p = ping(s)
+    assert 0 < answered(a, p) <= FACTOR * len(p)
+    s.add_constraint("x")
+    assert answered(a, ping(s, a.state.tag)) > FACTOR * 200  # its next echo: in full again
+
+
+def test_a_ping_recorded_before_a_reboot_validates_nothing_after_it():
+    # Its echo names the epoch of the frame it heard: after the reboot the
+    # same low sequence bits name a frame of another epoch.
+    a, s = big("a"), node("s")
+    s.add_constraint("z")
+    introduce(s, a)
+    recorded = ping(s, a.state.tag)
+    a = reboot(a)
+    a.framer.seq = 50000  # well into the new epoch
+    assert answered(a, recorded) <= FACTOR * len(recorded)
+
+
 def test_a_board_that_hears_this_one_is_answered_in_full():
     a, s = big("a"), node("s")
     s.add_constraint("z")
@@ -195,3 +237,38 @@ def test_one_address_per_board_and_one_board_per_address():
     assert p.heard(("10.0.0.3", 4210), 77) and real not in p.addrs  # 77 moved
     assert not p.heard(("10.0.0.3", 4210), 78)  # a new incarnation at the same address
     assert p.tags.count(77) == 0 and p.tags.count(78) == 1
+
+
+def test_recordings_of_more_senders_than_rows_sent_in_turn_stay_bounded():
+    # Each recording takes the row the next one needs, so all pass as fresh;
+    # the validated board's recorded PING echoes a frame from before its row
+    # was taken again, which validates nothing: answers stay within credit.
+    b = big("b")
+    b.senders = Senders(4, b.framer)
+    s = node("s")
+    introduce(s, b)
+    recorded = ping(s, b.state.tag)
+    assert answered(b, recorded) > 4 * len(recorded)  # validated: a full answer
+    buf = bytearray(wire.FRAME_MAX)
+    others = [node("o%d" % i) for i in range(4)]
+    heard = [bytes(buf[:o.presence_into(buf)]) for o in others]
+    for f in heard[:3]:
+        receive(b, f)
+    sent = got = 0
+    for _ in range(10):
+        for f in [heard[3], recorded] + heard[:3]:
+            sent += len(f)
+            got += answered(b, f)
+    assert got <= FACTOR * sent, (got, sent)
+    rows = b.senders
+    assert not any(rows.validated(k) for k in range(rows.count) if rows.tags[k] == s.state.tag)
+
+
+def test_a_board_whose_row_was_taken_is_validated_by_its_next_echo():
+    b = big("b")
+    b.senders = Senders(2, b.framer)
+    s, o1, o2 = node("s"), node("o1"), node("o2")
+    introduce(b, o1)
+    introduce(b, o2)  # the table is full
+    introduce(s, b)  # s takes a row, then hears b
+    assert answered(b, ping(s, b.state.tag)) > FACTOR * 200

@@ -279,19 +279,21 @@ def sites(out):
         out("    MICROPYTHON=%s python tools/fleet.py --plain %s" % (shown(interp), options))
     out("| run | settled after the last change | gossip rounds | frames | bytes | dropped"
         " | least heap free | name clash reported by | lost with the wiped flash"
-        " | replayed by the outsider | refused as replays | oversized published, refused |")
+        " | replayed by the outsider | refused as replays, as for another board"
+        " | oversized published, refused |")
     out("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for options in runs:
         f, s, clean = fleet_run(options.split(), interp)
         over = ("%d (%.1f MB) to gateways %d times, refused %d" % (
             s["oversized_sent"], s["oversized_bytes"] / 1e6, s["oversized_deliveries"],
             s["oversized_refused"]) if "oversized_sent" in s else "-")
-        out("| %s on %s | %s | %s | %d | %d | %d | %.1f KB | %s | %d checks | %d | %d | %s |" % (
+        row = "| %s on %s | %s | %s | %d | %d | %d | %.1f KB | %s | %d checks | %d | %d, %d | %s |"
+        out(row % (
             "two sites" if "--sites" in options else "one fleet", hostenv.describe(interp),
             settled(s, clean), "%.0f" % s["settle_rounds"] if s["converged"] else "-",
             s["frames"], s["bytes"], s["dropped"], s["heap_free_min"] / 1000,
             ", ".join(s["clashes"]) or "-", f.unsent, s["outsider_sent"], s["replays_refused"],
-            over))
+            s["elsewhere_refused"], over))
         problems += problems_of(options, s, clean)
         if "oversized_sent" in s and s["oversized_refused"] != s["oversized_deliveries"]:
             problems.append("%s: %d oversized deliveries, %d refused" % (

@@ -40,7 +40,7 @@ from observer import broker_address
 
 from ccrdt.config import read_key
 from ccrdt.node import LOG_COMMIT, LOG_NEW_LIFE, LOG_UP
-from ccrdt.proto import BAD_SIZE, FRAME_MAX, REPLAYED
+from ccrdt.proto import BAD_SIZE, FRAME_MAX, NOT_FOR_ME, REPLAYED
 from ccrdt.workload import LOG_RECORDED
 from ccrdt.state import ConstraintState, origin_tag
 
@@ -411,11 +411,15 @@ class Fleet:
         s["heap_used_max"] = max((v["heap_used"] for v in live.values()), default=0)
         s["heap_free_min"] = min((v["heap_free"] for v in live.values()), default=0)
         s["clashes"] = sorted(set(v["name"] for v in live.values() if v["clashes"]))
-        s["replays_refused"] = sum(v["rejected_by"][REPLAYED - 1] for v in live.values()
-                                   if len(v["rejected_by"] or ()) >= REPLAYED)
+
+        def refused(reason):
+            """Frames the live boards refused for reason."""
+            return sum(v["rejected_by"][reason - 1] for v in live.values()
+                       if len(v["rejected_by"] or ()) >= reason)
+        s["replays_refused"] = refused(REPLAYED)
+        s["elsewhere_refused"] = refused(NOT_FOR_ME)
         s["outsider_sent"] = self.outsider.sent if self.outsider is not None else 0
-        s["oversized_refused"] = sum(v["rejected_by"][BAD_SIZE - 1] for v in live.values()
-                                     if len(v["rejected_by"] or ()) >= BAD_SIZE)
+        s["oversized_refused"] = refused(BAD_SIZE)
         b = self.broker_outsider
         if b is not None:
             s["outsider_sent"] += b.who.sent
@@ -711,7 +715,8 @@ def demo(argv=None):
               % ", ".join(s["clashes"]))
     if fleet.outsider is not None:
         print("summary: an outsider sent %d recorded frames again from a spoofed source; the "
-              "nodes refused %d frames as replays" % (s["outsider_sent"], s["replays_refused"]))
+              "nodes refused %d frames as replays and %d sent to another board"
+              % (s["outsider_sent"], s["replays_refused"], s["elsewhere_refused"]))
     if "oversized_sent" in s:
         print("summary: the outsider published %d payloads longer than a frame (%.1f MB) on "
               "the broker, %d deliveries to gateways; the gateways refused %d as oversized"

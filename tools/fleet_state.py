@@ -64,7 +64,10 @@ def main(argv=None):
                     help="print once the fleet has been converged on one state for this many"
                     " seconds (default %(default)s: as soon as it is converged)")
     a = ap.parse_args(argv)
-    obs = observer_from(a)
+    try:
+        obs = observer_from(a)
+    except (OSError, ValueError) as e:
+        sys.exit("fleet_state: %s" % e)
     host, port = a.broker
     link = Link(obs, host, port)
     try:
@@ -81,6 +84,7 @@ def main(argv=None):
             return 1
     finally:
         link.close()
+        obs.status.save()
     print(json.dumps(report, indent=1))
     return 0
 

@@ -184,7 +184,10 @@ def main(argv=None):
     ap.add_argument("--interval", type=float, default=1.0,
                     help="seconds between pings and updates (default %(default)s)")
     a = ap.parse_args(argv)
-    obs = observer_from(a)
+    try:
+        obs = observer_from(a)
+    except (OSError, ValueError) as e:
+        sys.exit("ha_bridge: %s" % e)
     bridge = Bridge(obs.prefix, a.fleet, a.discovery)
     link = Link(obs, *a.broker, other=bridge.heard, subscriptions=bridge.subscriptions(),
                 will=(bridge.availability, b"offline"), on_connect=bridge.connected,
@@ -222,6 +225,7 @@ def main(argv=None):
         except (RuntimeError, ValueError):  # no broker now: its last will says it
             pass
         link.close()
+        obs.status.save()
 
 
 if __name__ == "__main__":

@@ -13,18 +13,26 @@ frames its gossip layer rejected, by reason; local operations its
 application was refused or that wait on a refused commit; a full node or
 constraint table.  On a terminal the table is live (rich); otherwise it
 prints a line per second, naming the nodes that refuse something.
+
+A STATUS frame is taken once: the monitor keeps every board's newest frame
+in a file (``--seen``, by default in ~/.cache/ccrdt, one per fleet and key),
+so that after a restart a recorded frame still moves nothing.
 """
 import argparse
 import asyncio
 import itertools
+import json
+import os
 import sys
 import time
 
 import hostenv  # noqa: F401  (puts the firmware on the path)
 
 from ccrdt import gossip, proto, wire
+from ccrdt.boot import owner
 from ccrdt.config import read_key
-from ccrdt.fresh import Senders
+from ccrdt.fresh import WINDOW, Senders
+from ccrdt.layout import TAG_LIMIT
 from ccrdt.status import parse
 
 # Short names of the reasons a frame is rejected (codes of wire and gossip);
@@ -33,8 +41,16 @@ REASONS = {wire.BAD_SIZE: "size", wire.BAD_MAGIC: "magic", wire.BAD_VERSION: "ve
            wire.OTHER_FLEET: "other fleet", wire.BAD_MAC: "bad MAC",
            gossip.MALFORMED: "malformed", gossip.NO_ROOM: "no room",
            gossip.UNKNOWN_KIND: "unknown type", gossip.BAD_NAME: "bad name",
-           proto.REPLAYED: "replayed"}
+           proto.REPLAYED: "replayed", proto.NOT_FOR_ME: "for another board"}
 _SENDERS = 1024  # boards (incarnations) whose STATUS replay windows a monitor keeps
+_SAVE_EVERY = 1.0  # seconds between writes of the seen file while frames arrive
+
+
+def seen_file(key, fleet):
+    """The default file of the newest frames a monitor has seen: one per
+    fleet and key (named by the key's check value, which reveals nothing)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "ccrdt", "seen-%s.json" % owner(fleet, wire.Cmac(key), b"").hex())
 
 
 def refusals(s):
@@ -71,9 +87,18 @@ def duration(seconds):
 
 
 class Monitor(asyncio.DatagramProtocol):
-    def __init__(self, key, fleet=1):
+    """seen: the file that keeps each board's newest STATUS across restarts
+    (None: kept in memory only).  A file that is not one raises ValueError."""
+
+    def __init__(self, key, fleet=1, seen=None):
         self.framer = wire.Framer(key, fleet, 0)
         self.fresh = Senders(_SENDERS)  # a STATUS seen before moves nothing
+        self.seen = seen
+        self._newest = {}  # tag -> (epoch, sequence) of its newest STATUS, least recent first
+        self._saved = 0.0
+        self._save_failed = False
+        if seen and os.path.exists(seen):
+            self._load(seen)
         # sender tag (a board, one incarnation of it) -> latest status, plus
         # rx rate: two boards given one name show as two rows
         self.nodes = {}
@@ -100,12 +125,57 @@ class Monitor(asyncio.DatagramProtocol):
             self.last_refusal = "%s from %s" % (e, source)
             return
         now = time.monotonic()
+        self._note_newest(s["tag"], wire.epoch(data), wire.seq(data), now)
         old = self.nodes.get(s["tag"])
         s["seen"] = now
         s["rx_rate"] = 0.0
         if old and now > old["seen"] and s["rx"] >= old["rx"]:
             s["rx_rate"] = (s["rx"] - old["rx"]) / (now - old["seen"])
         self.nodes[s["tag"]] = s
+
+    def _note_newest(self, tag, epoch, seq, now):
+        self._newest[tag] = max(self._newest.pop(tag, (0, 0)), (epoch, seq))
+        if len(self._newest) > _SENDERS:
+            del self._newest[next(iter(self._newest))]
+        if self.seen and now - self._saved >= _SAVE_EVERY:
+            self.save()
+
+    def save(self):
+        """Write the seen file (atomically: a crash leaves the old one, and
+        tools sharing it each write their own file first).  A file that
+        cannot be written is said once on stderr, and the monitor goes on."""
+        if not self.seen:
+            return
+        self._saved = time.monotonic()
+        tmp = "%s.%d.tmp" % (self.seen, os.getpid())
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(self.seen)), exist_ok=True)
+            with open(tmp, "w") as f:
+                json.dump({"newest": [[t, e, q] for t, (e, q) in self._newest.items()]}, f)
+            os.replace(tmp, self.seen)
+        except OSError as e:
+            if not self._save_failed:
+                print("monitor: cannot keep %s (%s): after a restart each board's last STATUS "
+                      "would be taken once more" % (self.seen, e), file=sys.stderr, flush=True)
+            self._save_failed = True
+
+    def _load(self, path):
+        """Take back the newest frames of a seen file: each board's last
+        WINDOW sequence numbers up to its newest count as seen."""
+        try:
+            with open(path) as f:
+                rows = json.load(f)["newest"]
+            for tag, epoch, seq in rows:
+                if not (0 <= tag < TAG_LIMIT and 0 <= epoch <= 0xFFFF and 0 < seq < TAG_LIMIT):
+                    raise ValueError("a row out of range: %r" % ([tag, epoch, seq],))
+                self._newest[tag] = (epoch, seq)
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise ValueError("%s is not a monitor's file of frames seen (%s); remove it to start "
+                             "anew (each board's last STATUS is then taken once more)"
+                             % (path, e)) from None
+        for tag, (epoch, seq) in self._newest.items():
+            for q in range(max(1, seq - WINDOW + 1), seq + 1):
+                self.fresh.admit(tag, epoch, q, 0)
 
     def live(self, max_age=5.0):
         now = time.monotonic()
@@ -193,8 +263,7 @@ def watch_broker(monitor, host, port, prefix):
     return connect(host, port, [head + "+"], message, name="monitor")
 
 
-async def main_async(a):
-    mon = Monitor(read_key(a.key), a.fleet)
+async def main_async(a, mon):
     if a.broker:
         from observer import broker_problem, default_prefix
         client = watch_broker(mon, *a.broker, a.prefix or default_prefix(a.fleet))
@@ -236,10 +305,21 @@ def main():
     where.add_argument("--broker", type=broker_address, help="host:port of the MQTT broker")
     ap.add_argument("--fleet", type=int, default=1)
     ap.add_argument("--prefix", help="with --broker: topic prefix (default ccrdt/<fleet>)")
+    ap.add_argument("--seen", help="file that keeps each board's newest STATUS across restarts "
+                    "(default: ~/.cache/ccrdt/seen-<fleet and key>.json; 'off': not kept)")
+    a = ap.parse_args()
     try:
-        asyncio.run(main_async(ap.parse_args()))
+        key = read_key(a.key)
+        seen = None if a.seen == "off" else a.seen or seen_file(key, a.fleet)
+        mon = Monitor(key, a.fleet, seen)
+    except (OSError, ValueError) as e:
+        sys.exit("monitor: %s" % e)
+    try:
+        asyncio.run(main_async(a, mon))
     except KeyboardInterrupt:
         pass
+    finally:
+        mon.save()
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ import time
 import hostenv  # noqa: F401  (puts the firmware on the path)
 
 
-from monitor import Monitor
+from monitor import Monitor, seen_file
 
 from ccrdt import wire
 from ccrdt.config import read_key
@@ -84,13 +84,13 @@ class Gateway:
 
 
 class Observer:
-    def __init__(self, key, fleet=1, name="observer", prefix=None, window=5.0):
+    def __init__(self, key, fleet=1, name="observer", prefix=None, window=5.0, seen=None):
         self.node = GossipNode(name, key, fleet)
         self.name = name
         self.fleet = fleet
         self.prefix = prefix or default_prefix(fleet)
         self.window = window
-        self.status = Monitor(key, fleet)
+        self.status = Monitor(key, fleet, seen)  # seen: see monitor.Monitor
         self.gateways = {}
         self.synced = False  # some gateway has once reported the observer's hash
         self._rows = {}  # board -> (satisfied, violations) last seen here
@@ -338,17 +338,27 @@ def add_arguments(ap, name):
     ap.add_argument("--window", type=float, default=5.0,
                     help="seconds within which gateways and STATUS senders count"
                     " (default %(default)s)")
+    ap.add_argument("--seen", help="file that keeps each board's newest STATUS across restarts "
+                    "(default: ~/.cache/ccrdt/seen-<fleet and key>.json; 'off': not kept)")
 
 
 def observer_from(a):
-    return Observer(read_key(a.key), a.fleet, a.name, a.prefix, a.window)
+    """The Observer the arguments describe; ValueError or OSError (a key
+    file, a seen file) with a message of one line."""
+    key = read_key(a.key)
+    seen = None if a.seen == "off" else a.seen or seen_file(key, a.fleet)
+    return Observer(key, a.fleet, a.name, a.prefix, a.window, seen)
 
 
 def main():
     ap = argparse.ArgumentParser(description="Hold a ccrdt fleet's state through an MQTT broker.")
     add_arguments(ap, "observer")
     a = ap.parse_args()
-    link = Link(observer_from(a), *a.broker,
+    try:
+        obs = observer_from(a)
+    except (OSError, ValueError) as e:
+        sys.exit("observer: %s" % e)
+    link = Link(obs, *a.broker,
                 log=lambda line: print("observer: " + line, file=sys.stderr, flush=True))
     try:
         while True:
@@ -359,6 +369,7 @@ def main():
         pass
     finally:
         link.close()
+        obs.status.save()
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ ROMFS_ADDR = 0x80610000
 # Core, wire and gossip: what the board's MicroPython can import (no
 # asyncio or sockets, so not the node loop or its transports).
 MODULES = ["test_fnv", "test_vclock", "test_state", "test_laws", "test_wire", "test_gossip",
+           "test_capacity",
            "test_hash", "test_claims", "alloc_checks"]
 GC_BLOCK = 16  # bytes per GC block on a 32-bit port (4 words)
 

@@ -18,17 +18,23 @@ validated (RFC 9000 section 8): every fresh frame of a sender earns it
 credit of ``FACTOR`` times its length, and every answer spends its length,
 so a recorded frame sent from a spoofed address brings at most three times
 its size back, never a full sync.  A sender is validated, and answered in
-full from then on, once a PING of it carries this node's *echo*: the
-sequence number of a frame of this node it heard, masked by this node's
-tag and epoch (``echo_into``), no older than ``ECHO_WINDOW`` frames.
-Only a board that hears this one now can write it; a PING recorded on its
-way to another board echoes that board, and one recorded earlier echoes a
-sequence long past.  So two boards' first exchange is bounded, and every
-later one is not.
+full from then on, once a PING of it carries this node's *echo*: which of
+this node's last 65 536 frames it heard, with this node's epoch, masked by
+this node's tag (``echo_into``).  Only a board that hears this one now can
+write it; a PING recorded on its way to another board echoes that board,
+and one recorded in an earlier epoch names that epoch.  So two boards'
+first exchange is bounded, and every later one is not.  A frame addressed
+to any board rather than to this one (``wire.receiver``) is answered within
+credit even from a validated sender (``stranger``): a recording of it may
+come from anywhere.
 
 The table has a fixed number of rows (the node table's size), taken in
 turn when it is full: forgetting a sender can let one recorded frame of
-it through once, never refuse its new ones.  Each row also keeps the state
+it through once, never refuse its new ones.  A row taken from another
+sender is validated only by an echo of a frame this node sent after it
+was taken (``taken_at``): otherwise recordings of more senders than rows,
+sent in turn, would each pass as fresh and the validated one's recorded
+PING would earn a full answer every time.  Each row also keeps the state
 hash the sender last told (``note_hash``): the gossip's view of its peers.
 
 ``skipped`` counts the sequence numbers of known senders that never
@@ -46,32 +52,32 @@ FACTOR = const(3)  # answers per byte a sender's fresh frames carried
 CREDIT_MAX = const(16384)  # about a full answer to one PING (40 frames of 250 bytes at most)
 _VALID = const(CREDIT_MAX + 1)  # the credit of a validated sender: answers are not counted
 WINDOW = const(30)  # sequence numbers below the newest that are still taken
-ECHO_WINDOW = const(1 << 16)  # an echo names one of this node's last 65 536 frames
 _WIN = const(3)  # words per row: epoch, newest sequence, window bits (30: small ints)
 _BITS = const((1 << WINDOW) - 1)
 _LIMIT = const(1 << 30)
 _COUNT_MAX = const(_LIMIT - 1)  # counts saturate: small ints on every port
-
-
-def _echo(tag, epoch, seq):
-    """The echo of frame seq of (tag, epoch): the sequence number under a
-    mask of the board's tag and epoch, so that no two boards' echoes line
-    up.  Every value is below 2**30: no heap int on a 32-bit port."""
-    return seq ^ tag ^ (epoch << 14)
+_TOLD = const(1)  # row flags: hashes holds a told hash
+_TAKEN = const(2)  # the row was taken from another sender (see taken_at)
 
 
 class Senders:
-    """Replay windows, answer credit and told hashes of up to rows senders."""
+    """Replay windows, answer credit and told hashes of up to rows senders;
+    own: the Framer of this node's frames, whose echoes validate a sender
+    (None: nobody is validated, as in a monitor)."""
 
-    def __init__(self, rows):
+    def __init__(self, rows, own=None):
         self.rows = rows
+        self.own = own
         self.tags = raw.zeros32(rows)
         self.win = raw.zeros32(rows * _WIN)
         self.credit = raw.zeros32(rows)
         self.hashes = raw.zeros32(rows)
-        self.told = bytearray(rows)  # 1 where hashes holds a told hash
+        self.flags = bytearray(rows)  # _TOLD, _TAKEN
         self.count = 0
         self._next = 0  # the row a new sender takes once the table is full
+        # This node's epoch and sequence when a row was last taken from
+        # another sender: echoes of its frames up to then validate no such row.
+        self.taken_epoch = self.taken_at = 0
         self.skipped = 0  # sequence numbers of known senders that never came here
         self.withheld = 0  # answers not sent: their sender had no credit left
 
@@ -127,20 +133,40 @@ class Senders:
             self.skipped += d
 
     def echo_into(self, buf, off, tag):
-        """Write at buf[off:] the echo of the latest frame heard from tag
-        (u32; 0 if tag was not heard)."""
+        """Write at buf[off:] the echo of the latest frame heard from tag:
+        u16 the low 16 bits of its sequence, u16 its epoch, each xor the
+        low and high bits of tag, so that no two boards' echoes line up
+        (0 if tag was not heard).  Every value is a small int."""
         i = raw.find32(self.tags, self.count, tag, 0)
-        w = i * _WIN
-        pack_into("<I", buf, off, 0 if i < 0 else _echo(tag, self.win[w], self.win[w + 1]))
+        if i < 0:
+            pack_into("<I", buf, off, 0)
+        else:
+            w = i * _WIN
+            pack_into("<HH", buf, off, (self.win[w + 1] ^ tag) & 0xFFFF,
+                      self.win[w] ^ (tag >> 16))
 
-    def validate(self, i, buf, off, tag, epoch, seq):
-        """Row i's sender is validated if the echo at buf[off:] names a
-        recent frame of this node (tag, epoch, seq now)."""
-        e = raw.below(buf, off, _LIMIT)
-        if e > 0:
-            d = _echo(tag, epoch, e)  # the sequence number echoed
-            if 0 < d <= seq and seq - d < ECHO_WINDOW:
-                self.credit[i] = _VALID
+    def validate(self, i, buf, off):
+        """Row i's sender is validated if the echo at buf[off:] names one
+        of the last 65 536 frames of this node's epoch now."""
+        own = self.own
+        if own is None or raw.below(buf, off, _LIMIT) == 0:
+            return  # nothing echoed (or a value no echo has)
+        if raw.u16(buf, off + 2) ^ (own.tag >> 16) != own.epoch:
+            return
+        seq = own.seq
+        d = seq - ((seq - (raw.u16(buf, off) ^ own.tag)) & 0xFFFF)  # the frame echoed
+        if d <= 0:
+            return
+        if self.flags[i] & _TAKEN and own.epoch == self.taken_epoch and d <= self.taken_at:
+            return  # heard before this sender had the row: a recording can say that
+        self.credit[i] = _VALID
+
+    def stranger(self, i, n):
+        """Row i's sender asked, in a frame of n bytes, for an answer from
+        any board: it is answered within that frame's credit, even if it
+        was validated, and validated again by its next echo."""
+        if self.credit[i] == _VALID:
+            self.credit[i] = FACTOR * n
 
     def validated(self, i):
         """True if row i's sender echoed a recent frame of this node: a
@@ -163,22 +189,33 @@ class Senders:
     def note_hash(self, i, h):
         """Row i's sender told its state hash h."""
         self.hashes[i] = h
-        self.told[i] = 1
+        self.flags[i] |= _TOLD
 
     def told_hash(self, tag):
         """The state hash tag last told, or None."""
         i = raw.find32(self.tags, self.count, tag, 0)
-        return self.hashes[i] if i >= 0 and self.told[i] else None
+        return self.hashes[i] if i >= 0 and self.flags[i] & _TOLD else None
+
+    def told_count(self):
+        """How many senders told their state hash: the peers in view."""
+        n = 0
+        for i in range(self.count):
+            n += self.flags[i] & _TOLD
+        return n
 
     def _row_for(self, tag):
         """A row for a new sender: a free one, or the next in turn."""
         if self.count < self.rows:
             i = self.count
             self.count += 1
+            self.flags[i] = 0
         else:
             i = self._next
             self._next = (i + 1) % self.rows
+            self.flags[i] = _TAKEN
+            if self.own is not None:
+                self.taken_epoch = self.own.epoch
+                self.taken_at = self.own.seq
         self.tags[i] = tag
         self.credit[i] = 0
-        self.told[i] = 0
         return i

@@ -29,7 +29,7 @@ On a broadcast medium (ESP-NOW) a node also broadcasts its own changes
 answers; changes heard from others are not repeated.  ``presence_into()``
 is the small broadcast by which quiet boards find each other.
 
-Payloads (after the 14-byte header of ``ccrdt.wire``):
+Payloads (after the 18-byte header of ``ccrdt.wire``):
 
     PING   u8 flags (1: slice hashes follow, 2: delta entries follow,
            4: broadcast, nobody answers), u32 state hash,
@@ -37,7 +37,7 @@ Payloads (after the 14-byte header of ``ccrdt.wire``):
            must hash to its tag, see ``state.origin_tag``), u32 boot id
            (random per boot: the same tag with another boot id is another
            board with this origin), u32 echo of the pinged board's latest
-           frame heard (``ccrdt.fresh``; 0: none),
+           frame heard (u16 sequence, u16 epoch, masked: ``ccrdt.fresh``; 0: none),
            [32 x u32 slice hashes], [delta entries as in DELTA]
     DELTA  one or more entries, each: u8 flags (1 LAST, 2 REPLY),
            u32 sender's hash of the slice, u8 part length, part
@@ -48,13 +48,16 @@ version or fleet, with a bad MAC, or malformed is dropped, counted by
 reason, and leaves the state as it was; a part that needs room the tables
 lack is refused alone (NO_ROOM) and the frame's other parts join.  A frame
 seen before, or older than what its sender has shown (``ccrdt.fresh``), is
-refused (REPLAYED) before anything else looks at it, and answers to a
-sender are bounded by what its fresh frames carried.  A frame that holds
-more of this board's own origin than it has (its history was lost here, or
-a neighbour forged it), or a frame with this board's own tag that it never
-sent (a later epoch or sequence, another boot id), makes the board go on as
-a new incarnation (``own_claims()``, ``clashes``), if its tables have room
-for one.  It allocates nothing in steady state.
+refused (REPLAYED) before anything else looks at it, as is a frame
+addressed to another board (NOT_FOR_ME); answers to a sender are bounded
+by what its fresh frames carried (a PING for any board, within its own
+even from a validated sender).  Answers name the asker as receiver;
+broadcasts, presence and a ping to a board not known yet are for any.  A
+frame that holds more of this board's own origin than it has (its history
+was lost here, or a neighbour forged it), or a frame with this board's own
+tag that it never sent (a later epoch or sequence, another boot id), makes
+the board go on as a new incarnation (``own_claims()``, ``clashes``), if
+its tables have room for one.  It allocates nothing in steady state.
 (``host_tests/drive.py`` drives nodes frame by frame on the host.)
 """
 from struct import pack_into
@@ -64,8 +67,8 @@ from micropython import const
 from ccrdt import CapacityError, raw, wire
 from ccrdt.fresh import Senders
 from ccrdt.proto import (ACK, BAD_NAME, BCAST, DELTA, DIGEST, ENTRIES_MAX, ENTRY, LAST,
-                         MALFORMED, NO_ROOM, PART_MIN, PAYLOAD_END, PING, PUSH, REASONS,
-                         REPLAYED, REPLY, UNKNOWN_KIND)
+                         MALFORMED, NO_ROOM, NOT_FOR_ME, PART_MIN, PAYLOAD_END, PING, PUSH,
+                         REASONS, REPLAYED, REPLY, UNKNOWN_KIND)
 from ccrdt.delta import PART_MAX, OwnClaim
 from ccrdt.layout import ID_MAX, SLICES, TAG_LIMIT
 from ccrdt.state import ConstraintState, id_bytes, new_incarnation
@@ -164,7 +167,7 @@ class GossipNode:
         self._slice_hot = bytearray(SLICES)  # pings left to carry each slice
         self._pinged_sh = raw.zeros32(SLICES)  # slice hashes at the last ping
         self._same = bytearray(ENTRIES_MAX)  # per entry of a frame: 1 equal to ours, or _REFUSED
-        self.senders = Senders(max_nodes)  # replay windows and answer credit
+        self.senders = Senders(max_nodes, self.framer)  # replay windows and answer credit
         self.fresh_tag = -1  # sender of the frame handled last, if it was fresh
         self._asker = -1  # its row in senders: answers spend its credit
         self._withheld = False  # an answer to it found no credit left
@@ -224,7 +227,7 @@ class GossipNode:
         return self._syncs
 
     def peer_count(self):
-        return sum(self.senders.told)
+        return self.senders.told_count()
 
     def rejected(self, reason=None):
         """Frames dropped: in all, or for one reason code."""
@@ -316,8 +319,9 @@ class GossipNode:
 
     def _ping_header(self, buf, flags, to=-1):
         """Header, flags, state hash, name, incarnation, boot id and echo
-        (for the board of tag to) of a PING; returns where the rest goes."""
-        o = self.framer.begin(buf, PING)
+        of a PING for the board of tag to (-1: any); returns where the rest
+        goes."""
+        o = self.framer.begin(buf, PING, to)
         buf[o] = flags
         pack_into("<I", buf, o + 1, self.state.state_hash())
         L = len(self._name)
@@ -369,16 +373,17 @@ class GossipNode:
         benchmark of the encode and join paths); returns how many frames."""
         raw.fill(self._want, 0, SLICES, 1)
         self._withheld = False
-        return self._send_slices(0, SLICES, emit)
+        return self._send_slices(0, SLICES, emit, -1)
 
-    def _send_slices(self, flags, budget, emit):
-        """Emit the slices marked in self._want as DELTA frames, packing parts
-        together, at most budget frames; returns how many were sent."""
+    def _send_slices(self, flags, budget, emit, to):
+        """Emit the slices marked in self._want as DELTA frames for the
+        board of tag to, packing parts together, at most budget frames;
+        returns how many were sent."""
         buf, want, p = self.tx, self._want, self.packer
         frames = 0
         p.begin(want, True)
         while True:
-            start = self.framer.begin(buf, DELTA)
+            start = self.framer.begin(buf, DELTA, to)
             o = p.fill(buf, start, flags)
             if o == start:
                 break
@@ -391,9 +396,9 @@ class GossipNode:
                 break
         return frames
 
-    def _send_ack(self, emit):
+    def _send_ack(self, emit, to):
         buf = self.tx
-        o = self.framer.begin(buf, ACK)
+        o = self.framer.begin(buf, ACK, to)
         pack_into("<I", buf, o, self.state.state_hash())
         emit(buf, self.framer.seal(buf, o + 4))
 
@@ -426,6 +431,12 @@ class GossipNode:
                 # A STATUS frame is for monitors (sent here by an outsider
                 # who recorded one): it must not pass as a fresh gossip frame.
                 self._reasons[UNKNOWN_KIND] += 1
+                return 0
+            to = wire.receiver(frame)
+            if to >= 0 and to != self.state.tag:
+                # Recorded on its way to another board: news here, since
+                # sequence numbers are the sender's, but not for this board.
+                self._reasons[NOT_FOR_ME] += 1
                 return 0
             self._asker = self.senders.admit(tag, epoch, seq, n)
             if self._asker < 0:
@@ -495,8 +506,9 @@ class GossipNode:
         if not st.name_matches(tag, f, o + 6, L, raw.below(f, o + 6 + L, TAG_LIMIT)):
             self._reasons[BAD_NAME] += 1
             return
-        fr = self.framer
-        self.senders.validate(self._asker, f, o + 14 + L, fr.tag, fr.epoch, fr.seq)
+        if not flags & BCAST and wire.receiver(f) < 0:
+            self.senders.stranger(self._asker, end + wire.MAC_LEN)
+        self.senders.validate(self._asker, f, o + 14 + L)
         if st.is_own_name(f, o + 6, L) and self.senders.validated(self._asker):
             # Another live board has this board's name: it hears this one
             # now (a recording of a predecessor's PING is none).
@@ -515,7 +527,7 @@ class GossipNode:
         self.senders.note_hash(self._asker, theirs)
         if theirs == st.state_hash():
             self._result |= CONVERGED
-            self._send_ack(emit)
+            self._send_ack(emit, tag)
             return
         self._hot = _HOT_PINGS  # a peer differs: our next pings carry digests
         if not flags & DIGEST:  # they do not know where we differ: show them
@@ -525,13 +537,13 @@ class GossipNode:
         sh = st.slice_hashes()
         for s in range(SLICES):
             self._want[s] = not raw.equal(f, d + 4 * s, sh, 4 * s, 4)
-        self._send_slices(REPLY, self.burst, emit)
+        self._send_slices(REPLY, self.burst, emit, tag)
 
     def _on_delta(self, f, end, emit):
         if end == wire.HEADER:
             raise ValueError("empty delta")
         if self._join_entries(f, wire.HEADER, end, True):
-            self._send_slices(0, SLICES, emit)
+            self._send_slices(0, SLICES, emit, self.fresh_tag)
 
     @micropython.native
     def _join_entries(self, f, o, end, relay):

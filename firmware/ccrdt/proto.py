@@ -9,13 +9,14 @@ from micropython import const
 
 # ---- the envelope (ccrdt.wire) ------------------------------------------
 FRAME_MAX = const(250)  # one ESP-NOW payload; UDP and MQTT carry the same frames
-HEADER = const(14)  # magic, version|type, fleet, sender tag, epoch, sequence
+HEADER = const(18)  # magic, version|type, fleet, sender tag, epoch, sequence, receiver
 MAC_LEN = const(8)  # truncated AES-CMAC at the end
 PAYLOAD_END = const(FRAME_MAX - MAC_LEN)  # where a full frame's payload must end
 MAGIC = const(0xCC)
 # 2: PINGs carry the sender's incarnation and boot id; 3: the header carries
-# the sender's epoch and a 30-bit sequence (replays are refused)
-WIRE_VERSION = const(3)
+# the sender's epoch and a 30-bit sequence (replays are refused); 4: the
+# header names the receiver, and a PING's echo names the receiver's epoch
+WIRE_VERSION = const(4)
 SEQ_LIMIT = const(1 << 30)  # a sequence stays below: a small int on every port
 
 # ---- frame types (low nibble of byte 1) -----------------------------------
@@ -48,7 +49,8 @@ NO_ROOM = const(7)  # a part needs room the node or constraint table lacks
 UNKNOWN_KIND = const(8)
 BAD_NAME = const(9)  # a PING whose name and incarnation do not hash to its sender
 REPLAYED = const(10)  # seen before, or older than what its sender has shown
-REASONS = const(11)  # one more than the highest reason
+NOT_FOR_ME = const(11)  # sent to another board (recorded on its way there)
+REASONS = const(12)  # one more than the highest reason
 
 # ---- STATUS ------------------------------------------------------------------
 STATUS_VERSION = const(4)  # 3: skipped, withheld, epoch; 4: repeated

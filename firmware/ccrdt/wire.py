@@ -10,13 +10,18 @@
     8      2     sender's epoch, u16: raised at every boot of the board and
                  kept on flash before its first frame (``ccrdt.store``)
     10     4     sequence number, u32 below 2**30, per sender and epoch
-    14     n     payload (by type, see ccrdt.gossip)
-    14+n   8     AES-CMAC (RFC 4493) of bytes 0..14+n under the fleet key,
+    14     4     receiver node tag, u32; 0xFFFFFFFF: any board (broadcasts,
+                 STATUS, and a ping to an address whose board is not known)
+    18     n     payload (by type, see ccrdt.gossip)
+    18+n   8     AES-CMAC (RFC 4493) of bytes 0..18+n under the fleet key,
                  truncated to 64 bits
 
 (epoch, sequence) only grows for one sender tag, over reboots too, so a
 receiver refuses a frame it has seen, or one older than its window
-(``ccrdt.fresh``): a recorded frame sent again changes nothing.
+(``ccrdt.fresh``): a recorded frame sent again changes nothing.  Sequence
+numbers are per sender, not per receiver, so a frame recorded on its way
+to one board is news to another: the receiver's tag under the MAC lets
+that other board refuse it unread.
 
 AES-CMAC rather than HMAC-SHA256: on MicroPython ``cryptolib.aes`` encrypts
 into a preallocated buffer and allocates nothing, while every
@@ -29,6 +34,7 @@ import cryptolib
 from micropython import const
 
 from ccrdt import raw
+from ccrdt.layout import TAG_LIMIT
 from ccrdt.proto import (
     BAD_MAC,
     BAD_MAGIC,
@@ -112,15 +118,20 @@ class Framer:
         self.epoch = 0  # set by the owner from its snapshot (see begin)
         self.seq = 0
 
-    def begin(self, buf, kind):
-        """Write a header of the given type; returns the payload offset.
-        The sequence stops at its limit rather than wrap, so a counter is
-        never used twice (receivers refuse the repeats); the node moves to
-        a new epoch long before (``seq_low``)."""
+    def begin(self, buf, kind, to=-1):
+        """Write a header of the given type for the board of tag to (-1:
+        any board); returns the payload offset.  The sequence stops at its
+        limit rather than wrap, so a counter is never used twice (receivers
+        refuse the repeats); the node moves to a new epoch long before
+        (``seq_low``)."""
         if self.seq < _SEQ_LAST:
             self.seq += 1
         pack_into("<BBHIHI", buf, 0, MAGIC, (WIRE_VERSION << 4) | kind,
                   self.fleet, self.tag, self.epoch, self.seq)
+        if to < 0:
+            raw.fill(buf, 14, 4, 0xFF)  # 0xFFFFFFFF is a heap int on a 32-bit port
+        else:
+            pack_into("<I", buf, 14, to)
         return HEADER
 
     def new_epoch(self, epoch):
@@ -166,3 +177,8 @@ def epoch(buf):
 def seq(buf):
     """The frame's sequence number, or -1 if it is not below SEQ_LIMIT."""
     return raw.below(buf, 10, SEQ_LIMIT)
+
+
+def receiver(buf):
+    """The tag of the board the frame is for, or -1 for any board."""
+    return raw.below(buf, 14, TAG_LIMIT)
