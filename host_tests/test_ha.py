@@ -394,3 +394,18 @@ def test_monitor_watches_status_frames_through_the_broker(site):
     finally:
         mon.terminate()
         mon.wait(10)
+
+
+def test_the_observer_takes_boards_of_any_name():
+    # A name is any UTF-8 a board with the key sends, '#' first included:
+    # rows are read by slot, not by parsing what a name looks like.
+    from drive import exchange
+    from observer import Observer
+    obs = Observer(KEY)
+    for name, n in (("#zz", 3), ("#0000abcd", 4), ("plain", 5)):
+        b = GossipNode(name, KEY)
+        b.record_satisfied(n)
+        exchange(b, obs.node)
+    rows = obs.rows()
+    assert (rows["#zz"], rows["#0000abcd"], rows["plain"]) == ((3, 0), (4, 0), (5, 0)), rows
+    assert obs.report()["boards"]["#zz"]["satisfied"] == 3

@@ -172,9 +172,13 @@ class Observer:
         once some PING told the fleet it (every incarnation summed), else by
         its origin tag as '#' and 8 hex digits."""
         st = self.node.state
-        m = st.metrics
-        return dict((b, m.origin(int(b[1:], 16)) if b.startswith("#")
-                     else (m.node_satisfied(b), m.node_violations(b))) for b in st.nodes())
+        m, t = st.metrics, st.node_table
+        out = {}
+        for i in range(t.count):  # by slot: a name may itself begin with '#'
+            b = t.name(i)
+            out[b] = ((m.node_satisfied(b), m.node_violations(b)) if t.has_name(i)
+                      else m.origin(t.tags[i]))
+        return out
 
     def last_seen(self, board):
         """Wall time the board was last seen active: its counters changed
