@@ -70,6 +70,16 @@ def test_set_reaches_nested_fields_and_they_are_checked(tmp_path, key):
     assert "--set node.x: 'node' is not an object" in msg, msg
 
 
+def test_set_takes_a_bare_string_where_a_string_is_meant(tmp_path, key):
+    out = tmp_path / "ok"
+    out.mkdir()
+    with open(deploy.stage("unix", "n1", key, str(out), ["monitor=127.0.0.1:47999"])) as f:
+        assert json.load(f)["monitor"] == "127.0.0.1:47999"
+    msg = stage_error(tmp_path, key, "unix", "espnow.channel=six")  # a string, not a channel
+    assert msg.startswith("boards/unix/config.json with --set espnow.channel=six: "), msg
+    assert "channel" in msg and "not JSON" not in msg, msg
+
+
 def test_deploy_names_the_board_config_the_mac_and_the_module(key):
     rc, err = run_deploy(key, "--board", "unix", "--set", 'espnow.peers=["zz:zz:zz:zz:zz:zz"]')
     assert rc == 2, err

@@ -12,8 +12,12 @@ same content again under its sender's next sequence number, and the time
 that re-sealing takes alone is subtracted.  The replay rows time that
 refusal: frames a node has handled, sent to it again as they were.
 """
-import gc
 import sys
+
+if sys.argv[1:2] in (["-h"], ["--help"]):  # a board-side script: its docstring is its help
+    print(globals().get("__doc__") or "%s: see the docstring at its top" % sys.argv[0])
+    sys.exit(0)
+import gc
 
 sys.path[:0] = ["firmware", "host_tests"]
 from ccrdt import wire  # noqa: E402

@@ -6,6 +6,11 @@ figures say how the code behaves on rv32imc, not how fast a chip is).
 Runs on the board with firmware/ and host_tests/ on its path.  Prints
 `name value unit` lines.
 """
+import sys
+
+if sys.argv[1:2] in (["-h"], ["--help"]):  # a board-side script: its docstring is its help
+    print(globals().get("__doc__") or "%s: see the docstring at its top" % sys.argv[0])
+    sys.exit(0)
 import gc
 from time import ticks_diff, ticks_ms
 

@@ -5,8 +5,12 @@ Prints one `name value unit` line per figure.  *_kept: heap still in use
 after gc.collect(), what a state keeps.  *_alloc: bytes one call allocates,
 measured with the GC disabled around the loop (host_tests/allocs.py).
 """
-import gc
 import sys
+
+if sys.argv[1:2] in (["-h"], ["--help"]):  # a board-side script: its docstring is its help
+    print(globals().get("__doc__") or "%s: see the docstring at its top" % sys.argv[0])
+    sys.exit(0)
+import gc
 
 sys.path[:0] = ["firmware", "host_tests"]
 import ccrdt.delta  # noqa: E402,F401  (loaded up front: its code is not state)

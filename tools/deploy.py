@@ -102,13 +102,15 @@ def board_provides(components):
 
 
 def apply_set(cfg, item):
-    """Apply one --set "field=JSON" to cfg; a dotted field (espnow.channel)
-    reaches into a section, making it if it is missing or null."""
+    """Apply one --set "field=VALUE" to cfg: VALUE is JSON, or else a bare
+    string (--set monitor=10.0.0.2:47999); the config's check says if it is
+    not what the field takes.  A dotted field (espnow.channel) reaches into a
+    section, making it if it is missing or null."""
     field, _, value = item.partition("=")
     try:
         value = json.loads(value)
     except ValueError:
-        raise ConfigError("--set %s: the value is not JSON" % field)
+        pass  # a string, unquoted
     names = field.split(".")
     for name in names[:-1]:
         if cfg.get(name) is None:
@@ -124,7 +126,7 @@ def stage(board, node, key_path, directory, overrides=()):
     them as the board will; raises ConfigError naming what is wrong, in the
     board's config as the user knows it (boards/<board>/config.json and the
     --set options), not in the staged copy.
-    overrides: "field=JSON" strings that replace fields of the board's config."""
+    overrides: "field=VALUE" strings (see apply_set) that replace fields of the board's config."""
     board_meta(board)
     read_key(key_path, "KEY")
     shutil.copy(key_path, os.path.join(directory, "fleet.key"))
@@ -245,9 +247,9 @@ def main(argv=None):
     d.add_argument("--board", required=True)
     d.add_argument("--node", required=True)
     d.add_argument("--key", default="")
-    d.add_argument("--set", action="append", default=[], metavar="FIELD=JSON",
-                   help="replace a field of the board's config, "
-                        "e.g. --set 'monitor=\"10.0.0.2:47999\"' or --set espnow.channel=6")
+    d.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="replace a field of the board's config (VALUE is JSON, else a "
+                        "string), e.g. --set monitor=10.0.0.2:47999 or --set espnow.channel=6")
     d.add_argument("--fresh", action="store_true",
                    help="erase the board's snapshot (state.*): it starts anew, as a new "
                         "incarnation; its earlier counts stay in the fleet")
