@@ -28,6 +28,8 @@ KEY = bytes(range(16))
 P = "ccrdt/1"
 DOOR_CONFIG = "homeassistant/binary_sensor/ccrdt_1_constraint_%s/config" % b"door".hex()
 STALE_CONFIG = "homeassistant/binary_sensor/ccrdt_1_constraint_%s/config" % b"gone".hex()
+STALE_PAYLOAD = json.dumps({"name": "Constraint gone",  # as this fleet's bridge published it
+                            "state_topic": P + "/ha/constraint/" + b"gone".hex()}).encode()
 
 
 def wait_for(cond, timeout, what):
@@ -144,7 +146,7 @@ def test_bridge_publishes_the_converged_fleet_and_follows_it(site):
     sub = Subscriber(b.host, b.port, ["homeassistant/#", P + "/ha/#"])
     # left retained by an earlier run: a constraint the fleet no longer has
     sub.client.publish(
-        STALE_CONFIG, b'{"name": "Constraint gone"}', qos=1, retain=True
+        STALE_CONFIG, STALE_PAYLOAD, qos=1, retain=True
     ).wait_for_publish(5)
     bridge = start("ha_bridge.py", b, key)
     try:
@@ -409,3 +411,32 @@ def test_the_observer_takes_boards_of_any_name():
     rows = obs.rows()
     assert (rows["#zz"], rows["#0000abcd"], rows["plain"]) == ((3, 0), (4, 0), (5, 0)), rows
     assert obs.report()["boards"]["#zz"]["satisfied"] == 3
+
+
+def test_ids_are_one_per_prefix_constraint_and_board():
+    names = ["door", "temp<40", "temp>40", "Temp<40", "temp_40", "temp-40", "temp_40_h1cc24e2c",
+             "#zz"]
+    r = report(names, ["n-1", "n_1", "N 1", "#0000abcd"])
+    configs = [json.loads(v) for t, v in Bridge(P, 1).topics(r).items()
+               if t.startswith("homeassistant/")]
+    uids = [c["unique_id"] for c in configs]
+    entity_ids = [c["default_entity_id"] for c in configs]
+    assert len(set(uids)) == len(uids) == len(set(entity_ids)) == 6 + len(names) + 3 * 4
+    assert "binary_sensor.ccrdt_1_constraint_door" in entity_ids  # clean ids are kept
+    assert "sensor.ccrdt_1_n_1_satisfied" in entity_ids  # n-1; n_1 is hashed
+    bases = [Bridge(p, 1).uid for p in ("ccrdt/1", "ccrdt-1", "ccrdt_1", "ccrdt/01", "CCRDT/1",
+                                        "ccrdt/1/ha/x")]
+    assert bases[0] == "ccrdt_1" and len(set(bases)) == len(bases), bases
+
+
+def test_a_bridge_claims_nothing_of_another_fleets_on_one_broker():
+    # Prefixes whose slugs agree, or one under another's topics: each bridge
+    # takes back (and would clear) only what it published itself.
+    bridges = [Bridge(p, 1) for p in ("ccrdt/1", "ccrdt-1", "ccrdt/1/ha/x")]
+    published = [b.topics(report(["door"], ["gw-a"])) for b in bridges]
+    for i, b in enumerate(bridges):
+        for j, topics in enumerate(published):
+            for t, v in topics.items():
+                assert b.ours(t, v) == (i == j), (b.base, t)
+    assert not bridges[0].ours(P + "/ha/status", b"online")  # its last will: never cleared
+    assert not bridges[0].ours("homeassistant/sensor/x/config", b"not json")

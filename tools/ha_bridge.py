@@ -21,7 +21,15 @@ or its convergence, and after each round of pings (every --interval, 1 s):
     P/ha/constraint/<hex of id> "ON"
     P/ha/status                 "online", or "offline" (also the broker's last will)
 
-P is the fleet's topic prefix (ccrdt/<fleet>) and uid its slug (ccrdt_1).
+P is the fleet's topic prefix (ccrdt/<fleet>) and uid its part of every
+unique and entity id (``ident``: ccrdt_1 for ccrdt/1).  Ids are injective:
+a prefix other than ccrdt/<n>, and a constraint id or board name other
+than lower-case letters and digits joined by hyphens (gw-a: gw_a), gets
+"_h" and 8 hex digits of its hash after its slug, so ccrdt/1 and ccrdt-1,
+or temp<40 and temp>40, never share one.
+What is this bridge's on the broker is told by the state topic under P/ha/
+(in a config, its state_topic), never by an id's prefix: two fleets'
+bridges on one broker clear nothing of each other's.
 One device for the fleet, one per board (``via_device`` the fleet).  An
 entity whose board or constraint is gone gets an empty retained config,
 which removes it from Home Assistant; so do entities retained on the broker
@@ -39,10 +47,40 @@ import time
 
 from observer import Link, add_arguments, observer_from
 
+from ccrdt import fnv
+
+_PLAIN = re.compile("[a-z0-9]+(-[a-z0-9]+)*$")  # kept, hyphens as underscores
+_HASHED = re.compile(".*_h[0-9a-f]{8}$")  # what hashed() makes, never kept as it is
+_DEFAULT_PREFIX = re.compile("ccrdt/([0-9]+)$")
+_HEX = re.compile("([0-9a-f]{2})+$")
+
 
 def slug(text):
     """Lower-case letters, digits and underscores: what an entity id holds."""
     return re.sub("[^a-z0-9]+", "_", text.lower()).strip("_") or "x"
+
+
+def hashed(text):
+    """text's slug, "_h" and 8 hex digits of its FNV-1a hash."""
+    b = text.encode()
+    return "%s_h%08x" % (slug(text), fnv.hash30(b, 0, len(b)))
+
+
+def ident(text):
+    """text as a part of unique and entity ids, one per text: lower-case
+    letters and digits, joined by hyphens, are kept with underscores for
+    the hyphens (gw-a: gw_a); anything else (an underscore included, so
+    that gw_a is not gw-a) is hashed(text), as is what would look hashed."""
+    kept = text.replace("-", "_")
+    return kept if _PLAIN.match(text) and not _HASHED.match(kept) else hashed(text)
+
+
+def prefix_ident(prefix):
+    """The fleet's id part: ccrdt_<n> for the default prefix ccrdt/<n> (as
+    0.2.0 named it, so entity ids stay), else hashed(prefix): no other
+    prefix can make ccrdt_<n>."""
+    m = _DEFAULT_PREFIX.match(prefix)
+    return "ccrdt_" + m.group(1) if m else hashed(prefix)
 
 
 def hexkey(text):
@@ -83,7 +121,7 @@ class Bridge:
     def __init__(self, prefix, fleet, discovery="homeassistant"):
         self.discovery = discovery
         self.base = prefix + "/ha"
-        self.uid = slug(prefix)
+        self.uid = prefix_ident(prefix)
         self.availability = self.base + "/status"
         self.fleet_device = {"identifiers": [self.uid], "name": "ccrdt fleet %s" % fleet,
                              "manufacturer": "ccrdt", "model": "replicated constraint state"}
@@ -95,12 +133,22 @@ class Bridge:
         """Retained topics of an earlier run are read back, to clear those gone since."""
         return [self.discovery + "/+/+/config", self.base + "/#"]
 
-    def ours(self, topic):
-        if topic.startswith(self.base + "/"):
-            return topic != self.availability
+    def ours(self, topic, payload):
+        """True if the retained topic is one this bridge publishes: a state
+        under P/ha/, or a discovery config whose state topic is one."""
         parts = topic.split("/")
-        return (len(parts) == 4 and parts[0] == self.discovery and parts[3] == "config"
-                and parts[2].startswith(self.uid + "_"))
+        if len(parts) == 4 and parts[0] == self.discovery and parts[3] == "config":
+            try:
+                topic = json.loads(payload).get("state_topic")
+            except (ValueError, AttributeError):  # not a config of ours, whatever it is
+                return False
+        return isinstance(topic, str) and self._own_state(topic)
+
+    def _own_state(self, topic):
+        head = self.base + "/"
+        rest = topic[len(head):].split("/") if topic.startswith(head) else []
+        return rest == ["fleet"] or (len(rest) == 2 and rest[0] in ("constraint", "board")
+                                     and _HEX.match(rest[1]) is not None)
 
     def connected(self):
         """A broker that restarted may have lost what it kept: publish it all again."""
@@ -108,7 +156,7 @@ class Bridge:
         self.online = False
 
     def heard(self, topic, payload, retained):
-        if not self.started and retained and payload and self.ours(topic):
+        if not self.started and retained and payload and self.ours(topic, payload):
             self.retained[topic] = payload
 
     def _entity(self, out, component, key, name, state_topic, device, field=None, **extra):
@@ -136,7 +184,7 @@ class Bridge:
         for cid in r["constraints"]:
             state = "%s/constraint/%s" % (self.base, hexkey(cid))
             out[state] = b"ON"
-            entity_id = "binary_sensor.%s_constraint_%s" % (self.uid, slug(cid))
+            entity_id = "binary_sensor.%s_constraint_%s" % (self.uid, ident(cid))
             self._entity(out, "binary_sensor", "constraint_" + hexkey(cid), "Constraint " + cid,
                          state, self.fleet_device, default_entity_id=entity_id)
         for board, values in r["boards"].items():
@@ -146,7 +194,7 @@ class Bridge:
             device = {"identifiers": ["%s_board_%s" % (self.uid, h)], "name": "ccrdt " + board,
                       "manufacturer": "ccrdt", "model": "board", "via_device": self.uid}
             for field, name, extra in BOARD_ENTITIES:
-                entity_id = "sensor.%s_%s_%s" % (self.uid, slug(board), field)
+                entity_id = "sensor.%s_%s_%s" % (self.uid, ident(board), field)
                 self._entity(out, "sensor", "board_%s_%s" % (h, field), name, state, device, field,
                              default_entity_id=entity_id, **extra)
         return out
