@@ -18,6 +18,7 @@ from content import counters_content, register_content, set_content
 from ccrdt.register import norm
 from ccrdt.state import ConstraintState
 from ccrdt.vclock import VectorClock
+from ccrdt.restore import decode_state
 
 IDS = ["c%d" % i for i in range(12)] + ["ab", "a", "bc", "c"]
 
@@ -188,7 +189,7 @@ class StateSpec:
         return x.encode()
 
     def decode(self, data, like):
-        return ConstraintState.decode(data, like.node_id)
+        return decode_state(data, like.node_id)
 
     def model(self, i):
         return Models([SetModel(i), CountModel(i), PositionModel(i)])

@@ -18,7 +18,7 @@ sys.path.insert(
     0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools")
 )
 
-from observer import connect, default_prefix
+from mqttclient import connect, default_prefix
 
 from ccrdt import status, wire
 from ccrdt.gossip import GossipNode

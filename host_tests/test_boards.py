@@ -20,7 +20,7 @@ from netsim import AirHub, Faults, free_ports
 from vboard import VBoard
 
 from ccrdt.config import read_key
-from ccrdt.state import ConstraintState
+from ccrdt.restore import decode_state
 
 BIN = os.path.dirname(sys.executable)
 
@@ -124,7 +124,7 @@ def test_deploy_gossip_converge_and_read_back(rig):
                            capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, r.stderr
         with open(local, "rb") as f:
-            states.append(ConstraintState.decode(f.read(), name))
+            states.append(decode_state(f.read(), name))
     assert states[0] == states[1] == states[2]
     assert states[0].state_hash() == live[names[0]]["hash"]
     assert all(states[0].constraints.contains(n + ":hot") for n in names)

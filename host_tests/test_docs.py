@@ -41,7 +41,7 @@ def test_the_figures_are_the_ones_make_bench_wrote():
 def test_every_tool_answers_help_and_runs_nothing():
     import subprocess
     import sys
-    libraries = {"hostenv.py"}  # imported by the tools, not run
+    libraries = {"hostenv.py", "mqttclient.py"}  # imported by the tools, not run
     scripts = sorted(f for f in os.listdir(os.path.join(ROOT, "tools"))
                      if f.endswith(".py") and f not in libraries)
     assert len(scripts) >= 17, scripts

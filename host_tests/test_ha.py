@@ -18,7 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 from broker import Broker  # noqa: E402
 from ha_bridge import Bridge  # noqa: E402
-from observer import connect  # noqa: E402
+from mqttclient import connect  # noqa: E402
 
 from ccrdt.gossip import GossipNode  # noqa: E402
 from ccrdt.state import origin_tag  # noqa: E402

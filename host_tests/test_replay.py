@@ -7,8 +7,8 @@ from ccrdt import wire
 from ccrdt.fresh import FACTOR, Senders
 from ccrdt.gossip import GossipNode
 from ccrdt.proto import NO_ROOM, NOT_FOR_ME, REPLAYED, STATUS, UNKNOWN_KIND
-from ccrdt.state import ConstraintState
 from ccrdt.transport import Peers
+from ccrdt.restore import decode_state
 from drive import exchange, introduce, ping, receive
 
 KEY = bytes(range(16))
@@ -22,7 +22,7 @@ def reboot(g):
     """g's board started again from its snapshot: a new epoch, as every
     start of a GossipNode is (the runtime writes it to flash first)."""
     st = g.state
-    back = ConstraintState.decode(st.encode(), g.node_id, st.max_nodes, st.max_constraints)
+    back = decode_state(st.encode(), g.node_id, st.max_nodes, st.max_constraints)
     return GossipNode(g.node_id, KEY, state=back)
 
 

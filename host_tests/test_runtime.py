@@ -7,6 +7,7 @@ from ccrdt.config import validate
 from ccrdt.node import Node
 from ccrdt.status import parse
 from ccrdt.store import Store
+from ccrdt.restore import decode_state
 
 KEY = bytes(range(16))
 DIR = "build/test_runtime"
@@ -202,9 +203,8 @@ def test_a_receive_step_that_fails_is_counted_and_receiving_goes_on():
 
 
 def _snapshot_epoch(name):
-    from ccrdt.state import ConstraintState
     with open(DIR + "/" + name + "/state.bin", "rb") as f:
-        return ConstraintState.decode(f.read(), name).epoch
+        return decode_state(f.read(), name).epoch
 
 
 def test_a_node_keeps_its_epoch_on_flash_before_its_first_frame():

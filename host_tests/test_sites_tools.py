@@ -19,7 +19,7 @@ import time
 import pytest
 
 import fleet as fleet_tool
-from observer import connect
+from mqttclient import connect
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 P = "ccrdt/1"

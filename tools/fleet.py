@@ -36,13 +36,14 @@ from broker import Broker, External
 from deploy import build
 from monitor import Monitor, listen
 from netsim import AirHub, Faults, Outsider, Relay, Segment, free_ports
-from observer import broker_address
+from mqttclient import broker_address
 
 from ccrdt.config import read_key
 from ccrdt.node import LOG_COMMIT, LOG_NEW_LIFE, LOG_UP
 from ccrdt.proto import BAD_SIZE, FRAME_MAX, NOT_FOR_ME, REPLAYED
 from ccrdt.workload import LOG_RECORDED
 from ccrdt.state import ConstraintState, origin_tag
+from ccrdt.restore import decode_state
 
 
 class Fleet:
@@ -245,7 +246,7 @@ class Fleet:
                 out.append(None)
                 continue
             with open(path, "rb") as f:
-                out.append(ConstraintState.decode(f.read(), name))
+                out.append(decode_state(f.read(), name))
         return out
 
     def incarnations(self, i):

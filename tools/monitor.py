@@ -34,6 +34,7 @@ from ccrdt.config import read_key
 from ccrdt.fresh import WINDOW, Senders
 from ccrdt.layout import TAG_LIMIT
 from ccrdt.status import parse
+from mqttclient import broker_address, broker_problem, connect, default_prefix
 
 # Short names of the reasons a frame is rejected (codes of wire and gossip);
 # a code not listed here shows as its number.
@@ -253,7 +254,6 @@ def watch_broker(monitor, host, port, prefix):
     are not STATUS frames and are left alone: amqtt (0.12) sends a client
     that connects the retained messages of every client's subscriptions,
     such as the Home Assistant bridge's."""
-    from observer import connect
     loop = asyncio.get_running_loop()
     head = prefix + "/s/"
 
@@ -265,7 +265,6 @@ def watch_broker(monitor, host, port, prefix):
 
 async def main_async(a, mon):
     if a.broker:
-        from observer import broker_problem, default_prefix
         client = watch_broker(mon, *a.broker, a.prefix or default_prefix(a.fleet))
         was_up = False
 
@@ -298,7 +297,6 @@ async def main_async(a, mon):
 
 def main():
     ap = argparse.ArgumentParser(description="Watch a ccrdt fleet's STATUS frames.")
-    from observer import broker_address
     ap.add_argument("--key", required=True, help="fleet key file")
     where = ap.add_mutually_exclusive_group(required=True)
     where.add_argument("--port", type=int, help="UDP port the STATUS frames are sent to")

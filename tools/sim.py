@@ -29,6 +29,7 @@ sys.path.insert(0, os.path.join(hostenv.ROOT, "host_tests"))
 
 from ccrdt.gossip import GossipNode
 from ccrdt.state import ConstraintState
+from ccrdt.restore import decode_state
 from drive import ping, receive
 
 KEY = bytes(range(16))
@@ -66,7 +67,7 @@ class CcrdtPeer:
         return self.state.encode()
 
     def restore(self, snap):
-        self.state = ConstraintState.decode(snap, self.node.node_id)
+        self.state = decode_state(snap, self.node.node_id)
         self.node.restore(self.state)
 
 
@@ -122,7 +123,7 @@ class SeedPeer:
         return self.state.encode()
 
     def restore(self, snap):
-        self.state = ConstraintState.decode(snap, self.name)
+        self.state = decode_state(snap, self.name)
 
 
 MODES = {"ccrdt": CcrdtPeer, "seed": SeedPeer}

@@ -17,3 +17,12 @@ TAG_LIMIT = const(1 << 30)  # node tags are 30-bit folded FNV-1a
 COUNTER_LIMIT = const(0x30000000)
 # Satisfied and violation counts stay below the top quarter of u64.
 ROW_LIMIT = 3 << 62
+
+# The snapshot files (``ccrdt.store`` writes them, ``ccrdt.restore`` reads
+# them at boot), and what loading them found.
+FILES = ("state.tmp", "state.bin", "state.prev")  # newest first
+NEWEST = const(0)
+OLDER = const(1)
+NONE = const(2)
+MOVED = const(3)
+FLEET_KEY = const(6)  # owner bytes naming fleet and key (ccrdt.boot.owner); the chip id follows

@@ -1,12 +1,13 @@
 """Reading snapshots back: code a board runs once, at boot.
 
-``Store.load`` and ``ConstraintState.decode`` import it when they need it,
+``Store.load`` imports it when it needs it (and tools use ``decode_state``),
 and ``ccrdt.boot`` forgets it once the node is built, as it forgets the
 config, so its code (about 2 KB on a 32-bit port) leaves the heap.  The
 snapshot layout is ``ccrdt.delta``'s, which writes them.
 """
 from ccrdt import CapacityError, fnv, raw
 from ccrdt.delta import SNAPSHOT_MAGIC, SNAPSHOT_VERSION, OWNER_MAX
+from ccrdt.layout import FILES, FLEET_KEY, MOVED, NEWEST, NONE, OLDER
 from ccrdt.state import ConstraintState
 
 
@@ -74,10 +75,18 @@ def decode_snapshot(data, new_state):
     return st
 
 
+def decode_state(data, node_id, max_nodes=None, max_constraints=None):
+    """Rebuild a state from ``ConstraintState.encode()``'s bytes; ValueError
+    if they are corrupt.  Its tables have the snapshot's sizes, or the sizes
+    given (a board whose config changed them; CapacityError if the content
+    does not fit)."""
+    return decode_snapshot(data, lambda nodes, constraints, incarnation: ConstraintState(
+        node_id, max_nodes or nodes, max_constraints or constraints, incarnation))
+
+
 def load(store, incarnation):
     """``Store.load``: (state, how), the newest valid snapshot of store
     and NEWEST, OLDER, MOVED or NONE (``ccrdt.store``)."""
-    from ccrdt.store import FILES, MOVED, NEWEST, NONE, OLDER  # decode alone needs no store
     for i, name in enumerate(FILES):
         try:
             with open(store.path(name), "rb") as f:
@@ -85,7 +94,7 @@ def load(store, incarnation):
         except OSError:
             continue  # not there: normal on first boot and between renames
         try:
-            state = ConstraintState.decode(data, store.node_id, *store.caps)
+            state = decode_state(data, store.node_id, *store.caps)
         except SnapshotError:
             # Written by newer firmware: not corrupt, and the next save
             # would overwrite it.  The board stops here and says so.
@@ -116,7 +125,6 @@ def _check_owner(store, theirs, name):
     chip's; SnapshotError if it is another fleet's or key's.  A snapshot
     without an owner (version 2) cannot tell and is taken as this
     board's."""
-    from ccrdt.store import FLEET_KEY
     mine = store.owner
     if not theirs or not mine:
         return False

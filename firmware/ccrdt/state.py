@@ -325,16 +325,6 @@ class ConstraintState:
         them whole (see ``delta.write_snapshot``)."""
         delta.write_snapshot(self, lambda buf, n: f.write(memoryview(buf)[:n]))
 
-    @staticmethod
-    def decode(data, node_id, max_nodes=None, max_constraints=None):
-        """Rebuild a state from encode()'s bytes; ValueError if they are
-        corrupt.  Its tables have the snapshot's sizes, or the sizes given
-        (a board whose config changed them; CapacityError if the content
-        does not fit)."""
-        from ccrdt.restore import decode_snapshot  # boot-time code (see ccrdt.restore)
-        return decode_snapshot(data, lambda nodes, constraints, incarnation: ConstraintState(
-            node_id, max_nodes or nodes, max_constraints or constraints, incarnation))
-
     def __eq__(self, other):
         """Equal replicated content, compared in place (no table-sized lists,
         which a small board's heap would not hold); != follows."""

@@ -33,15 +33,8 @@ corrupt, and a new life over it would lose it: the board stops and says
 so, and a deploy that starts the board anew erases ``state.*``.
 """
 import os
-from micropython import const
 
-
-FILES = ("state.tmp", "state.bin", "state.prev")  # newest first
-NEWEST = const(0)
-OLDER = const(1)
-NONE = const(2)
-MOVED = const(3)
-FLEET_KEY = const(6)  # owner bytes naming fleet and key (ccrdt.boot.owner); the chip id follows
+from ccrdt.layout import FILES, FLEET_KEY, MOVED, NEWEST, NONE, OLDER  # noqa: F401  (load's answers)
 
 
 class Store:
