@@ -101,8 +101,8 @@ class MemTransport:
     def peer_tag(self, i):
         return self.peers.tags[i]
 
-    def heard(self, addr, tag):
-        self.peers.heard(addr, tag)
+    def heard(self, addr, tag, sure=True):
+        self.peers.heard(addr, tag, sure)
 
     def close(self):
         self.medium.ports.pop(self.addr, None)

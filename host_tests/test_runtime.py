@@ -8,6 +8,7 @@ from ccrdt.node import Node
 from ccrdt.status import parse
 from ccrdt.store import Store
 from ccrdt.restore import decode_state
+from ccrdt.transport import Peers
 
 KEY = bytes(range(16))
 DIR = "build/test_runtime"
@@ -239,3 +240,46 @@ def test_peers_are_learned_from_fresh_frames_only():
     m = y.gossip.presence_into(buf)  # its own frame, looped back, teaches nothing
     y.process(buf, m, 0, "loopback")
     assert peers.addrs == ["x-address"]
+
+
+def test_a_peer_reflashed_at_the_same_address_is_heard_again():
+    # No broadcasts (a routed network): s knows h by address only and pings
+    # h's tag, which the reflashed h (a new incarnation) no longer has.
+    net = Medium()
+    fleet_dir()
+
+    def board(name, fixed=()):
+        t = net.port(name, broadcasts=False)
+        t.peers = Peers(list(fixed), 16)
+        n = node(name, [t])
+        net.attach(n)
+        return n
+    h = board("h")
+    s = board("s", ["h"])
+    h.add_constraint("hub")
+    s.add_constraint("spoke")
+    rounds({"h": h, "s": s}, [net], 4)
+    assert h.state == s.state
+    h = board("h")  # reflashed: an empty flash, the same address
+    h.add_constraint("new-hub")
+    rounds({"h": h, "s": s}, [net], 50)
+    assert h.state == s.state and s.state.constraints.contains("new-hub")
+    assert s.transports[0].peers.tags == [h.state.tag]
+
+
+def test_a_recording_played_from_elsewhere_moves_no_known_peer():
+    # s pings a board x that is away: its PING names no receiver, and an
+    # outsider plays it to b from its own address.  b knows s already.
+    air = Medium()
+    ns = nodes({"b": [air], "s": [air]})
+    b, s = ns["b"], ns["s"]
+    rounds(ns, [air], 3)
+    peers = b.transports[0].peers
+    assert peers.addrs == ["s"] and peers.tags == [s.state.tag]
+    buf = bytearray(250)
+    n = s.gossip.ping_into(buf, False, -1)
+    b.process(buf, n, 0, "outsider")
+    assert peers.addrs == ["s"] and peers.tags == [s.state.tag]
+    m = s.gossip.presence_into(buf)  # a broadcast, played from elsewhere: the same
+    b.process(buf, m, 0, "outsider:2")
+    assert peers.addrs == ["s"]

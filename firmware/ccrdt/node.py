@@ -49,6 +49,10 @@ LOG_NEW_LIFE = "a new life as incarnation %d"
 
 _PENDING_MAX = const(32)
 _PRESENCE_TICKS = const(10)
+# Every so many ticks the ping names no receiver: a peer whose board was
+# reflashed (a new tag at the same address) refuses pings for its old tag,
+# and would never be heard again on a medium without broadcasts.
+_ANY_TICKS = const(8)
 _KINDS = ("satisfied", "violations")
 # What a refused local operation raises (at the call, or at the commit).
 _REFUSALS = (TypeError, ValueError, CapacityError, OverflowError)
@@ -352,7 +356,7 @@ class Node:
         g.handle(buf, n, self._reply if not self.unsaved else _drop)
         if sender is not None and g.fresh_tag >= 0:
             # Authentic and fresh: a board of the fleet, at this address.
-            self.transports[src].heard(sender, g.fresh_tag)
+            self.transports[src].heard(sender, g.fresh_tag, g.fresh_sure)
         if g.own_claims() != self._claims:
             self._claims = g.own_claims()
             self.log("a peer held more of this board's origin than it had: "
@@ -366,7 +370,8 @@ class Node:
     def ping_peer(self):
         """One gossip tick: on a broadcast medium, broadcast own changes and
         announce this board while it knows no peer there and every
-        _PRESENCE_TICKS ticks; on every transport, ping one random peer."""
+        _PRESENCE_TICKS ticks; on every transport, ping one random peer
+        (by its tag, or every _ANY_TICKS ticks as any board)."""
         g, buf = self.gossip, self._tx
         if g.framer.seq_low():
             g.new_epoch()
@@ -383,7 +388,7 @@ class Node:
                 self._sent(t.broadcast(buf, n), n)
             if t.peer_count():
                 i = random.getrandbits(16) % t.peer_count()
-                n = g.ping_into(buf, False, t.peer_tag(i))
+                n = g.ping_into(buf, False, t.peer_tag(i) if self.ticks % _ANY_TICKS else -1)
                 self._sent(t.send_to_peer(i, buf, n), n)
 
     # ---- tasks ---------------------------------------------------------

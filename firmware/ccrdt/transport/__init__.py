@@ -56,16 +56,20 @@ class Peers:
                 return i
         return -1
 
-    def heard(self, addr, tag):
+    def heard(self, addr, tag, sure=True):
         """A fresh frame of tag came from addr (tag -1: addr is answered
         before its frame is known to be fresh); returns True if addr is new
-        (then ``evicted`` is the address it replaced, or None).  A known
-        address allocates nothing."""
+        (then ``evicted`` is the address it replaced, or None).  sure: the
+        frame was for this board from a validated sender; one that is not
+        (a broadcast, a ping for any board: a recording played from
+        anywhere could be either) may add a board not known here, never
+        move one to another address or tag.  A known address allocates
+        nothing."""
         addrs, tags = self.addrs, self.tags
         self.evicted = None
         i = self.find(addr)
         if i >= 0:
-            if tag >= 0:
+            if tag >= 0 and (sure or tags[i] < 0):
                 tags[i] = tag
             if i >= self.fixed:  # most recently heard last
                 self._to_end(i)
@@ -73,6 +77,8 @@ class Peers:
         if tag >= 0:
             for i in range(self.fixed, len(addrs)):
                 if tags[i] == tag:  # heard elsewhere before: the board is here now
+                    if not sure:
+                        return False
                     self._drop(i)
                     break
         if self.evicted is None and len(addrs) - self.fixed >= self.learned:

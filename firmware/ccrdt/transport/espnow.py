@@ -52,9 +52,9 @@ class EspNowTransport:
     def close(self):
         self.e.active(False)
 
-    def _register(self, mac, tag):
+    def _register(self, mac, tag, sure=True):
         """Make mac the peer of tag, unregistering the one it replaced."""
-        if not self.peers.heard(mac, tag):
+        if not self.peers.heard(mac, tag, sure):
             return
         old = self.peers.evicted
         if old is not None:
@@ -114,6 +114,7 @@ class EspNowTransport:
     def peer_tag(self, i):
         return self.peers.tags[i]
 
-    def heard(self, mac, tag):
-        """Note a board heard from, so that anti-entropy can ping it."""
-        self._register(mac, tag)
+    def heard(self, mac, tag, sure=True):
+        """Note a board heard from, so that anti-entropy can ping it
+        (sure: see ``Peers.heard``)."""
+        self._register(mac, tag, sure)

@@ -92,9 +92,9 @@ class UdpTransport:
     def peer_tag(self, i):
         return self.peers.tags[i]
 
-    def heard(self, addr, tag):
+    def heard(self, addr, tag, sure=True):
         """Note a board heard from, so that anti-entropy can ping it."""
-        self.peers.heard(addr, tag)
+        self.peers.heard(addr, tag, sure)
 
     def close(self):
         self.sock.close()
