@@ -96,7 +96,9 @@ class MemTransport:
         return len(self.peers.addrs)
 
     def send_to_peer(self, i, buf, n):
-        return self.send(self.peers.addrs[i], buf, n)
+        ok = self.send(self.peers.addrs[i], buf, n)
+        self.peers.pinged(i)
+        return ok
 
     def peer_tag(self, i):
         return self.peers.tags[i]

@@ -243,14 +243,20 @@ def test_peers_are_learned_from_fresh_frames_only():
 
 
 def test_a_peer_reflashed_at_the_same_address_is_heard_again():
-    # No broadcasts (a routed network): s knows h by address only and pings
-    # h's tag, which the reflashed h (a new incarnation) no longer has.
+    # s pings h's tag, which the reflashed h (a new incarnation) no longer
+    # has: without broadcasts (a routed network, s knows h by address only)
+    # and with them (learned peers).
+    for broadcasts in (False, True):
+        reflashed_peer_is_heard_again(broadcasts)
+
+
+def reflashed_peer_is_heard_again(broadcasts):
     net = Medium()
     fleet_dir()
 
     def board(name, fixed=()):
-        t = net.port(name, broadcasts=False)
-        t.peers = Peers(list(fixed), 16)
+        t = net.port(name, broadcasts=broadcasts)
+        t.peers = Peers([] if broadcasts else list(fixed), 16)
         n = node(name, [t])
         net.attach(n)
         return n
@@ -283,3 +289,24 @@ def test_a_recording_played_from_elsewhere_moves_no_known_peer():
     m = s.gossip.presence_into(buf)  # a broadcast, played from elsewhere: the same
     b.process(buf, m, 0, "outsider:2")
     assert peers.addrs == ["s"]
+
+
+def test_a_recording_of_a_board_never_heard_here_is_pinged_a_little_then_dropped():
+    # c is of another site; its presence PING, played to b from a victim's
+    # address, teaches b a peer that never answers: b stops pinging it.
+    from ccrdt.transport import SILENT_MAX
+    air, far = Medium(), Medium()
+    ns = nodes({"b": [air], "s": [air], "c": [far]})
+    b, s, c = ns["b"], ns["s"], ns["c"]
+    rounds(ns, [air, far], 3)
+    buf = bytearray(250)
+    n = c.gossip.presence_into(buf)
+    to_victim = []
+    carry = air.carry
+    air.carry = lambda d, src, f: to_victim.append(f) if d == "victim" else carry(d, src, f)
+    b.process(bytearray(buf[:n]), n, 0, "victim")
+    peers = b.transports[0].peers
+    assert "victim" in peers.addrs
+    rounds({"b": b, "s": s}, [air], 200)
+    assert "victim" not in peers.addrs and len(to_victim) <= SILENT_MAX + 1
+    assert peers.addrs == ["s"] and b.state == s.state  # the genuine peer stays

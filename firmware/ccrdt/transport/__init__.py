@@ -16,8 +16,9 @@ offers the node the same edge:
     peer_count(), send_to_peer(i, buf, n), peer_tag(i)
                            the peers anti-entropy picks from, and the
                            sender tag last heard from peer i (-1: none)
-    heard(addr, tag)       a fresh authentic frame of sender tag came from
-                           addr: a peer (``Peers`` keeps them)
+    heard(addr, tag, sure) a fresh authentic frame of sender tag came from
+                           addr: a peer (``Peers`` keeps them; a learned
+                           one silent for SILENT_MAX pings is dropped)
     sent, send_errors      counts for the operator
     close()
 
@@ -25,6 +26,9 @@ and optionally ``async run()``, a task that keeps a connection up.  None of
 them raises from send(): a frame that cannot leave is counted, and
 anti-entropy repairs what it would have carried.
 """
+from micropython import const
+
+SILENT_MAX = const(12)  # pings a learned peer may leave without a sure frame back
 
 
 class Peers:
@@ -42,6 +46,7 @@ class Peers:
     def __init__(self, fixed, learned, keep=None, derive=None):
         self.addrs = list(fixed)
         self.tags = [-1] * len(self.addrs)
+        self.silent = [0] * len(self.addrs)  # pings since the peer's last sure frame
         self.derive = derive
         self.extra: list = [derive(a) for a in self.addrs] if derive else []
         self.fixed = len(self.addrs)
@@ -69,6 +74,8 @@ class Peers:
         self.evicted = None
         i = self.find(addr)
         if i >= 0:
+            if sure:
+                self.silent[i] = 0
             if tag >= 0 and (sure or tags[i] < 0):
                 tags[i] = tag
             if i >= self.fixed:  # most recently heard last
@@ -85,20 +92,35 @@ class Peers:
             self._drop(self.fixed)
         addrs.append(self.keep(addr) if self.keep else addr)
         tags.append(tag)
+        self.silent.append(0)
         derive = self.derive
         if derive is not None:
             self.extra.append(derive(addrs[-1]))
         return True
 
+    def pinged(self, i):
+        """A ping went to peer i.  A learned peer that sent nothing sure
+        back for SILENT_MAX pings is dropped (the board is gone, or a
+        recording played from another address taught it: pinging it would
+        reflect this board's traffic there for good); True then, with its
+        address in ``evicted``.  It is learned again when it is heard."""
+        self.silent[i] += 1
+        if i < self.fixed or self.silent[i] <= SILENT_MAX:
+            return False
+        self._drop(i)
+        return True
+
     def _to_end(self, i):
         _to_end(self.addrs, i)
         _to_end(self.tags, i)
+        _to_end(self.silent, i)
         if self.derive is not None:
             _to_end(self.extra, i)
 
     def _drop(self, i):
         self.evicted = self.addrs.pop(i)
         self.tags.pop(i)
+        self.silent.pop(i)
         if self.derive is not None:
             self.extra.pop(i)
 

@@ -480,7 +480,9 @@ class MqttTransport:
         return len(self.peers.addrs)
 
     def send_to_peer(self, i, buf, n):
-        return self._publish(self.peers.extra[i], buf, n)
+        ok = self._publish(self.peers.extra[i], buf, n)
+        self.peers.pinged(i)
+        return ok
 
     def peer_tag(self, i):
         return self.peers.tags[i]
