@@ -310,3 +310,25 @@ def test_a_recording_of_a_board_never_heard_here_is_pinged_a_little_then_dropped
     rounds({"b": b, "s": s}, [air], 200)
     assert "victim" not in peers.addrs and len(to_victim) <= SILENT_MAX + 1
     assert peers.addrs == ["s"] and b.state == s.state  # the genuine peer stays
+
+
+def test_a_frame_lost_here_and_played_from_elsewhere_is_answered_as_a_strangers():
+    # s is validated at b; its newest PING never reached b, and an outsider
+    # plays it to b from a victim's address before s's next frame arrives.
+    from ccrdt.fresh import FACTOR
+    air = Medium()
+    ns = nodes({"b": [air], "s": [air]})
+    b, s = ns["b"], ns["s"]
+    for i in range(24):
+        b.add_constraint("c%d" % i)
+    rounds(ns, [air], 6)
+    assert b.state == s.state
+    s.add_constraint("new")
+    buf = bytearray(250)
+    n = s.gossip.ping_into(buf, True, b.state.tag)  # lost on its way to b
+    to_victim = []
+    carry = air.carry
+    air.carry = lambda d, src, f: to_victim.append(len(f)) if d == "victim" else carry(d, src, f)
+    b.process(bytearray(buf[:n]), n, 0, "victim")
+    assert sum(to_victim) <= FACTOR * n, (sum(to_victim), n)
+    assert b.transports[0].peers.addrs == ["s"]

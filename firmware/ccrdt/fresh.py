@@ -84,7 +84,9 @@ class Senders:
         # This node's epoch and sequence when a row was last taken from
         # another sender: echoes of its frames up to then validate no such row.
         self.taken_epoch = self.taken_at = 0
-        self.late = False  # the frame admitted last was below its sender's newest
+        # The frame admitted last cannot validate its sender: it is below
+        # the sender's newest, or came from elsewhere (see ``elsewhere``).
+        self.unproven = False
         self.skipped = 0  # sequence numbers of known senders that never came here
         self.withheld = 0  # answers not sent: their sender had no credit left
 
@@ -105,7 +107,7 @@ class Senders:
             if k == _OLD:
                 return -1
             late = k == _LATE
-        self.late = late
+        self.unproven = late
         if late or self.credit[i] < _VALID:
             self.credit[i] = FACTOR * n
         return i
@@ -163,10 +165,11 @@ class Senders:
         """Row i's sender is validated if the echo at buf[off:], in the
         frame admitted last, names one of the last ECHO_WINDOW frames of
         this node's epoch now, and that frame was its sender's newest (a
-        late one may be a recording of a frame lost here)."""
+        late one may be a recording of a frame lost here), from where its
+        sender was heard before."""
         own = self.own
         e = raw.below(buf, off, _LIMIT)
-        if own is None or self.late or e <= 0:
+        if own is None or self.unproven or e <= 0:
             return  # nothing echoed (or a value no echo has)
         if raw.u16(buf, off + 4) ^ (own.tag >> 16) != own.epoch:
             return
@@ -182,6 +185,15 @@ class Senders:
         any board: it is answered within that frame's credit, even if it
         was validated, and validated again by its next echo."""
         self.credit[i] = FACTOR * n
+
+    def elsewhere(self, i, n):
+        """The frame of n bytes admitted last for row i came from another
+        address than the one its sender was heard at (or from a board not
+        heard yet): a recording of a frame lost here can; it is answered
+        within its own credit and validates nothing.  A board that moved is
+        heard at its new address once the old one is dropped for silence."""
+        self.credit[i] = FACTOR * n
+        self.unproven = True
 
     def validated(self, i):
         """True if row i's sender echoed a recent frame of this node: a

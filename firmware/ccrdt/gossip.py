@@ -405,10 +405,12 @@ class GossipNode:
         emit(buf, self.framer.seal(buf, o + 4))
 
     # ---- frames in ------------------------------------------------------
-    def handle(self, frame, n, emit):
+    def handle(self, frame, n, emit, home=True):
         """Process one received frame of n bytes; responses go to emit(buf, n).
-        Returns CHANGED | CONVERGED bits: the state changed, the sender's
-        hash equals ours.  Never raises."""
+        home: it came from where its sender was heard before (the runtime
+        knows; see ``Senders.elsewhere``).  Returns CHANGED | CONVERGED
+        bits: the state changed, the sender's hash equals ours.  Never
+        raises."""
         self._rounds += 1
         self._result = 0
         self.fresh_tag = -1
@@ -445,6 +447,8 @@ class GossipNode:
             if self._asker < 0:
                 self._reasons[REPLAYED] += 1
                 return 0
+            if not home:
+                self.senders.elsewhere(self._asker, n)
             self.fresh_tag = tag
             self._emit = emit
             self._withheld = False
@@ -455,7 +459,7 @@ class GossipNode:
                 self._on_delta(frame, end, emit)
             else:
                 self._on_ack(frame, end, tag)
-            self.fresh_sure = to >= 0 and self.senders.validated(self._asker)
+            self.fresh_sure = home and to >= 0 and self.senders.validated(self._asker)
         except CapacityError:
             self._reasons[NO_ROOM] += 1
         except Exception:  # ValueError from a malformed payload, or worse

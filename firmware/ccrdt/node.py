@@ -354,7 +354,12 @@ class Node:
         g = self.gossip
         self._reply_src = src
         self._reply_to = sender
-        g.handle(buf, n, self._reply if not self.unsaved else _drop)
+        # A frame from elsewhere than where its sender was heard validates
+        # nothing (a recording of a frame lost here, played from a victim's
+        # address, would otherwise earn a full answer there).
+        home = sender is None or self.transports[src].peers.home_of(sender,
+                                                                    wire.claimed_sender(buf))
+        g.handle(buf, n, self._reply if not self.unsaved else _drop, home)
         if sender is not None and g.fresh_tag >= 0:
             # Authentic and fresh: a board of the fleet, at this address.
             self.transports[src].heard(sender, g.fresh_tag, g.fresh_sure)

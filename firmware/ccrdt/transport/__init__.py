@@ -19,6 +19,7 @@ offers the node the same edge:
     heard(addr, tag, sure) a fresh authentic frame of sender tag came from
                            addr: a peer (``Peers`` keeps them; a learned
                            one silent for SILENT_MAX pings is dropped)
+    peers                  its Peers (``home_of``: is addr where tag is)
     sent, send_errors      counts for the operator
     close()
 
@@ -53,6 +54,11 @@ class Peers:
         self.learned = learned
         self.keep = keep  # makes the copy of an address that is kept
         self.evicted = None  # the address the last new one replaced
+
+    def home_of(self, addr, tag):
+        """True if addr is where tag was heard: its peer there."""
+        i = self.find(addr)
+        return i >= 0 and self.tags[i] == tag
 
     def find(self, addr):
         addrs = self.addrs
@@ -103,9 +109,15 @@ class Peers:
         back for SILENT_MAX pings is dropped (the board is gone, or a
         recording played from another address taught it: pinging it would
         reflect this board's traffic there for good); True then, with its
-        address in ``evicted``.  It is learned again when it is heard."""
+        address in ``evicted``.  It is learned again when it is heard.  A
+        configured one forgets its tag instead: the board there may be a
+        new incarnation, whose next frame teaches its tag."""
         self.silent[i] += 1
-        if i < self.fixed or self.silent[i] <= SILENT_MAX:
+        if self.silent[i] <= SILENT_MAX:
+            return False
+        if i < self.fixed:
+            self.tags[i] = -1
+            self.silent[i] = 0
             return False
         self._drop(i)
         return True
