@@ -29,7 +29,7 @@ anti-entropy repairs what it would have carried.
 """
 from micropython import const
 
-SILENT_MAX = const(12)  # pings a learned peer may leave without a sure frame back
+SILENT_MAX = const(12)  # pings a learned peer may leave without a frame back
 
 
 class Peers:
@@ -80,7 +80,9 @@ class Peers:
         self.evicted = None
         i = self.find(addr)
         if i >= 0:
-            if sure:
+            # The board answers from here (a recording of it played from
+            # here buys at most SILENT_MAX more pings).
+            if sure or tags[i] == tag:
                 self.silent[i] = 0
             if tag >= 0 and (sure or tags[i] < 0):
                 tags[i] = tag
@@ -105,8 +107,8 @@ class Peers:
         return True
 
     def pinged(self, i):
-        """A ping went to peer i.  A learned peer that sent nothing sure
-        back for SILENT_MAX pings is dropped (the board is gone, or a
+        """A ping went to peer i.  A learned peer that sent nothing back
+        from there for SILENT_MAX pings is dropped (the board is gone, or a
         recording played from another address taught it: pinging it would
         reflect this board's traffic there for good); True then, with its
         address in ``evicted``.  It is learned again when it is heard.  A
