@@ -96,15 +96,13 @@ class MemTransport:
         return len(self.peers.addrs)
 
     def send_to_peer(self, i, buf, n):
-        ok = self.send(self.peers.addrs[i], buf, n)
-        self.peers.pinged(i)
-        return ok
+        return self.send(self.peers.addrs[i], buf, n)
 
     def peer_tag(self, i):
         return self.peers.tags[i]
 
-    def heard(self, addr, tag, sure=True):
-        self.peers.heard(addr, tag, sure)
+    def heard(self, addr, tag):
+        self.peers.heard(addr, tag)
 
     def close(self):
         self.medium.ports.pop(self.addr, None)

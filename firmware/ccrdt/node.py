@@ -49,11 +49,6 @@ LOG_NEW_LIFE = "a new life as incarnation %d"
 
 _PENDING_MAX = const(32)
 _PRESENCE_TICKS = const(10)
-# Every so many ticks a ping on a medium without broadcasts names no
-# receiver: a peer whose board was reflashed (a new tag at the same address)
-# refuses pings for its old tag, and would never be heard again there.  (On
-# a broadcast medium it is heard, and its own pings teach its new tag.)
-_ANY_TICKS = const(8)
 _KINDS = ("satisfied", "violations")
 # What a refused local operation raises (at the call, or at the commit).
 _REFUSALS = (TypeError, ValueError, CapacityError, OverflowError)
@@ -354,15 +349,10 @@ class Node:
         g = self.gossip
         self._reply_src = src
         self._reply_to = sender
-        # A frame from elsewhere than where its sender was heard validates
-        # nothing (a recording of a frame lost here, played from a victim's
-        # address, would otherwise earn a full answer there).
-        home = sender is None or self.transports[src].peers.home_of(sender,
-                                                                    wire.claimed_sender(buf))
-        g.handle(buf, n, self._reply if not self.unsaved else _drop, home)
+        g.handle(buf, n, self._reply if not self.unsaved else _drop)
         if sender is not None and g.fresh_tag >= 0:
             # Authentic and fresh: a board of the fleet, at this address.
-            self.transports[src].heard(sender, g.fresh_tag, g.fresh_sure)
+            self.transports[src].heard(sender, g.fresh_tag)
         if g.own_claims() != self._claims:
             self._claims = g.own_claims()
             self.log("a peer held more of this board's origin than it had: "
@@ -376,9 +366,7 @@ class Node:
     def ping_peer(self):
         """One gossip tick: on a broadcast medium, broadcast own changes and
         announce this board while it knows no peer there and every
-        _PRESENCE_TICKS ticks; on every transport, ping one random peer
-        (by its tag, or without broadcasts every _ANY_TICKS ticks as any
-        board)."""
+        _PRESENCE_TICKS ticks; on every transport, ping one random peer."""
         g, buf = self.gossip, self._tx
         if g.framer.seq_low():
             g.new_epoch()
@@ -395,8 +383,7 @@ class Node:
                 self._sent(t.broadcast(buf, n), n)
             if t.peer_count():
                 i = random.getrandbits(16) % t.peer_count()
-                any_board = not t.broadcasts and self.ticks % _ANY_TICKS == 0
-                n = g.ping_into(buf, False, -1 if any_board else t.peer_tag(i))
+                n = g.ping_into(buf, False, t.peer_tag(i))
                 self._sent(t.send_to_peer(i, buf, n), n)
 
     # ---- tasks ---------------------------------------------------------

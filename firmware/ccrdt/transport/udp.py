@@ -87,16 +87,14 @@ class UdpTransport:
         return len(self.peers.addrs)
 
     def send_to_peer(self, i, buf, n):
-        ok = self.send(self.peers.addrs[i], buf, n)
-        self.peers.pinged(i)
-        return ok
+        return self.send(self.peers.addrs[i], buf, n)
 
     def peer_tag(self, i):
         return self.peers.tags[i]
 
-    def heard(self, addr, tag, sure=True):
+    def heard(self, addr, tag):
         """Note a board heard from, so that anti-entropy can ping it."""
-        self.peers.heard(addr, tag, sure)
+        self.peers.heard(addr, tag)
 
     def close(self):
         self.sock.close()
