@@ -99,3 +99,58 @@ def test_a_seen_file_that_cannot_be_written_is_said_once(tmp_path, capsys):
         mon.save()
     assert mon.nodes[n1.state.tag]["rx"] == 2
     assert capsys.readouterr().err.count("monitor: cannot keep") == 1
+
+
+def test_the_view_never_goes_back_to_an_older_status():
+    n1 = GossipNode("n1", KEY)
+    frames = [status(n1, values(rx)) for rx in (5, 6, 7, 8)]
+    mon = Monitor(KEY)
+    mon.take(frames[0], "a")
+    mon.take(frames[3], "a")  # 6 and 7 lost on the way here
+    mon.take(frames[1], "an outsider")  # never seen, but older than the one shown
+    assert mon.nodes[n1.state.tag]["rx"] == 8 and mon.refused == 1
+    assert "older than the STATUS shown" in mon.last_refusal
+
+
+def test_tools_sharing_a_seen_file_keep_each_others_boards(tmp_path):
+    seen = str(tmp_path / "seen.json")
+    x, y = GossipNode("x", KEY), GossipNode("y", KEY)
+    fx, fy = status(x, values(1), b"x"), status(y, values(1), b"y")
+    udp, broker = Monitor(KEY, seen=seen), Monitor(KEY, seen=seen)
+    udp.take(fx, "a")  # each tool hears a board the other does not
+    broker.take(fy, "b")
+    udp.save()
+    broker.save()  # last: it keeps the rows the first wrote
+    again = Monitor(KEY, seen=seen)
+    again.take(fx, "an outsider")
+    again.take(fy, "an outsider")
+    assert again.nodes == {} and again.refused == 2
+
+
+def test_a_monitor_stopped_by_sigterm_keeps_what_it_saw(tmp_path):
+    import socket
+    import subprocess
+    import sys
+    import time
+    key = tmp_path / "fleet.key"
+    key.write_bytes(KEY)
+    seen = str(tmp_path / "seen.json")
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    p = subprocess.Popen([sys.executable, "tools/monitor.py", "--key", str(key), "--port",
+                          str(port), "--seen", seen], stdout=subprocess.PIPE, text=True)
+    n1 = GossipNode("n1", KEY)
+    frames = [status(n1, values(rx)) for rx in (1, 2, 3)]
+    out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    assert p.stdout.readline().startswith("monitor:")  # its first line: it listens
+    for f in frames:
+        out.sendto(f, ("127.0.0.1", port))
+        time.sleep(0.2)
+    p.terminate()
+    assert p.wait(20) == 0
+    again = Monitor(KEY, seen=seen)
+    for f in frames:
+        again.take(f, "an outsider")
+    assert again.nodes == {} and again.refused == 3

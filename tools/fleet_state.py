@@ -22,6 +22,7 @@ that run ends, about a second after its fleet converged).
 """
 import argparse
 import json
+import signal
 import sys
 import time
 
@@ -70,6 +71,7 @@ def main(argv=None):
         sys.exit("fleet_state: %s" % e)
     host, port = a.broker
     link = Link(obs, host, port)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # the finally below runs
     try:
         report = fetch(link, a.wait, a.stable)
         if report is None:

@@ -248,6 +248,7 @@ def main(argv=None):
         while True:
             if time.monotonic() >= next_ping:
                 link.ping()
+                obs.status.save()
                 next_ping = time.monotonic() + a.interval
             # A change is published at once, the rest of its frames given
             # 50 ms to arrive.

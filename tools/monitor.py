@@ -23,6 +23,7 @@ import asyncio
 import itertools
 import json
 import os
+import signal
 import sys
 import time
 
@@ -98,7 +99,8 @@ class Monitor(asyncio.DatagramProtocol):
         self._newest = {}  # tag -> (epoch, sequence) of its newest STATUS, least recent first
         self._saved = 0.0
         self._save_failed = False
-        if seen and os.path.exists(seen):
+        self._dirty = False
+        if seen:
             self._load(seen)
         # sender tag (a board, one incarnation of it) -> latest status, plus
         # rx rate: two boards given one name show as two rows
@@ -121,38 +123,56 @@ class Monitor(asyncio.DatagramProtocol):
             if code != wire.OK:
                 raise ValueError("frame rejected: %s" % REASONS.get(code, code))
             s = parse(data, len(data))
+            frame = (wire.epoch(data), wire.seq(data))
+            old = self.nodes.get(s["tag"])
+            if old and frame < old["frame"]:
+                # Not seen, but older than the one shown (lost on the way
+                # here, and sent again by someone): the view never goes back.
+                raise ValueError("frame rejected: older than the STATUS shown")
         except ValueError as e:
             self.refused += 1
             self.last_refusal = "%s from %s" % (e, source)
             return
         now = time.monotonic()
-        self._note_newest(s["tag"], wire.epoch(data), wire.seq(data), now)
-        old = self.nodes.get(s["tag"])
+        self._note_newest(s["tag"], frame, now)
+        s["frame"] = frame
         s["seen"] = now
         s["rx_rate"] = 0.0
         if old and now > old["seen"] and s["rx"] >= old["rx"]:
             s["rx_rate"] = (s["rx"] - old["rx"]) / (now - old["seen"])
         self.nodes[s["tag"]] = s
 
-    def _note_newest(self, tag, epoch, seq, now):
-        self._newest[tag] = max(self._newest.pop(tag, (0, 0)), (epoch, seq))
+    def _note_newest(self, tag, frame, now):
+        self._newest[tag] = max(self._newest.pop(tag, (0, 0)), frame)
         if len(self._newest) > _SENDERS:
             del self._newest[next(iter(self._newest))]
-        if self.seen and now - self._saved >= _SAVE_EVERY:
+        self._dirty = True
+        if now - self._saved >= _SAVE_EVERY:
             self.save()
 
     def save(self):
-        """Write the seen file (atomically: a crash leaves the old one, and
-        tools sharing it each write their own file first).  A file that
-        cannot be written is said once on stderr, and the monitor goes on."""
-        if not self.seen:
+        """Write the seen file if frames were taken since it was last
+        written (the tools call it every second and at exit; a kill -9 loses
+        at most the last second).  Atomic, a crash leaves the old file; the
+        rows another tool sharing the file wrote are kept, the newest frame
+        of each board winning.  A file that cannot be written is said once
+        on stderr, and the monitor goes on."""
+        if not self.seen or not self._dirty:
             return
         self._saved = time.monotonic()
+        self._dirty = False
         tmp = "%s.%d.tmp" % (self.seen, os.getpid())
         try:
+            rows = dict(self._newest)
+            try:
+                theirs = self._read(self.seen)  # another tool's rows, since
+            except ValueError:
+                theirs = {}  # broken since it was read: written anew
+            for tag, frame in theirs.items():
+                rows[tag] = max(rows.get(tag, frame), frame)
             os.makedirs(os.path.dirname(os.path.abspath(self.seen)), exist_ok=True)
             with open(tmp, "w") as f:
-                json.dump({"newest": [[t, e, q] for t, (e, q) in self._newest.items()]}, f)
+                json.dump({"newest": [[t, e, q] for t, (e, q) in rows.items()]}, f)
             os.replace(tmp, self.seen)
         except OSError as e:
             if not self._save_failed:
@@ -160,20 +180,30 @@ class Monitor(asyncio.DatagramProtocol):
                       "would be taken once more" % (self.seen, e), file=sys.stderr, flush=True)
             self._save_failed = True
 
-    def _load(self, path):
-        """Take back the newest frames of a seen file: each board's last
-        WINDOW sequence numbers up to its newest count as seen."""
+    @staticmethod
+    def _read(path):
+        """tag -> (epoch, sequence) of a seen file ({} if there is none);
+        ValueError if it is not one."""
+        if not os.path.exists(path):
+            return {}
+        out = {}
         try:
             with open(path) as f:
                 rows = json.load(f)["newest"]
             for tag, epoch, seq in rows:
                 if not (0 <= tag < TAG_LIMIT and 0 <= epoch <= 0xFFFF and 0 < seq < TAG_LIMIT):
                     raise ValueError("a row out of range: %r" % ([tag, epoch, seq],))
-                self._newest[tag] = (epoch, seq)
+                out[tag] = (epoch, seq)
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise ValueError("%s is not a monitor's file of frames seen (%s); remove it to start "
                              "anew (each board's last STATUS is then taken once more)"
                              % (path, e)) from None
+        return out
+
+    def _load(self, path):
+        """Take back the newest frames of a seen file: each board's last
+        WINDOW sequence numbers up to its newest count as seen."""
+        self._newest.update(self._read(path))
         for tag, (epoch, seq) in self._newest.items():
             for q in range(max(1, seq - WINDOW + 1), seq + 1):
                 self.fresh.admit(tag, epoch, q, 0)
@@ -288,10 +318,12 @@ async def main_async(a, mon):
                 await asyncio.sleep(0.25)
                 if n % 4 == 0:
                     await asyncio.to_thread(check)
+                    mon.save()
                 live.update(mon.table())
     while True:
         await asyncio.sleep(1)
         await asyncio.to_thread(check)
+        mon.save()
         print(mon.line(), flush=True)
 
 
@@ -312,6 +344,7 @@ def main():
         mon = Monitor(key, a.fleet, seen)
     except (OSError, ValueError) as e:
         sys.exit("monitor: %s" % e)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # the finally below runs
     try:
         asyncio.run(main_async(a, mon))
     except KeyboardInterrupt:

@@ -34,6 +34,7 @@ until heard again).
 """
 import argparse
 import json
+import signal
 import sys
 import threading
 import time
@@ -301,10 +302,12 @@ def main():
         sys.exit("observer: %s" % e)
     link = Link(obs, *a.broker,
                 log=lambda line: print("observer: " + line, file=sys.stderr, flush=True))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # the finally below runs
     try:
         while True:
             link.ping()
             time.sleep(1)
+            obs.status.save()
             print(json.dumps(link.report()), flush=True)
     except KeyboardInterrupt:
         pass
