@@ -239,3 +239,35 @@ def test_peers_are_learned_from_fresh_frames_only():
     m = y.gossip.presence_into(buf)  # its own frame, looped back, teaches nothing
     y.process(buf, m, 0, "loopback")
     assert peers.addrs == ["x-address"]
+
+
+def test_reflashed_peers_at_the_same_address_are_heard_again():
+    # s pings h's tag, which the reflashed h (a new incarnation) no longer
+    # has: without broadcasts (a routed network, s knows h by address only)
+    # and with them (learned peers).
+    for broadcasts in (False, True):
+        reflashed_peer_is_heard_again(broadcasts)
+
+
+def reflashed_peer_is_heard_again(broadcasts):
+    from ccrdt.transport import Peers
+    net = Medium()
+    fleet_dir()
+
+    def board(name, fixed=()):
+        t = net.port(name, broadcasts=broadcasts)
+        t.peers = Peers([] if broadcasts else list(fixed), 16)
+        n = node(name, [t])
+        net.attach(n)
+        return n
+    h = board("h")
+    s = board("s", ["h"])
+    h.add_constraint("hub")
+    s.add_constraint("spoke")
+    rounds({"h": h, "s": s}, [net], 4)
+    assert h.state == s.state
+    h = board("h")  # reflashed: an empty flash, the same address
+    h.add_constraint("new-hub")
+    rounds({"h": h, "s": s}, [net], 50)
+    assert h.state == s.state and s.state.constraints.contains("new-hub")
+    assert s.transports[0].peers.tags == [h.state.tag]

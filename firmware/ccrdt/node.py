@@ -49,6 +49,11 @@ LOG_NEW_LIFE = "a new life as incarnation %d"
 
 _PENDING_MAX = const(32)
 _PRESENCE_TICKS = const(10)
+# Every so many ticks a ping on a medium without broadcasts names no
+# receiver: a peer whose board was reflashed (a new tag at the same address)
+# refuses pings for its old tag, and would never be heard again there.  (On
+# a broadcast medium it is heard, and its frames teach its new tag.)
+_ANY_TICKS = const(8)
 _KINDS = ("satisfied", "violations")
 # What a refused local operation raises (at the call, or at the commit).
 _REFUSALS = (TypeError, ValueError, CapacityError, OverflowError)
@@ -366,7 +371,9 @@ class Node:
     def ping_peer(self):
         """One gossip tick: on a broadcast medium, broadcast own changes and
         announce this board while it knows no peer there and every
-        _PRESENCE_TICKS ticks; on every transport, ping one random peer."""
+        _PRESENCE_TICKS ticks; on every transport, ping one random peer
+        (by its tag, or without broadcasts every _ANY_TICKS ticks as any
+        board)."""
         g, buf = self.gossip, self._tx
         if g.framer.seq_low():
             g.new_epoch()
@@ -383,7 +390,8 @@ class Node:
                 self._sent(t.broadcast(buf, n), n)
             if t.peer_count():
                 i = random.getrandbits(16) % t.peer_count()
-                n = g.ping_into(buf, False, t.peer_tag(i))
+                any_board = not t.broadcasts and self.ticks % _ANY_TICKS == 0
+                n = g.ping_into(buf, False, -1 if any_board else t.peer_tag(i))
                 self._sent(t.send_to_peer(i, buf, n), n)
 
     # ---- tasks ---------------------------------------------------------
