@@ -93,6 +93,8 @@ def main():
     a = full_node("node-00", KEY)
     empty = GossipNode("empty", KEY, max_nodes=33)
     introduce(empty, a)  # boards in range: a answers in full
+    # Frames name their receiver: every node that takes these is "empty"
+    # (one name, one tag), or it would refuse them unread.
     deltas = receive(a, ping(empty, a.state.tag)).responses
     print("delta_frames %d frames" % len(deltas))
     print("delta_bytes_avg %d bytes" % (sum(len(f) for f in deltas) // len(deltas)))
@@ -101,7 +103,7 @@ def main():
     gc.collect()
     t_ms = count = 0
     for _ in range(8):
-        fresh = GossipNode("fresh", KEY, max_nodes=33)
+        fresh = GossipNode("empty", KEY, max_nodes=33)
         t0 = ticks_ms()
         for f in deltas:
             fresh.handle(f, len(f), sink)
@@ -112,7 +114,7 @@ def main():
         gc.collect()
     print("delta_new_rate %d frames/s" % (count * 1000 // max(t_ms, 1)))
 
-    peer = GossipNode("peer", KEY, max_nodes=33, max_constraints=96)
+    peer = GossipNode("empty", KEY, max_nodes=33, max_constraints=96)
     for f in deltas:
         receive(peer, f)
     assert peer.state == a.state
@@ -138,7 +140,7 @@ def main():
     del peer
     gc.collect()
     # Duplicates: the receiver already equals the sender in these slices.
-    b = GossipNode("dup", KEY, max_nodes=33)
+    b = GossipNode("empty", KEY, max_nodes=33)
     for f in deltas:
         receive(b, f)
     report("delta_dup", b, deltas, 400, a)
