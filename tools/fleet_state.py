@@ -65,10 +65,7 @@ def main(argv=None):
                     help="print once the fleet has been converged on one state for this many"
                     " seconds (default %(default)s: as soon as it is converged)")
     a = ap.parse_args(argv)
-    try:
-        obs = observer_from(a)
-    except (OSError, ValueError) as e:
-        sys.exit("fleet_state: %s" % e)
+    obs = observer_from(a, "fleet_state")
     host, port = a.broker
     link = Link(obs, host, port)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # the finally below runs

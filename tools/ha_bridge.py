@@ -232,10 +232,7 @@ def main(argv=None):
     ap.add_argument("--interval", type=float, default=1.0,
                     help="seconds between pings and updates (default %(default)s)")
     a = ap.parse_args(argv)
-    try:
-        obs = observer_from(a)
-    except (OSError, ValueError) as e:
-        sys.exit("ha_bridge: %s" % e)
+    obs = observer_from(a, "ha_bridge")
     bridge = Bridge(obs.prefix, a.fleet, a.discovery)
     link = Link(obs, *a.broker, other=bridge.heard, subscriptions=bridge.subscriptions(),
                 will=(bridge.availability, b"offline"), on_connect=bridge.connected,

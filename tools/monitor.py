@@ -88,6 +88,16 @@ def duration(seconds):
     return "%dd %02dh %02dm" % (m // 1440, m // 60 % 24, m % 60)
 
 
+def add_seen_argument(ap):
+    ap.add_argument("--seen", help="file that keeps each board's newest STATUS across restarts "
+                    "(default: ~/.cache/ccrdt/seen-<fleet and key>.json; 'off': not kept)")
+
+
+def seen_from(a, key):
+    """The seen file the arguments name (None: 'off')."""
+    return None if a.seen == "off" else a.seen or seen_file(key, a.fleet)
+
+
 class Monitor(asyncio.DatagramProtocol):
     """seen: the file that keeps each board's newest STATUS across restarts
     (None: kept in memory only).  A file that is not one raises ValueError."""
@@ -335,13 +345,11 @@ def main():
     where.add_argument("--broker", type=broker_address, help="host:port of the MQTT broker")
     ap.add_argument("--fleet", type=int, default=1)
     ap.add_argument("--prefix", help="with --broker: topic prefix (default ccrdt/<fleet>)")
-    ap.add_argument("--seen", help="file that keeps each board's newest STATUS across restarts "
-                    "(default: ~/.cache/ccrdt/seen-<fleet and key>.json; 'off': not kept)")
+    add_seen_argument(ap)
     a = ap.parse_args()
     try:
         key = read_key(a.key)
-        seen = None if a.seen == "off" else a.seen or seen_file(key, a.fleet)
-        mon = Monitor(key, a.fleet, seen)
+        mon = Monitor(key, a.fleet, seen_from(a, key))
     except (OSError, ValueError) as e:
         sys.exit("monitor: %s" % e)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # the finally below runs

@@ -41,7 +41,7 @@ import time
 
 import hostenv  # noqa: F401  (puts the firmware on the path)
 
-from monitor import Monitor, seen_file
+from monitor import Monitor, add_seen_argument, seen_from
 from mqttclient import broker_address, broker_problem, connect, default_prefix
 
 from ccrdt import wire
@@ -280,26 +280,24 @@ def add_arguments(ap, name):
     ap.add_argument("--window", type=float, default=5.0,
                     help="seconds within which gateways and STATUS senders count"
                     " (default %(default)s)")
-    ap.add_argument("--seen", help="file that keeps each board's newest STATUS across restarts "
-                    "(default: ~/.cache/ccrdt/seen-<fleet and key>.json; 'off': not kept)")
+    add_seen_argument(ap)
 
 
-def observer_from(a):
-    """The Observer the arguments describe; ValueError or OSError (a key
-    file, a seen file) with a message of one line."""
-    key = read_key(a.key)
-    seen = None if a.seen == "off" else a.seen or seen_file(key, a.fleet)
-    return Observer(key, a.fleet, a.name, a.prefix, a.window, seen)
+def observer_from(a, tool):
+    """The Observer the arguments describe; a key or seen file that is
+    not one ends the tool with one line, named by tool."""
+    try:
+        key = read_key(a.key)
+        return Observer(key, a.fleet, a.name, a.prefix, a.window, seen_from(a, key))
+    except (OSError, ValueError) as e:
+        sys.exit("%s: %s" % (tool, e))
 
 
 def main():
     ap = argparse.ArgumentParser(description="Hold a ccrdt fleet's state through an MQTT broker.")
     add_arguments(ap, "observer")
     a = ap.parse_args()
-    try:
-        obs = observer_from(a)
-    except (OSError, ValueError) as e:
-        sys.exit("observer: %s" % e)
+    obs = observer_from(a, "observer")
     link = Link(obs, *a.broker,
                 log=lambda line: print("observer: " + line, file=sys.stderr, flush=True))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # the finally below runs

@@ -447,7 +447,7 @@ class GossipNode:
             self._withheld = False
             emit = self._answer
             if k == PING:
-                self._on_ping(frame, end, tag, emit)
+                self._on_ping(frame, end, tag, emit, to >= 0)
             elif k == DELTA:
                 self._on_delta(frame, end, emit)
             else:
@@ -492,7 +492,7 @@ class GossipNode:
         for cid in mine:
             self.state.add_constraint(cid)
 
-    def _on_ping(self, f, end, tag, emit):
+    def _on_ping(self, f, end, tag, emit, direct):
         o = wire.HEADER
         st = self.state
         flags = f[o] if end > o + 5 else 0xFF
@@ -506,7 +506,7 @@ class GossipNode:
         if not st.name_matches(tag, f, o + 6, L, raw.below(f, o + 6 + L, TAG_LIMIT)):
             self._reasons[BAD_NAME] += 1
             return
-        if not flags & BCAST and wire.receiver(f) < 0:
+        if not flags & BCAST and not direct:
             self.senders.stranger(self._asker, end + wire.MAC_LEN)
         self.senders.validate(self._asker, f, o + 14 + L)
         if st.is_own_name(f, o + 6, L) and self.senders.validated(self._asker):
