@@ -154,3 +154,18 @@ def test_a_monitor_stopped_by_sigterm_keeps_what_it_saw(tmp_path):
     for f in frames:
         again.take(f, "an outsider")
     assert again.nodes == {} and again.refused == 3
+
+
+def test_a_broken_key_file_ends_each_watching_tool_in_one_line(tmp_path):
+    import subprocess
+    import sys
+    key = tmp_path / "fleet.key"
+    key.write_text("abc\n")  # 3 hex digits
+    for tool, where in (("monitor.py", ["--port", "0"]),
+                        ("fleet_state.py", ["--broker", "127.0.0.1:1"]),
+                        ("ha_bridge.py", ["--broker", "127.0.0.1:1"]),
+                        ("observer.py", ["--broker", "127.0.0.1:1"])):
+        r = subprocess.run([sys.executable, "tools/" + tool, "--key", str(key)] + where,
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1 and r.stderr.count("\n") == 1, (tool, r.stderr)
+        assert "3 hex digits, expected 32" in r.stderr and "Traceback" not in r.stderr, r.stderr

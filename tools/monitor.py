@@ -31,7 +31,7 @@ import hostenv  # noqa: F401  (puts the firmware on the path)
 
 from ccrdt import gossip, proto, wire
 from ccrdt.boot import owner
-from ccrdt.config import read_key
+from ccrdt.config import ConfigError, read_key
 from ccrdt.fresh import WINDOW, Senders
 from ccrdt.layout import TAG_LIMIT
 from ccrdt.status import parse
@@ -350,7 +350,7 @@ def main():
     try:
         key = read_key(a.key)
         mon = Monitor(key, a.fleet, seen_from(a, key))
-    except (OSError, ValueError) as e:
+    except (ConfigError, OSError, ValueError) as e:
         sys.exit("monitor: %s" % e)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # the finally below runs
     try:

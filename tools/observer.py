@@ -45,7 +45,7 @@ from monitor import Monitor, add_seen_argument, seen_from
 from mqttclient import broker_address, broker_problem, connect, default_prefix
 
 from ccrdt import wire
-from ccrdt.config import read_key
+from ccrdt.config import ConfigError, read_key
 from ccrdt.gossip import CHANGED, GossipNode
 from ccrdt.proto import ACK, PING
 
@@ -289,7 +289,7 @@ def observer_from(a, tool):
     try:
         key = read_key(a.key)
         return Observer(key, a.fleet, a.name, a.prefix, a.window, seen_from(a, key))
-    except (OSError, ValueError) as e:
+    except (ConfigError, OSError, ValueError) as e:
         sys.exit("%s: %s" % (tool, e))
 
 
