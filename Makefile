@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 
 .PHONY: help setup test check bench bench-quick demo mpy deploy run repl flash key vboards \
-	packages clean
+	packages clean frozen
 
 # `make help` lists the targets: the text after "##" on each target's line.
 help:
@@ -100,6 +100,12 @@ bench: $(STAMP) ## every figure into docs/figures.md (about 15 minutes on 2 core
 
 bench-quick: $(STAMP) ## the headline figures into docs/figures-quick.md (about a minute)
 	$(BIN)/python tools/bench.py --quick
+
+# The 32-bit MicroPython with the firmware frozen in, as a board's firmware
+# has it (needs ../shared/mp32; rebuilt only when the firmware changes):
+# MICROPYTHON=build/frozen32/micropython make demo runs a fleet on it.
+frozen: $(STAMP) ## build/frozen32/micropython: the 32-bit port with the firmware frozen in
+	$(BIN)/python tools/frozen.py
 
 packages: $(STAMP) ## regenerate the package.json files and the manifests' versions
 	$(BIN)/python tools/package.py

@@ -62,6 +62,18 @@ def umqtt_lib(tmp_path_factory):
     return lib
 
 
+@pytest.fixture(scope="session")
+def frozen32():
+    """The 32-bit MicroPython with the firmware frozen in (tools/frozen.py,
+    built from ../shared/mp32 once per change of the firmware); a skip that
+    says why where it cannot be built."""
+    import frozen
+    try:
+        return frozen.build(log=lambda *a: None)
+    except hostenv.Missing as e:
+        pytest.skip(str(e))
+
+
 @pytest.fixture
 def umqtt_source():
     """umqtt/simple.py of MPLIB's copy of micropython-lib (../shared's in

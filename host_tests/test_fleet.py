@@ -9,6 +9,7 @@ import pytest
 from interp import BOTH
 
 import fleet as fleet_tool
+import frozen
 import hostenv
 
 
@@ -72,6 +73,18 @@ def test_kill_9_and_restart_from_flash(tmp_path, interp):
     assert log.count("node n01 up:") == 2  # it really died and came back
     # count_problems (in counts_match) checked that the second life started
     # from the last commit of the first: no committed increment was lost.
+
+
+def test_a_frozen_32_bit_fleet_keeps_its_heap_budget(tmp_path, frozen32):
+    """Eight nodes at full capacity (32 x 64) on the 32-bit build with the
+    firmware frozen in, as a board's firmware has it, over a lossy network:
+    healthy, and no node keeps more of its 110 000-byte heap than the
+    budget while the fleet converges (STATUS: after gc.collect())."""
+    f, s = run(tmp_path, n=8, duration=4, interp=frozen32, loss=0.1)
+    assert_healthy(s)
+    assert not f.code  # main.py alone on the flash: the code ran from the image
+    assert f.heap == 110000 and f.config(0)["max_nodes"] == 32
+    assert 0 < s["heap_used_max"] <= frozen.BUDGET, s["heap_used_max"]
 
 
 def test_partition_then_heal(tmp_path):

@@ -50,6 +50,74 @@ def micropythons():
     return out
 
 
+def fleet_micropythons(out):
+    """The interpreters fleets run on: micropythons() and the 32-bit one with
+    the firmware frozen in (tools/frozen.py), or a line saying why not."""
+    import frozen
+    try:
+        return micropythons() + [("mp 32-bit frozen", frozen.build(log=lambda *a: None))]
+    except hostenv.Missing as e:
+        out("No frozen 32-bit rows: %s." % e)
+        return micropythons()
+
+
+def heap_budget(out):
+    """What a node keeps on the heap, part by part, on the frozen 32-bit
+    build: a UDP node at full capacity (32 x 64) with the example workload
+    and seven peers, run alone in a temporary flash (tools/bench_heap.py)."""
+    import frozen
+    out("\n## Heap budget of a node, frozen 32-bit build (110 000-byte heap)")
+    try:
+        interp = frozen.build(log=lambda *a: None)
+    except hostenv.Missing as e:
+        out("Not run: %s." % e)
+        return []
+    with tempfile.TemporaryDirectory() as flash:
+        with open(os.path.join(flash, "fleet.key"), "w") as f:
+            f.write("00112233445566778899aabbccddeeff\n")
+        port = __import__("netsim").free_ports(1)[0]
+        with open(os.path.join(flash, "config.json"), "w") as f:
+            json.dump({"node": "n00", "key_file": "fleet.key", "transports": ["udp"],
+                       "udp": {"port": port, "peers": [
+                           {"node": "n%02d" % i, "addr": "127.0.0.1:9"} for i in range(1, 8)]},
+                       "max_nodes": 32, "max_constraints": 64,
+                       "workload": {"module": "ccrdt.workload", "interval_ms": 200}}, f)
+        script = os.path.join(ROOT, "tools", "bench_heap.py")
+        figures = {}
+        for mode in ([], ["parts"]):
+            cmd = hostenv.command(interp) + [script] + mode
+            r = subprocess.run(cmd, cwd=flash, capture_output=True, text=True,
+                               env=dict(os.environ, MICROPYPATH=".frozen"))
+            if r.returncode:
+                return ["heap budget: %s" % (r.stdout + r.stderr).strip()[-300:]]
+            for line in r.stdout.splitlines():
+                words = line.split()
+                if len(words) == 3 and words[2] == "bytes":
+                    figures[words[0]] = int(words[1])
+    out("    cd <flash> && MICROPYPATH=.frozen %s -X heapsize=110000 tools/bench_heap.py [parts]"
+        % shown(interp))
+    out("| part | heap kept |")
+    out("|---|---|")
+    made = [k for k in figures if k.startswith(("state_", "gossip_", "receive_"))]
+    for k, v in figures.items():
+        if k == "node_built":  # shown as its parts and the rest
+            for m in made:
+                out("| %s | %d bytes |" % (m, figures[m]))
+            v -= sum(figures[m] for m in made)
+            k = "node_rest (transport, store, status, workload, config)"
+        if k not in made and k not in ("node_total", "heap_free"):
+            out("| %s | %d bytes |" % (k, v))
+    out("| **node_total** | **%d bytes** |" % figures["node_total"])
+    out("| heap left to the application | %d bytes |" % figures["heap_free"])
+    out("Each figure is gc.mem_alloc() after gc.collect(), the difference to the row above;"
+        " the bench script's own code is part of the first rows.  Frozen modules still keep"
+        " their module dicts, functions and classes on the heap.  Under load the fleets'"
+        " frozen rows say what a node keeps (heap used per node).")
+    return [] if figures["node_total"] <= frozen.BUDGET else [
+        "a frozen node keeps %d bytes, more than its budget of %d"
+        % (figures["node_total"], frozen.BUDGET)]
+
+
 def shown(path):
     return os.path.relpath(path, ROOT) if os.path.isabs(path) else path
 
@@ -173,7 +241,7 @@ def fleets(out, nodes=(8, 32)):
         "| frames | bytes | heap used per node (max) | heap free (min) | CPU per node |")
     out("|---|---|---|---|---|---|---|---|---|---|")
     problems = []
-    for _, interp in micropythons():
+    for _, interp in fleet_micropythons(out):
         for n in nodes:
             f, s, clean = fleet_run(["--nodes", str(n), "--duration", "10"], interp)
             rounds = "%.0f" % s["settle_rounds"] if s["converged"] else "-"
@@ -181,8 +249,10 @@ def fleets(out, nodes=(8, 32)):
                 hostenv.describe(interp), f.heap, n, settled(s, clean), rounds, s["frames"],
                 s["bytes"], s["heap_used_max"], s["heap_free_min"], s["cpu_percent"] or 0))
             problems += problems_of("%d nodes on %s" % (n, hostenv.describe(interp)), s, clean)
-    out("Heap used includes the firmware's modules, loaded as .mpy files as on a board"
-        " after make deploy; frozen into a board's flash they would not take heap.")
+    out("Heap used includes the firmware's modules: loaded as .mpy files, as on a board"
+        " after make deploy, except on the frozen build (tools/frozen.py), whose nodes run"
+        " main.py alone with the firmware in the image, as a board built with its"
+        " manifest.py does.")
     return problems
 
 
@@ -334,7 +404,8 @@ STEPS = [("sizes", "firmware sizes per board", sizes, 5),
          ("core", "core state on each interpreter", core, 5),
          ("receive", "receiving frames on each interpreter", receive, 5),
          ("rv32", "the RV32 board under qemu", board, 20),
-         ("fleets", "virtual fleets of 8 and 32 nodes on each MicroPython", fleets, 60),
+         ("heap", "a node's heap budget on the frozen 32-bit build", heap_budget, 60),
+         ("fleets", "virtual fleets of 8 and 32 nodes on each MicroPython", fleets, 90),
          ("one_change", "one change through 32 nodes, UDP and ESP-NOW", one_change, 25),
          ("sites", "sites, LANs and a chaos run", sites, 110),
          ("sim_disjoint", "the simulator: disjoint states, 4 to 64 nodes",

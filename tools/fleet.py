@@ -96,6 +96,13 @@ class Fleet:
         os.makedirs(self.root)
         self.mpy = os.path.join(self.root, "mpy")
         build(hostenv.board(self.micropython), self.mpy)
+        # Frozen firmware: main.py alone on the flash, since the script's
+        # directory comes first on the path and its .mpy files would win.
+        self.code = [] if hostenv.frozen(self.micropython) else [self.mpy]
+        self.main = os.path.join(self.mpy, "main.py")
+        if not self.code:
+            os.makedirs(os.path.join(self.root, "main"))
+            self.main = shutil.copy(self.main, os.path.join(self.root, "main"))
         self.shim = hostenv.shim(self.micropython)
         self.gateway_heap = self.heap
         if self.sites > 1:  # what `mpremote mip install umqtt.simple` puts on a gateway
@@ -172,16 +179,16 @@ class Fleet:
 
     # ---- processes -----------------------------------------------------
     def start(self, i):
-        env = dict(os.environ, MICROPYPATH=".frozen:" + self.mpy)
+        env = dict(os.environ, MICROPYPATH=":".join([".frozen"] + self.code))
         if self.transport == "espnow":  # the radio stand-in, on the air hub
-            path = [self.shim, ".frozen", self.mpy] + ([self.lib] if self.gateway(i) else [])
+            path = [self.shim, ".frozen"] + self.code + ([self.lib] if self.gateway(i) else [])
             env.update(MICROPYPATH=":".join(path), CCRDT_MAC=self.macs[i].hex(),
                        CCRDT_AIR="127.0.0.1:%d" % self.air_port)
         self.down.discard(i)
         logf = open(os.path.join(self.dir(i), "log.txt"), "a")
         self.procs[i] = subprocess.Popen(
             hostenv.command(self.micropython, self.gateway_heap if self.gateway(i) else self.heap)
-            + [os.path.join(self.mpy, "main.py")],
+            + [self.main],
             cwd=self.dir(i), env=env, stdout=logf, stderr=subprocess.STDOUT,
             # Ctrl-C reaches the tool, which stops each node once
             stdin=subprocess.DEVNULL, start_new_session=True)

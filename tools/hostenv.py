@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRMWARE = os.path.join(ROOT, "firmware")
@@ -53,6 +54,7 @@ def _chosen():
 
 MICROPYTHON = _chosen()
 _bits = {}
+_frozen = {}
 
 
 class Missing(RuntimeError):
@@ -92,10 +94,23 @@ def board(interp=MICROPYTHON):
     return {32: "unix32", 64: "unix"}[word_bits(interp)]
 
 
+def frozen(interp=MICROPYTHON):
+    """Whether interp has the firmware frozen in (tools/frozen.py builds
+    one): its nodes then run main.py with no ccrdt files beside it, as a
+    board whose firmware has ccrdt frozen does (memoized)."""
+    if interp not in _frozen:
+        with tempfile.TemporaryDirectory() as empty:
+            r = subprocess.run([interp, "-c", "import ccrdt.node"], cwd=empty,
+                               env=dict(os.environ, MICROPYPATH=".frozen"), capture_output=True)
+        _frozen[interp] = r.returncode == 0
+    return _frozen[interp]
+
+
 def describe(interp=MICROPYTHON):
     """e.g. '../shared/mp32/micropython (32-bit)', for output."""
     shown = os.path.relpath(interp) if os.path.isabs(interp) else interp
-    return "%s (%d-bit)" % (shown, word_bits(interp))
+    how = ", firmware frozen" if frozen(interp) else ""
+    return "%s (%d-bit%s)" % (shown, word_bits(interp), how)
 
 
 def shim(interp=MICROPYTHON):
@@ -224,6 +239,6 @@ def gateway_cost(interp, mpy, lib):
     """Heap bytes the MQTT transport (firmware compiled in mpy) and
     umqtt.simple (in lib) take in interp, one transport included: what a
     gateway needs beyond a node, measured."""
-    return _kept_after(interp, ":".join((lib, mpy, ".frozen")), "import asyncio",
+    return _kept_after(interp, ":".join((".frozen", lib, mpy)), "import asyncio",
                        "from ccrdt.transport.mqtt import MqttTransport\n"
                        "t = MqttTransport('gateway', '127.0.0.1')")
