@@ -96,13 +96,15 @@ class MemTransport:
         return len(self.peers.addrs)
 
     def send_to_peer(self, i, buf, n):
-        return self.send(self.peers.addrs[i], buf, n)
+        ok = self.send(self.peers.addrs[i], buf, n)
+        self.peers.pinged(i)
+        return ok
 
     def peer_tag(self, i):
         return self.peers.tags[i]
 
-    def heard(self, addr, tag):
-        self.peers.heard(addr, tag)
+    def heard(self, addr, tag, sure=True):
+        self.peers.heard(addr, tag, sure)
 
     def close(self):
         self.medium.ports.pop(self.addr, None)

@@ -67,7 +67,8 @@ def main():
     # Frames of one exchange between the hub and an empty node, in order.
     peer = GossipNode("peer", KEY, max_nodes=16, max_constraints=16)
     peer.boot = 2
-    introduce(hub, peer)  # boards in range: the answer is not bounded
+    introduce(hub, peer)  # boards in range; and each has pinged the other once,
+    receive(hub, ping(peer, hub.state.tag))  # so neither's answers are bounded
     queue = [(peer, ping(hub, peer.state.tag))]
     while queue:
         to, f = queue.pop(0)

@@ -158,11 +158,12 @@ def test_a_name_must_hash_to_its_sender():
     exchange(kitchen, victim)
     liar = node("liar")
     # a PING in kitchen-1's name, but sealed by liar: its tag is liar's
+    # (incarnation, boot id and a 6-byte echo after the name)
     name = b"garage"
-    f = frame(liar, PING, pack("<BIB", 0, 0, len(name)) + name + pack("<III", 0, 0, 0))
+    f = frame(liar, PING, pack("<BIB", 0, 0, len(name)) + name + pack("<IIIH", 0, 0, 0, 0))
     refused(victim, f, BAD_NAME)
     bad = b"\xff\xfe"
-    f = frame(liar, PING, pack("<BIB", 0, 0, len(bad)) + bad + pack("<III", 0, 0, 0))
+    f = frame(liar, PING, pack("<BIB", 0, 0, len(bad)) + bad + pack("<IIIH", 0, 0, 0, 0))
     refused(victim, f, BAD_NAME)
     assert victim.state.nodes() == ["kitchen-1"]  # nothing else learned
 

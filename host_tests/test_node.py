@@ -75,7 +75,7 @@ def test_a_failing_handler_is_counted_and_the_node_goes_on(tmp_path):
     lines = []
     a = build(config(tmp_path, "a", p1, "b", p2), str(tmp_path / "a"), log=lines.append)
 
-    def boom(frame, n, emit):
+    def boom(frame, n, emit, home):
         raise RuntimeError("bug")
     real = a.gossip.handle
     a.gossip.handle = boom

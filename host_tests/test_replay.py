@@ -272,3 +272,44 @@ def test_a_board_whose_row_was_taken_is_validated_by_its_next_echo():
     introduce(b, o2)  # the table is full
     introduce(s, b)  # s takes a row, then hears b
     assert answered(b, ping(s, b.state.tag)) > FACTOR * 200
+
+
+def test_a_recording_spends_no_credit_the_senders_own_frames_earned():
+    # b hears s's broadcasts (a one-way link: s never hears b); a PING of s
+    # for any board, recorded elsewhere, is answered within its own credit.
+    b, s = big("b"), node("s", constraints=64)
+    buf = bytearray(wire.FRAME_MAX)
+    for _ in range(20):
+        s.record_satisfied(1)
+        for f in broadcasts(s):
+            receive(b, f)
+    p = bytes(buf[:s.ping_into(buf, True, -1)])
+    assert 0 < answered(b, p) <= FACTOR * len(p)
+
+
+def test_a_ping_lost_here_and_sent_again_later_is_answered_as_a_strangers():
+    b, s = big("b"), node("s")
+    s.add_constraint("z")
+    introduce(s, b)
+    lost = ping(s, b.state.tag)  # lost on its way; an outsider has it
+    later = ping(s, b.state.tag)
+    assert answered(b, later) > FACTOR * len(later)  # s's next PING: validated, in full
+    assert answered(b, lost) <= FACTOR * len(lost)
+
+
+def test_an_echo_names_the_whole_sequence_number():
+    # 65 536 frames later the low 16 bits of a recorded echo name a recent
+    # frame again: the whole number says it is not.
+    b, s = big("b"), node("s")
+    s.add_constraint("z")
+    introduce(s, b)
+    recorded = ping(s, b.state.tag)
+    b.framer.seq += 1 << 16
+    b.senders = Senders(8, b.framer)  # its row forgotten: the recording is fresh
+    assert answered(b, recorded) <= FACTOR * len(recorded)
+
+
+def broadcasts(g):
+    out = []
+    g.broadcast(lambda buf, n: out.append(bytes(buf[:n])))
+    return out

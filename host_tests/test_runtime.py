@@ -271,3 +271,64 @@ def reflashed_peer_is_heard_again(broadcasts):
     rounds({"h": h, "s": s}, [net], 50)
     assert h.state == s.state and s.state.constraints.contains("new-hub")
     assert s.transports[0].peers.tags == [h.state.tag]
+
+
+def test_a_recording_played_from_elsewhere_moves_no_known_peer():
+    # s pings a board x that is away: its PING names no receiver, and an
+    # outsider plays it to b from its own address.  b knows s already.
+    air = Medium()
+    ns = nodes({"b": [air], "s": [air]})
+    b, s = ns["b"], ns["s"]
+    rounds(ns, [air], 3)
+    peers = b.transports[0].peers
+    assert peers.addrs == ["s"] and peers.tags == [s.state.tag]
+    buf = bytearray(250)
+    n = s.gossip.ping_into(buf, False, -1)
+    b.process(buf, n, 0, "outsider")
+    assert peers.addrs == ["s"] and peers.tags == [s.state.tag]
+    m = s.gossip.presence_into(buf)  # a broadcast, played from elsewhere: the same
+    b.process(buf, m, 0, "outsider:2")
+    assert peers.addrs == ["s"]
+
+
+def test_a_recording_of_a_board_never_heard_here_is_pinged_a_little_then_dropped():
+    # c is of another site; its presence PING, played to b from a victim's
+    # address, teaches b a peer that never answers: b stops pinging it.
+    from ccrdt.transport import SILENT_MAX
+    air, far = Medium(), Medium()
+    ns = nodes({"b": [air], "s": [air], "c": [far]})
+    b, s, c = ns["b"], ns["s"], ns["c"]
+    rounds(ns, [air, far], 3)
+    buf = bytearray(250)
+    n = c.gossip.presence_into(buf)
+    to_victim = []
+    carry = air.carry
+    air.carry = lambda d, src, f: to_victim.append(f) if d == "victim" else carry(d, src, f)
+    b.process(bytearray(buf[:n]), n, 0, "victim")
+    peers = b.transports[0].peers
+    assert "victim" in peers.addrs
+    rounds({"b": b, "s": s}, [air], 200)
+    assert "victim" not in peers.addrs and len(to_victim) <= SILENT_MAX + 1
+    assert peers.addrs == ["s"] and b.state == s.state  # the genuine peer stays
+
+
+def test_a_frame_lost_here_and_played_from_elsewhere_is_answered_as_a_strangers():
+    # s is validated at b; its newest PING never reached b, and an outsider
+    # plays it to b from a victim's address before s's next frame arrives.
+    from ccrdt.fresh import FACTOR
+    air = Medium()
+    ns = nodes({"b": [air], "s": [air]})
+    b, s = ns["b"], ns["s"]
+    for i in range(24):
+        b.add_constraint("c%d" % i)
+    rounds(ns, [air], 6)
+    assert b.state == s.state
+    s.add_constraint("new")
+    buf = bytearray(250)
+    n = s.gossip.ping_into(buf, True, b.state.tag)  # lost on its way to b
+    to_victim = []
+    carry = air.carry
+    air.carry = lambda d, src, f: to_victim.append(len(f)) if d == "victim" else carry(d, src, f)
+    b.process(bytearray(buf[:n]), n, 0, "victim")
+    assert sum(to_victim) <= FACTOR * n, (sum(to_victim), n)
+    assert b.transports[0].peers.addrs == ["s"]

@@ -296,6 +296,9 @@ def one_change(out):
 
 
 # Runs of tools/fleet.py --nodes 8 --duration 10 --plain ...: (options, word size).
+# 32-bit runs are on the frozen build where there is one, as boards run: as
+# .mpy files a full-capacity ESP-NOW node keeps only a few KB free (the
+# fleets' rows show the .mpy figures).
 SITES = [("--sites 2", 64), ("--sites 2", 32), ("--sites 2 --broker-outage 8:4", 64),
          ("--lan --loss 0.2", 32), ("--transport espnow --loss 0.2", 32)]
 CHAOS = ("--nodes 6 --duration 10 --loss 0.2 --dup 0.1 --reorder-ms 30 --kill 3 --replace 5"
@@ -305,7 +308,9 @@ CHAOS_SITES = ("--sites 2 --nodes 8 --duration 10 --loss 0.2 --dup 0.1 --kill 3 
 
 
 def interp_of(bits):
-    return dict((hostenv.word_bits(i), i) for _, i in micropythons()).get(bits)
+    """The interpreter of a word size; for 32 the frozen build if any."""
+    return dict((hostenv.word_bits(i), i)
+                for _, i in fleet_micropythons(lambda line: None)).get(bits)
 
 
 def sites(out):

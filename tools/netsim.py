@@ -148,10 +148,22 @@ class Segment(asyncio.DatagramProtocol):
         replay(self.outsider, data)
 
 
+# What a radio receives from the hub: b"D", the payload's length, src, the
+# payload padded to 250 bytes.  One size for every datagram, so that the
+# stand-in reads each into one buffer (a MicroPython socket's readinto()
+# reads until its buffer is full) instead of a new bytes object per frame.
+AIR_DATA = 250
+AIR_FRAME = 2 + 6 + AIR_DATA
+
+
+def air_frame(src, payload):
+    return b"D" + bytes([len(payload)]) + src + payload + bytes(AIR_DATA - len(payload))
+
+
 class AirHub(_Forwarder):
     """Radios say b"H" channel mac to join, b"D" channel src dst payload to
-    send; they receive b"D" src payload.  mac_node maps a MAC to a node index
-    (for partitions)."""
+    send; they receive air_frame(src, payload).  mac_node maps a MAC to a
+    node index (for partitions)."""
 
     SPOOFED = b"\x02\xee\xee\xee\xee\xee"  # the outsider's radio
 
@@ -168,9 +180,9 @@ class AirHub(_Forwarder):
         self.radios[src] = (addr, ch)
         if data[:1] == b"H" or len(data) < 14:
             return
-        dst, payload = bytes(data[8:14]), data[14:]
+        dst, payload = bytes(data[8:14]), data[14:14 + AIR_DATA]
         self.faults.on_air(len(payload))
-        out = b"D" + src + payload
+        out = air_frame(src, payload)
         if dst == BROADCAST:
             targets = [m for m, (_, c) in self.radios.items() if c == ch and m != src]
         else:
@@ -182,7 +194,7 @@ class AirHub(_Forwarder):
         again = self.outsider.hear(payload) if self.outsider is not None else None
         if again is not None:
             on_channel = [a for m, (a, c) in self.radios.items() if c == ch]
-            self.forward(b"D" + self.SPOOFED + again, self.outsider.rng.choice(on_channel))
+            self.forward(air_frame(self.SPOOFED, again), self.outsider.rng.choice(on_channel))
 
 
 def main(argv=None):

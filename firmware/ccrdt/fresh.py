@@ -10,23 +10,26 @@ section 4.1.2.6) do, a receiver keeps per sender the highest pair seen and
 a window of the 30 sequence numbers just below it (30 bits: a small int
 on every port): a frame already in the window, below it, or of an earlier
 epoch is refused before it can join anything, teach a peer, be answered or
-move a monitor's view.  Frames that
-arrive out of order within the window are still taken.
+move a monitor's view.  Frames that arrive out of order within the window
+are still taken.
 
 Answers are bounded as QUIC bounds what it sends an address it has not
-validated (RFC 9000 section 8): every fresh frame of a sender earns it
-credit of ``FACTOR`` times its length, and every answer spends its length,
-so a recorded frame sent from a spoofed address brings at most three times
-its size back, never a full sync.  A sender is validated, and answered in
+validated (RFC 9000 section 8): a fresh frame of a sender earns it credit
+of ``FACTOR`` times its length, in place of what was left, and every
+answer spends its length, so a recorded frame sent from a spoofed address
+brings at most three times its size back, never a full sync, whatever the
+sender's own frames earned before.  A sender is validated, and answered in
 full from then on, once a PING of it carries this node's *echo*: which of
-this node's last 65 536 frames it heard, with this node's epoch, masked by
-this node's tag (``echo_into``).  Only a board that hears this one now can
-write it; a PING recorded on its way to another board echoes that board,
-and one recorded in an earlier epoch names that epoch.  So two boards'
-first exchange is bounded, and every later one is not.  A frame addressed
-to any board rather than to this one (``wire.receiver``) is answered within
-credit even from a validated sender (``stranger``): a recording of it may
-come from anywhere.
+this node's last ``ECHO_WINDOW`` frames it heard, with the whole sequence
+number and this node's epoch, masked by this node's tag (``echo_into``).
+Only a board that hears this one now can write it; a PING recorded on its
+way to another board echoes that board, one recorded in an earlier epoch
+names that epoch, and one lost here and sent again is not its sender's
+newest.  So two boards' first exchange is bounded, and every later one is
+not.  A frame addressed to any board rather than to this one
+(``wire.receiver``), and one older than its sender's newest, is answered
+within its own credit even from a validated sender (``stranger``,
+``admit``): a recording of it may come from anywhere.
 
 The table has a fixed number of rows (the node table's size), taken in
 turn when it is full: forgetting a sender can let one recorded frame of
@@ -49,13 +52,16 @@ from micropython import const
 from ccrdt import raw
 
 FACTOR = const(3)  # answers per byte a sender's fresh frames carried
-CREDIT_MAX = const(16384)  # about a full answer to one PING (40 frames of 250 bytes at most)
-_VALID = const(CREDIT_MAX + 1)  # the credit of a validated sender: answers are not counted
+ECHO_WINDOW = const(1 << 16)  # an echo names one of this node's last 65 536 frames
+_VALID = const(1 << 16)  # the credit of a validated sender (no frame earns as much): unbounded
 WINDOW = const(30)  # sequence numbers below the newest that are still taken
 _WIN = const(3)  # words per row: epoch, newest sequence, window bits (30: small ints)
 _BITS = const((1 << WINDOW) - 1)
 _LIMIT = const(1 << 30)
 _COUNT_MAX = const(_LIMIT - 1)  # counts saturate: small ints on every port
+_OLD = const(0)  # what _slide found: seen, or older than the window
+_NEWEST = const(1)
+_LATE = const(2)  # below the newest, within the window, not seen yet
 _TOLD = const(1)  # row flags: hashes holds a told hash
 _TAKEN = const(2)  # the row was taken from another sender (see taken_at)
 
@@ -78,22 +84,32 @@ class Senders:
         # This node's epoch and sequence when a row was last taken from
         # another sender: echoes of its frames up to then validate no such row.
         self.taken_epoch = self.taken_at = 0
+        # The frame admitted last cannot validate its sender: it is below
+        # the sender's newest, or came from elsewhere (see ``elsewhere``).
+        self.unproven = False
         self.skipped = 0  # sequence numbers of known senders that never came here
         self.withheld = 0  # answers not sent: their sender had no credit left
 
     def admit(self, tag, epoch, seq, n):
-        """The row of a fresh frame of n bytes from tag (credited), or -1
-        if it was seen before or is older than what tag has shown."""
+        """The row of a fresh frame of n bytes from tag, or -1 if it was
+        seen before or is older than what tag has shown.  A sender not
+        validated may be answered FACTOR times this frame (credit does not
+        carry over: what its other frames earned is no recording's to
+        spend); so may a validated one for a frame older than its newest (a
+        frame lost here, sent again by someone), until its next echo."""
         i = raw.find32(self.tags, self.count, tag, 0)
         if i < 0:
             i = self._row_for(tag)
             self._reset(i, epoch, seq, 0)
-        elif not self._slide(i, epoch, seq):
-            return -1
-        c = self.credit[i]
-        if c < _VALID:
-            c += FACTOR * n
-            self.credit[i] = c if c < CREDIT_MAX else CREDIT_MAX
+            late = False
+        else:
+            k = self._slide(i, epoch, seq)
+            if k == _OLD:
+                return -1
+            late = k == _LATE
+        self.unproven = late
+        if late or self.credit[i] < _VALID:
+            self.credit[i] = FACTOR * n
         return i
 
     def _reset(self, i, epoch, seq, skipped):
@@ -104,14 +120,15 @@ class Senders:
         self._skip(skipped)
 
     def _slide(self, i, epoch, seq):
-        """Admit (epoch, seq) into row i's window; False if it was seen or
-        is older than the window."""
+        """Admit (epoch, seq) into row i's window: _NEWEST, _LATE (below the
+        newest, not seen), or _OLD if it was seen or is older than the
+        window."""
         win, w = self.win, i * _WIN
         if epoch != win[w]:
             if epoch < win[w]:
-                return False
+                return _OLD
             self._reset(i, epoch, seq, seq - 1)  # 1..seq-1 of the new epoch did not come here
-            return True
+            return _NEWEST
         top = win[w + 1]
         if seq > top:
             d = seq - top
@@ -119,13 +136,13 @@ class Senders:
             # Masked before the shift: every value stays below 2**30.
             win[w + 2] = ((win[w + 2] & (_BITS >> d)) << d) | 1 if d < WINDOW else 1
             self._skip(d - 1)
-            return True
+            return _NEWEST
         d = top - seq
         if d >= WINDOW or win[w + 2] >> d & 1:
-            return False
+            return _OLD
         win[w + 2] |= 1 << d
         self._skip(-1)  # late, not lost: it was counted as skipped when it was passed
-        return True
+        return _LATE
 
     def _skip(self, d):
         # An estimate: a late frame may predate what was counted.
@@ -133,29 +150,31 @@ class Senders:
             self.skipped += d
 
     def echo_into(self, buf, off, tag):
-        """Write at buf[off:] the echo of the latest frame heard from tag:
-        u16 the low 16 bits of its sequence, u16 its epoch, each xor the
-        low and high bits of tag, so that no two boards' echoes line up
-        (0 if tag was not heard).  Every value is a small int."""
+        """Write at buf[off:] the 6-byte echo of the latest frame heard from
+        tag: u32 its sequence xor tag, u16 its epoch xor tag's high bits, so
+        that no two boards' echoes line up (zeros if tag was not heard).
+        Every value is a small int: the sequence and tag are 30 bits."""
         i = raw.find32(self.tags, self.count, tag, 0)
         if i < 0:
-            pack_into("<I", buf, off, 0)
+            pack_into("<IH", buf, off, 0, 0)
         else:
             w = i * _WIN
-            pack_into("<HH", buf, off, (self.win[w + 1] ^ tag) & 0xFFFF,
-                      self.win[w] ^ (tag >> 16))
+            pack_into("<IH", buf, off, self.win[w + 1] ^ tag, self.win[w] ^ (tag >> 16))
 
     def validate(self, i, buf, off):
-        """Row i's sender is validated if the echo at buf[off:] names one
-        of the last 65 536 frames of this node's epoch now."""
+        """Row i's sender is validated if the echo at buf[off:], in the
+        frame admitted last, names one of the last ECHO_WINDOW frames of
+        this node's epoch now, and that frame was its sender's newest (a
+        late one may be a recording of a frame lost here), from where its
+        sender was heard before."""
         own = self.own
-        if own is None or raw.below(buf, off, _LIMIT) == 0:
+        e = raw.below(buf, off, _LIMIT)
+        if own is None or self.unproven or e <= 0:
             return  # nothing echoed (or a value no echo has)
-        if raw.u16(buf, off + 2) ^ (own.tag >> 16) != own.epoch:
+        if raw.u16(buf, off + 4) ^ (own.tag >> 16) != own.epoch:
             return
-        seq = own.seq
-        d = seq - ((seq - (raw.u16(buf, off) ^ own.tag)) & 0xFFFF)  # the frame echoed
-        if d <= 0:
+        d = e ^ own.tag  # the sequence number echoed
+        if not 0 < d <= own.seq or own.seq - d >= ECHO_WINDOW:
             return
         if self.flags[i] & _TAKEN and own.epoch == self.taken_epoch and d <= self.taken_at:
             return  # heard before this sender had the row: a recording can say that
@@ -165,8 +184,16 @@ class Senders:
         """Row i's sender asked, in a frame of n bytes, for an answer from
         any board: it is answered within that frame's credit, even if it
         was validated, and validated again by its next echo."""
-        if self.credit[i] == _VALID:
-            self.credit[i] = FACTOR * n
+        self.credit[i] = FACTOR * n
+
+    def elsewhere(self, i, n):
+        """The frame of n bytes admitted last for row i came from another
+        address than the one its sender was heard at (or from a board not
+        heard yet): a recording of a frame lost here can; it is answered
+        within its own credit and validates nothing.  A board that moved is
+        heard at its new address once the old one is dropped for silence."""
+        self.credit[i] = FACTOR * n
+        self.unproven = True
 
     def validated(self, i):
         """True if row i's sender echoed a recent frame of this node: a

@@ -36,8 +36,9 @@ Payloads (after the 18-byte header of ``ccrdt.wire``):
            u8 name length, name, u32 incarnation (the sender's: they
            must hash to its tag, see ``state.origin_tag``), u32 boot id
            (random per boot: the same tag with another boot id is another
-           board with this origin), u32 echo of the pinged board's latest
-           frame heard (u16 sequence, u16 epoch, masked: ``ccrdt.fresh``; 0: none),
+           board with this origin), 6 bytes: the echo of the pinged board's
+           latest frame heard (u32 sequence, u16 epoch, masked:
+           ``ccrdt.fresh``; zeros: none),
            [32 x u32 slice hashes], [delta entries as in DELTA]
     DELTA  one or more entries, each: u8 flags (1 LAST, 2 REPLY),
            u32 sender's hash of the slice, u8 part length, part
@@ -169,6 +170,7 @@ class GossipNode:
         self._same = bytearray(ENTRIES_MAX)  # per entry of a frame: 1 equal to ours, or _REFUSED
         self.senders = Senders(max_nodes, self.framer)  # replay windows and answer credit
         self.fresh_tag = -1  # sender of the frame handled last, if it was fresh
+        self.fresh_sure = False  # and it was for this board from a validated sender
         self._asker = -1  # its row in senders: answers spend its credit
         self._withheld = False  # an answer to it found no credit left
         self._answer = self._answer_asker  # bound once: no allocation per frame
@@ -329,7 +331,7 @@ class GossipNode:
         raw.copy(buf, o + 6, self._name, 0, L)
         pack_into("<II", buf, o + 6 + L, self.state.incarnation, self.boot)
         self.senders.echo_into(buf, o + 14 + L, to)
-        return o + 18 + L
+        return o + 20 + L
 
     def broadcast(self, emit):
         """Frames for everyone in radio range carrying the slices that this
@@ -403,13 +405,16 @@ class GossipNode:
         emit(buf, self.framer.seal(buf, o + 4))
 
     # ---- frames in ------------------------------------------------------
-    def handle(self, frame, n, emit):
+    def handle(self, frame, n, emit, home=True):
         """Process one received frame of n bytes; responses go to emit(buf, n).
-        Returns CHANGED | CONVERGED bits: the state changed, the sender's
-        hash equals ours.  Never raises."""
+        home: it came from where its sender was heard before (the runtime
+        knows; see ``Senders.elsewhere``).  Returns CHANGED | CONVERGED
+        bits: the state changed, the sender's hash equals ours.  Never
+        raises."""
         self._rounds += 1
         self._result = 0
         self.fresh_tag = -1
+        self.fresh_sure = False
         try:
             code = self.framer.check(frame, n)
             if code:
@@ -442,6 +447,8 @@ class GossipNode:
             if self._asker < 0:
                 self._reasons[REPLAYED] += 1
                 return 0
+            if not home:
+                self.senders.elsewhere(self._asker, n)
             self.fresh_tag = tag
             self._emit = emit
             self._withheld = False
@@ -452,6 +459,7 @@ class GossipNode:
                 self._on_delta(frame, end, emit)
             else:
                 self._on_ack(frame, end, tag)
+            self.fresh_sure = home and to >= 0 and self.senders.validated(self._asker)
         except CapacityError:
             self._reasons[NO_ROOM] += 1
         except Exception:  # ValueError from a malformed payload, or worse
@@ -497,7 +505,7 @@ class GossipNode:
         st = self.state
         flags = f[o] if end > o + 5 else 0xFF
         L = f[o + 5] if end > o + 5 else 0xFF
-        d = o + 18 + L  # where slice hashes start
+        d = o + 20 + L  # where slice hashes start
         e = d + (4 * SLICES if flags & DIGEST else 0)  # where pushed entries start
         if (flags not in _PING_FLAGS or L > ID_MAX or e > end
                 or (e == end) != (not flags & PUSH)):

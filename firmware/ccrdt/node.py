@@ -52,7 +52,7 @@ _PRESENCE_TICKS = const(10)
 # Every so many ticks a ping on a medium without broadcasts names no
 # receiver: a peer whose board was reflashed (a new tag at the same address)
 # refuses pings for its old tag, and would never be heard again there.  (On
-# a broadcast medium it is heard, and its frames teach its new tag.)
+# a broadcast medium it is heard, and its own pings teach its new tag.)
 _ANY_TICKS = const(8)
 _KINDS = ("satisfied", "violations")
 # What a refused local operation raises (at the call, or at the commit).
@@ -354,10 +354,15 @@ class Node:
         g = self.gossip
         self._reply_src = src
         self._reply_to = sender
-        g.handle(buf, n, self._reply if not self.unsaved else _drop)
+        # A frame from elsewhere than where its sender was heard validates
+        # nothing (a recording of a frame lost here, played from a victim's
+        # address, would otherwise earn a full answer there).
+        home = sender is None or self.transports[src].peers.home_of(sender,
+                                                                    wire.claimed_sender(buf))
+        g.handle(buf, n, self._reply if not self.unsaved else _drop, home)
         if sender is not None and g.fresh_tag >= 0:
             # Authentic and fresh: a board of the fleet, at this address.
-            self.transports[src].heard(sender, g.fresh_tag)
+            self.transports[src].heard(sender, g.fresh_tag, g.fresh_sure)
         if g.own_claims() != self._claims:
             self._claims = g.own_claims()
             self.log("a peer held more of this board's origin than it had: "

@@ -179,6 +179,12 @@ def seq(buf):
     return raw.below(buf, 10, SEQ_LIMIT)
 
 
+def claimed_sender(buf):
+    """The sender tag buf claims before its MAC is checked; -1 if it is no
+    tag (read without allocating, whatever the bytes)."""
+    return raw.below(buf, 4, TAG_LIMIT)
+
+
 def receiver(buf):
     """The tag of the board the frame is for, or -1 for any board."""
     return raw.below(buf, 14, TAG_LIMIT)

@@ -30,7 +30,15 @@ class ESPNow:
         self._peers = []
         self.peers = {}  # peer device table: {mac: [rssi, time_ms]}
         self._sock = None
-        self._buf = bytearray(1 + 6 + MAX_DATA_LEN + 1)  # a datagram from the hub
+        # The board's driver sends and receives outside the MicroPython heap:
+        # frames are put together and read in these buffers, not in new
+        # bytes objects (a 32-bit node's fragmented heap may not have ~260
+        # bytes in one piece; a board never needs them).
+        self._out = bytearray(1 + 1 + 6 + 6 + MAX_DATA_LEN)  # 'D', channel, from, to, msg
+        # From the hub, each datagram this size (tools/netsim.py air_frame):
+        # 'D', the message's length, the sender's MAC, the message padded.
+        self._buf = bytearray(2 + 6 + MAX_DATA_LEN)
+        self._view = memoryview(self._buf)
         self._data = [None, None]  # (mac, msg), reused like the board's irecv()
 
     def _wlan(self):
@@ -92,23 +100,27 @@ class ESPNow:
         if len(msg) > MAX_DATA_LEN:
             raise ValueError("msg too long")
         targets = [m for m in self._peers if m != _BROADCAST] if mac is None else [_mac(mac)]
+        out, n = self._out, 14 + len(msg)
         for m in targets:
             if m not in self._peers:
                 raise _error("NOT_FOUND")
             w = self._wlan()
-            self._sock.sendto(b"D" + bytes([w.config("channel")]) + w.config("mac") + m
-                              + bytes(msg), self._hub)
+            out[0], out[1] = ord("D"), w.config("channel")
+            out[2:8] = w.config("mac")
+            out[8:14] = m
+            out[14:n] = msg
+            self._sock.sendto(memoryview(out)[:n], self._hub)
         return True
 
     def _take(self):
         """Read one datagram from the hub into (mac, msg), or None."""
-        data = self._sock.recv(len(self._buf))  # one datagram: one ESP-NOW message
-        if len(data) < 7 or data[0] != ord("D"):
+        buf = self._buf
+        if _read(self._sock, buf) != len(buf) or buf[0] != ord("D") or buf[1] > MAX_DATA_LEN:
             return None
-        mac = bytes(data[1:7])
+        mac = bytes(buf[2:8])
         self.peers[mac] = [-40, 0]
         self._data[0] = mac
-        self._data[1] = data[7:]
+        self._data[1] = self._view[8:8 + buf[1]]  # the message, in the reused buffer
         return self._data
 
     def irecv(self, timeout=None):
@@ -125,3 +137,10 @@ class ESPNow:
     def recv(self, timeout=None):
         mac, msg = self.irecv(timeout)
         return (mac, bytes(msg)) if mac is not None else (None, None)
+
+
+def _read(sock, buf):
+    """One datagram from the hub into buf (they are all len(buf) bytes)."""
+    if hasattr(sock, "readinto"):  # MicroPython: reads until buf is full
+        return sock.readinto(buf)
+    return sock.recv_into(buf)  # CPython

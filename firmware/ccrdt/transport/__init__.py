@@ -16,8 +16,10 @@ offers the node the same edge:
     peer_count(), send_to_peer(i, buf, n), peer_tag(i)
                            the peers anti-entropy picks from, and the
                            sender tag last heard from peer i (-1: none)
-    heard(addr, tag)       a fresh authentic frame of sender tag came from
-                           addr: a peer (``Peers`` keeps them)
+    heard(addr, tag, sure) a fresh authentic frame of sender tag came from
+                           addr: a peer (``Peers`` keeps them; a learned
+                           one silent for SILENT_MAX pings is dropped)
+    peers                  its Peers (``home_of``: is addr where tag is)
     sent, send_errors      counts for the operator
     close()
 
@@ -25,6 +27,9 @@ and optionally ``async run()``, a task that keeps a connection up.  None of
 them raises from send(): a frame that cannot leave is counted, and
 anti-entropy repairs what it would have carried.
 """
+from micropython import const
+
+SILENT_MAX = const(12)  # pings a learned peer may leave without a frame back
 
 
 class Peers:
@@ -42,12 +47,18 @@ class Peers:
     def __init__(self, fixed, learned, keep=None, derive=None):
         self.addrs = list(fixed)
         self.tags = [-1] * len(self.addrs)
+        self.silent = [0] * len(self.addrs)  # pings since the peer's last sure frame
         self.derive = derive
         self.extra: list = [derive(a) for a in self.addrs] if derive else []
         self.fixed = len(self.addrs)
         self.learned = learned
         self.keep = keep  # makes the copy of an address that is kept
         self.evicted = None  # the address the last new one replaced
+
+    def home_of(self, addr, tag):
+        """True if addr is where tag was heard: its peer there."""
+        i = self.find(addr)
+        return i >= 0 and self.tags[i] == tag
 
     def find(self, addr):
         addrs = self.addrs
@@ -56,16 +67,24 @@ class Peers:
                 return i
         return -1
 
-    def heard(self, addr, tag):
+    def heard(self, addr, tag, sure=True):
         """A fresh frame of tag came from addr (tag -1: addr is answered
         before its frame is known to be fresh); returns True if addr is new
-        (then ``evicted`` is the address it replaced, or None).  A known
-        address allocates nothing."""
+        (then ``evicted`` is the address it replaced, or None).  sure: the
+        frame was for this board from a validated sender; one that is not
+        (a broadcast, a ping for any board: a recording played from
+        anywhere could be either) may add a board not known here, never
+        move one to another address or tag.  A known address allocates
+        nothing."""
         addrs, tags = self.addrs, self.tags
         self.evicted = None
         i = self.find(addr)
         if i >= 0:
-            if tag >= 0:
+            # The board answers from here (a recording of it played from
+            # here buys at most SILENT_MAX more pings).
+            if sure or tags[i] == tag:
+                self.silent[i] = 0
+            if tag >= 0 and (sure or tags[i] < 0):
                 tags[i] = tag
             if i >= self.fixed:  # most recently heard last
                 self._to_end(i)
@@ -73,26 +92,49 @@ class Peers:
         if tag >= 0:
             for i in range(self.fixed, len(addrs)):
                 if tags[i] == tag:  # heard elsewhere before: the board is here now
+                    if not sure:
+                        return False
                     self._drop(i)
                     break
         if self.evicted is None and len(addrs) - self.fixed >= self.learned:
             self._drop(self.fixed)
         addrs.append(self.keep(addr) if self.keep else addr)
         tags.append(tag)
+        self.silent.append(0)
         derive = self.derive
         if derive is not None:
             self.extra.append(derive(addrs[-1]))
         return True
 
+    def pinged(self, i):
+        """A ping went to peer i.  A learned peer that sent nothing back
+        from there for SILENT_MAX pings is dropped (the board is gone, or a
+        recording played from another address taught it: pinging it would
+        reflect this board's traffic there for good); True then, with its
+        address in ``evicted``.  It is learned again when it is heard.  A
+        configured one forgets its tag instead: the board there may be a
+        new incarnation, whose next frame teaches its tag."""
+        self.silent[i] += 1
+        if self.silent[i] <= SILENT_MAX:
+            return False
+        if i < self.fixed:
+            self.tags[i] = -1
+            self.silent[i] = 0
+            return False
+        self._drop(i)
+        return True
+
     def _to_end(self, i):
         _to_end(self.addrs, i)
         _to_end(self.tags, i)
+        _to_end(self.silent, i)
         if self.derive is not None:
             _to_end(self.extra, i)
 
     def _drop(self, i):
         self.evicted = self.addrs.pop(i)
         self.tags.pop(i)
+        self.silent.pop(i)
         if self.derive is not None:
             self.extra.pop(i)
 

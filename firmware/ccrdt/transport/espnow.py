@@ -52,16 +52,19 @@ class EspNowTransport:
     def close(self):
         self.e.active(False)
 
-    def _register(self, mac, tag):
-        """Make mac the peer of tag, unregistering the one it replaced."""
-        if not self.peers.heard(mac, tag):
-            return
-        old = self.peers.evicted
-        if old is not None:
+    def _forget(self, mac):
+        """Unregister mac (a peer dropped), if any: the radio holds 20."""
+        if mac is not None:
             try:
-                self.e.del_peer(old)
+                self.e.del_peer(mac)
             except OSError:
                 pass
+
+    def _register(self, mac, tag, sure=True):
+        """Make mac the peer of tag, unregistering the one it replaced."""
+        if not self.peers.heard(mac, tag, sure):
+            return
+        self._forget(self.peers.evicted)
         try:
             self.e.add_peer(self.peers.addrs[-1])
         except OSError as err:
@@ -109,11 +112,15 @@ class EspNowTransport:
         return len(self.peers.addrs)
 
     def send_to_peer(self, i, buf, n):
-        return self.send(self.peers.addrs[i], buf, n)
+        ok = self.send(self.peers.addrs[i], buf, n)
+        if self.peers.pinged(i):
+            self._forget(self.peers.evicted)
+        return ok
 
     def peer_tag(self, i):
         return self.peers.tags[i]
 
-    def heard(self, mac, tag):
-        """Note a board heard from, so that anti-entropy can ping it."""
-        self._register(mac, tag)
+    def heard(self, mac, tag, sure=True):
+        """Note a board heard from, so that anti-entropy can ping it
+        (sure: see ``Peers.heard``)."""
+        self._register(mac, tag, sure)

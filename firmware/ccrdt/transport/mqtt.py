@@ -447,10 +447,10 @@ class MqttTransport:
                 return p
         return bytes(t[off:tl])
 
-    def heard(self, addr, tag):
+    def heard(self, addr, tag, sure=True):
         """Note a gateway whose frame was fresh and authentic, as the most
         recently heard peer (the least recently heard one makes room)."""
-        self.peers.heard(addr, tag)
+        self.peers.heard(addr, tag, sure)
 
     def _unicast_topic(self, name):
         return self._u + name + b"/" + self.name
@@ -480,7 +480,9 @@ class MqttTransport:
         return len(self.peers.addrs)
 
     def send_to_peer(self, i, buf, n):
-        return self._publish(self.peers.extra[i], buf, n)
+        ok = self._publish(self.peers.extra[i], buf, n)
+        self.peers.pinged(i)
+        return ok
 
     def peer_tag(self, i):
         return self.peers.tags[i]

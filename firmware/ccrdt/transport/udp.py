@@ -87,14 +87,16 @@ class UdpTransport:
         return len(self.peers.addrs)
 
     def send_to_peer(self, i, buf, n):
-        return self.send(self.peers.addrs[i], buf, n)
+        ok = self.send(self.peers.addrs[i], buf, n)
+        self.peers.pinged(i)
+        return ok
 
     def peer_tag(self, i):
         return self.peers.tags[i]
 
-    def heard(self, addr, tag):
+    def heard(self, addr, tag, sure=True):
         """Note a board heard from, so that anti-entropy can ping it."""
-        self.peers.heard(addr, tag)
+        self.peers.heard(addr, tag, sure)
 
     def close(self):
         self.sock.close()
