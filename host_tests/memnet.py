@@ -57,6 +57,7 @@ class Medium:
 
 class MemTransport:
     kind = "test"
+    receives = True
 
     def __init__(self, medium, addr, broadcasts):
         self.medium, self.addr, self.broadcasts = medium, addr, broadcasts

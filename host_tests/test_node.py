@@ -222,7 +222,7 @@ def test_the_workload_runs_its_time_across_tick_wraps(tmp_path):
 
 class OneFrame:
     """A transport that delivers one frame once `go` is set."""
-    kind, broadcasts = "test", False
+    kind, broadcasts, receives = "test", False, True
 
     def __init__(self, frame, go):
         self.frame, self.go, self.sent = frame, go, 0

@@ -164,7 +164,7 @@ class _FaultyDriver:
     """A transport whose first receive fails with what is no socket error
     (a driver's bug), then brings one frame, then nothing."""
     kind = "test"
-    broadcasts = False
+    broadcasts, receives = False, True
     sent = send_errors = 0
 
     def __init__(self):

@@ -36,7 +36,7 @@ def transports(cfg, log):
                                      m["user"], m["password"], log))
     if cfg["monitor"] and "udp" not in cfg["transports"]:  # status only: needs an IP network
         from ccrdt.transport.udp import UdpTransport
-        out.append(UdpTransport(0, monitor=cfg["monitor"]))
+        out.append(UdpTransport(0, monitor=cfg["monitor"], receives=False))
     return out
 
 

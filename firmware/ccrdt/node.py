@@ -505,7 +505,8 @@ class Node:
                                                  "commit")),
                  asyncio.create_task(self._every(c["status_ms"], 0, self.report, "status"))]
         for i, t in enumerate(self.transports):
-            tasks.append(asyncio.create_task(self._receive(i)))
+            if t.receives:
+                tasks.append(asyncio.create_task(self._receive(i)))
             if hasattr(t, "run"):  # a transport that keeps a connection up
                 tasks.append(asyncio.create_task(t.run()))
         if self.workload is not None:

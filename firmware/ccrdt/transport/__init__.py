@@ -5,6 +5,8 @@ offers the node the same edge:
 
     kind                   its name in the config ("udp", ...)
     broadcasts             True if broadcast() reaches every node of its medium
+    receives               False where nothing can arrive (a UDP socket that
+                           only sends STATUS): the node runs no receive task
     await recv_into(buf)   wait for one frame, copy what fits into buf and
                            return its real length (longer than buf: oversized)
     sender(into)           the last frame's source, as send() takes it; a

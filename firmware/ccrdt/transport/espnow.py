@@ -23,7 +23,7 @@ _NOT_FOUND = "ESP_ERR_ESPNOW_NOT_FOUND"
 
 class EspNowTransport:
     kind = "espnow"
-    broadcasts = True
+    broadcasts = receives = True
 
     def __init__(self, channel, peers=(), log=print):
         import aioespnow

@@ -110,7 +110,7 @@ def _subscribe_packet(filters):
 
 class MqttTransport:
     kind = "mqtt"
-    broadcasts = True
+    broadcasts = receives = True
 
     def __init__(self, name, host, port=1883, prefix="ccrdt/1", user=None, password=None,
                  log=print, keepalive_s=30):

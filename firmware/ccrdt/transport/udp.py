@@ -31,9 +31,12 @@ def resolve(host, port):
 class UdpTransport:
     kind = "udp"
 
-    def __init__(self, port, peers=(), broadcast=None, monitor=None, bind="0.0.0.0"):
+    def __init__(self, port, peers=(), broadcast=None, monitor=None, bind="0.0.0.0",
+                 receives=True):
         """peers: [(node name, (host, port))] (the names are for people);
-        broadcast, monitor: (host, port) or None; port 0: any free port."""
+        broadcast, monitor: (host, port) or None; port 0: any free port;
+        receives=False: a socket that only sends STATUS frames (no receive
+        task, no buffer for it)."""
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if broadcast is not None and hasattr(socket, "SO_BROADCAST"):
@@ -44,6 +47,7 @@ class UdpTransport:
         self.peers = Peers([resolve(h, p) for _, (h, p) in peers], _LEARNED_MAX)
         self.bcast = None if broadcast is None else resolve(*broadcast)
         self.broadcasts = self.bcast is not None
+        self.receives = receives
         self.monitor = None if monitor is None else resolve(*monitor)
         self.sent = self.send_errors = 0
         self.last_addr = None  # source of the datagram recv_into read last
