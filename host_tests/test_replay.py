@@ -241,8 +241,8 @@ def test_one_address_per_board_and_one_board_per_address():
 
 def test_recordings_of_more_senders_than_rows_sent_in_turn_stay_bounded():
     # Each recording takes the row the next one needs, so all pass as fresh;
-    # the validated board's recorded PING echoes a frame from before its row
-    # was taken again, which validates nothing: answers stay within credit.
+    # the validated board keeps its row, so its recorded PING is a replay:
+    # answers stay within credit.
     b = big("b")
     b.senders = Senders(4, b.framer)
     s = node("s")
@@ -260,8 +260,27 @@ def test_recordings_of_more_senders_than_rows_sent_in_turn_stay_bounded():
             sent += len(f)
             got += answered(b, f)
     assert got <= FACTOR * sent, (got, sent)
+    assert b.rejected(REPLAYED) == 10  # the validated board's recording, each time
+
+
+def test_recordings_of_more_senders_than_rows_take_no_validated_boards_row():
+    # Sent in turn, such recordings took every row in turn, the validated
+    # board's too: it was answered within credit only, for as long as the
+    # outsider went on.  They take the other rows now.
+    b = big("b")
+    b.senders = Senders(4, b.framer)
+    s = node("s")
+    introduce(s, b)
+    p = ping(s, b.state.tag)
+    assert answered(b, p) > FACTOR * len(p)  # validated: a full answer
+    buf = bytearray(wire.FRAME_MAX)
+    heard = [bytes(buf[:o.presence_into(buf)]) for o in [node("o%d" % i) for i in range(5)]]
     rows = b.senders
-    assert not any(rows.validated(k) for k in range(rows.count) if rows.tags[k] == s.state.tag)
+    for _ in range(5):
+        for f in heard:
+            receive(b, f)
+        row, = [k for k in range(rows.count) if rows.tags[k] == s.state.tag]
+        assert rows.validated(row)  # s is answered in full
 
 
 def test_a_board_whose_row_was_taken_is_validated_by_its_next_echo():

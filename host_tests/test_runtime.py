@@ -332,3 +332,48 @@ def test_a_frame_lost_here_and_played_from_elsewhere_is_answered_as_a_strangers(
     b.process(bytearray(buf[:n]), n, 0, "victim")
     assert sum(to_victim) <= FACTOR * n, (sum(to_victim), n)
     assert b.transports[0].peers.addrs == ["s"]
+
+
+def test_a_configured_peers_tag_is_at_one_address_only():
+    # A frame of configured peer s, recorded and played from a victim's
+    # address, made the victim a second address of s's tag ("home" there
+    # from then on: a lost frame of s played from it earned a full answer,
+    # 28x its size).  Only a sure frame moves a tag, and then it leaves the
+    # configured address, which stays.
+    from ccrdt.transport import Peers
+    p = Peers(["s", "x"], 16)
+    p.heard("s", 7, sure=False)
+    assert p.tags == [7, -1]
+    assert not p.heard("victim", 7, sure=False)
+    assert p.addrs == ["s", "x"] and not p.home_of("victim", 7)
+    assert not p.heard("x", 7, sure=False) and p.tags == [7, -1]  # nor a configured one
+    assert p.heard("there", 7, sure=True)  # s answers from elsewhere now
+    assert p.addrs == ["s", "x", "there"] and p.tags == [-1, -1, 7]
+
+
+def test_an_espnow_answer_to_a_mac_that_is_no_peer_teaches_no_peer(monkeypatch):
+    # The radio needs a MAC registered to send to it; registering it as a
+    # peer (tag unknown) let the next frame from it, a recording, give it a
+    # known board's tag.  It is registered for the answer only.
+    import os
+    import socket
+    import sys
+    hub = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    hub.bind(("127.0.0.1", 0))
+    monkeypatch.setenv("CCRDT_AIR", "127.0.0.1:%d" % hub.getsockname()[1])
+    monkeypatch.setenv("CCRDT_MAC", "02000000000b")
+    monkeypatch.syspath_prepend(os.path.join(os.path.dirname(__file__), "shim"))
+    for name in ("espnow", "aioespnow", "network"):
+        sys.modules.pop(name, None)
+    from ccrdt.transport.espnow import EspNowTransport
+    t = EspNowTransport(1, log=lambda *a: None)
+    victim = bytearray(b"\x02\x00\x00\x00\xde\xad")
+    try:
+        assert t.send(victim, bytearray(40), 40)
+        assert t.peers.addrs == [] and t.e.get_peers() == ((b"\xff" * 6, b"", 0, 0, False),)
+        assert hub.recv(400)[:1] == b"H"  # the radio joined the air
+        d = hub.recv(400)
+        assert d[:1] == b"D" and d[8:14] == victim  # the answer left
+    finally:
+        t.close()
+        hub.close()

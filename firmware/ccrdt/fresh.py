@@ -32,8 +32,8 @@ within its own credit even from a validated sender (``stranger``,
 ``admit``): a recording of it may come from anywhere.
 
 The table has a fixed number of rows (the node table's size), taken in
-turn when it is full: forgetting a sender can let one recorded frame of
-it through once, never refuse its new ones.  A row taken from another
+turn when it is full, a validated sender's last: forgetting a sender can
+let one recorded frame of it through once, never refuse its new ones.  A row taken from another
 sender is validated only by an echo of a frame this node sent after it
 was taken (``taken_at``): otherwise recordings of more senders than rows,
 sent in turn, would each pass as fresh and the validated one's recorded
@@ -237,7 +237,15 @@ class Senders:
             self.count += 1
             self.flags[i] = 0
         else:
+            # The next in turn that is not validated: recordings of more
+            # senders than rows, sent in turn, must not keep taking the row
+            # of a board that hears this one now (it would never be answered
+            # in full again).  All validated: the next in turn.
             i = self._next
+            for _ in range(self.rows):
+                if self.credit[i] != _VALID:
+                    break
+                i = (i + 1) % self.rows
             self._next = (i + 1) % self.rows
             self.flags[i] = _TAKEN
             if self.own is not None:

@@ -81,23 +81,27 @@ class Peers:
         addrs, tags = self.addrs, self.tags
         self.evicted = None
         i = self.find(addr)
+        if tag >= 0:
+            for j in range(len(addrs)):  # configured rows too: one address per tag
+                if tags[j] == tag and j != i:  # heard elsewhere before
+                    if not sure:  # a recording played from here, perhaps
+                        return False
+                    if j < self.fixed:  # the board is here now
+                        tags[j] = -1
+                    else:
+                        self._drop(j)
+                        i = self.find(addr)
+                    break
         if i >= 0:
             # The board answers from here (a recording of it played from
             # here buys at most SILENT_MAX more pings).
             if sure or tags[i] == tag:
                 self.silent[i] = 0
-            if tag >= 0 and (sure or tags[i] < 0):
+            if tag >= 0 and (sure or tags[i] < 0):  # a tag known elsewhere was refused above
                 tags[i] = tag
             if i >= self.fixed:  # most recently heard last
                 self._to_end(i)
             return False
-        if tag >= 0:
-            for i in range(self.fixed, len(addrs)):
-                if tags[i] == tag:  # heard elsewhere before: the board is here now
-                    if not sure:
-                        return False
-                    self._drop(i)
-                    break
         if self.evicted is None and len(addrs) - self.fixed >= self.learned:
             self._drop(self.fixed)
         addrs.append(self.keep(addr) if self.keep else addr)

@@ -92,13 +92,19 @@ class EspNowTransport:
             return True
         except OSError as err:
             if _NOT_FOUND in str(err) and mac != BROADCAST:
+                # An answer to a board that is no peer (yet): the radio
+                # needs it registered to send, the peers learn nothing (what
+                # asked may be a recording played from this MAC).
                 try:
-                    self._register(bytes(mac), -1)
+                    self.e.add_peer(mac)
                     self.e.send(mac, memoryview(buf)[:n], False)
                     self.sent += 1
                     return True
                 except OSError:
                     pass
+                finally:
+                    if self.peers.find(mac) < 0:
+                        self._forget(mac)
             self.send_errors += 1
             return False
 
