@@ -34,6 +34,15 @@ def big(name):
     return g
 
 
+def acquainted(name):
+    """A board that holds many constraints, a board s that has heard it,
+    and a PING of s to it (echoing it: s is validated by it)."""
+    b, s = big(name), node("s")
+    s.add_constraint("z")
+    introduce(s, b)
+    return b, s, ping(s, b.state.tag)
+
+
 def answered(n, frame):
     """The bytes n sends back to frame."""
     return sum(len(f) for f in receive(n, frame).responses)
@@ -180,20 +189,14 @@ def test_a_validated_boards_ping_for_any_board_is_answered_as_a_strangers():
 def test_a_ping_recorded_before_a_reboot_validates_nothing_after_it():
     # Its echo names the epoch of the frame it heard: after the reboot the
     # same low sequence bits name a frame of another epoch.
-    a, s = big("a"), node("s")
-    s.add_constraint("z")
-    introduce(s, a)
-    recorded = ping(s, a.state.tag)
+    a, s, recorded = acquainted("a")
     a = reboot(a)
     a.framer.seq = 50000  # well into the new epoch
     assert answered(a, recorded) <= FACTOR * len(recorded)
 
 
 def test_a_board_that_hears_this_one_is_answered_in_full():
-    a, s = big("a"), node("s")
-    s.add_constraint("z")
-    introduce(s, a)
-    p = ping(s, a.state.tag)
+    a, s, p = acquainted("a")
     assert answered(a, p) > FACTOR * len(p)
     assert a.senders.withheld == 0
 
@@ -239,19 +242,30 @@ def test_one_address_per_board_and_one_board_per_address():
     assert p.tags.count(77) == 0 and p.tags.count(78) == 1
 
 
-def test_recordings_of_more_senders_than_rows_sent_in_turn_stay_bounded():
-    # Each recording takes the row the next one needs, so all pass as fresh;
-    # the validated board keeps its row, so its recorded PING is a replay:
-    # answers stay within credit.
+def validated_in_a_small_table():
+    """A board b whose sender table has 4 rows, s validated there, and the
+    PING of s that b answered in full."""
     b = big("b")
     b.senders = Senders(4, b.framer)
     s = node("s")
     introduce(s, b)
     recorded = ping(s, b.state.tag)
-    assert answered(b, recorded) > 4 * len(recorded)  # validated: a full answer
+    assert answered(b, recorded) > FACTOR * len(recorded)  # validated: a full answer
+    return b, s, recorded
+
+
+def presences(n):
+    """A presence PING of each of n boards."""
     buf = bytearray(wire.FRAME_MAX)
-    others = [node("o%d" % i) for i in range(4)]
-    heard = [bytes(buf[:o.presence_into(buf)]) for o in others]
+    return [bytes(buf[:o.presence_into(buf)]) for o in [node("o%d" % i) for i in range(n)]]
+
+
+def test_recordings_of_more_senders_than_rows_sent_in_turn_stay_bounded():
+    # Each recording takes the row the next one needs, so all pass as fresh;
+    # the validated board keeps its row, so its recorded PING is a replay:
+    # answers stay within credit.
+    b, s, recorded = validated_in_a_small_table()
+    heard = presences(4)
     for f in heard[:3]:
         receive(b, f)
     sent = got = 0
@@ -267,14 +281,8 @@ def test_recordings_of_more_senders_than_rows_take_no_validated_boards_row():
     # Sent in turn, such recordings took every row in turn, the validated
     # board's too: it was answered within credit only, for as long as the
     # outsider went on.  They take the other rows now.
-    b = big("b")
-    b.senders = Senders(4, b.framer)
-    s = node("s")
-    introduce(s, b)
-    p = ping(s, b.state.tag)
-    assert answered(b, p) > FACTOR * len(p)  # validated: a full answer
-    buf = bytearray(wire.FRAME_MAX)
-    heard = [bytes(buf[:o.presence_into(buf)]) for o in [node("o%d" % i) for i in range(5)]]
+    b, s, _ = validated_in_a_small_table()
+    heard = presences(5)
     rows = b.senders
     for _ in range(5):
         for f in heard:
@@ -307,10 +315,7 @@ def test_a_recording_spends_no_credit_the_senders_own_frames_earned():
 
 
 def test_a_ping_lost_here_and_sent_again_later_is_answered_as_a_strangers():
-    b, s = big("b"), node("s")
-    s.add_constraint("z")
-    introduce(s, b)
-    lost = ping(s, b.state.tag)  # lost on its way; an outsider has it
+    b, s, lost = acquainted("b")  # lost on its way; an outsider has it
     later = ping(s, b.state.tag)
     assert answered(b, later) > FACTOR * len(later)  # s's next PING: validated, in full
     assert answered(b, lost) <= FACTOR * len(lost)
@@ -319,10 +324,7 @@ def test_a_ping_lost_here_and_sent_again_later_is_answered_as_a_strangers():
 def test_an_echo_names_the_whole_sequence_number():
     # 65 536 frames later the low 16 bits of a recorded echo name a recent
     # frame again: the whole number says it is not.
-    b, s = big("b"), node("s")
-    s.add_constraint("z")
-    introduce(s, b)
-    recorded = ping(s, b.state.tag)
+    b, s, recorded = acquainted("b")
     b.framer.seq += 1 << 16
     b.senders = Senders(8, b.framer)  # its row forgotten: the recording is fresh
     assert answered(b, recorded) <= FACTOR * len(recorded)
