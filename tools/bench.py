@@ -66,6 +66,7 @@ def heap_budget(out):
     build: a UDP node at full capacity (32 x 64) with the example workload
     and seven peers, run alone in a temporary flash (tools/bench_heap.py)."""
     import frozen
+    from netsim import free_ports
     out("\n## Heap budget of a node, frozen 32-bit build (110 000-byte heap)")
     try:
         interp = frozen.build(log=lambda *a: None)
@@ -75,7 +76,7 @@ def heap_budget(out):
     with tempfile.TemporaryDirectory() as flash:
         with open(os.path.join(flash, "fleet.key"), "w") as f:
             f.write("00112233445566778899aabbccddeeff\n")
-        port = __import__("netsim").free_ports(1)[0]
+        port = free_ports(1)[0]
         with open(os.path.join(flash, "config.json"), "w") as f:
             json.dump({"node": "n00", "key_file": "fleet.key", "transports": ["udp"],
                        "udp": {"port": port, "peers": [

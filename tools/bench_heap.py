@@ -70,20 +70,13 @@ if sys.argv[1:2] == ["parts"]:
     sys.exit(0)
 
 
-def let_go(name):
-    """Drop module ccrdt.<name>, as boot does with what only it needs."""
-    sys.modules.pop("ccrdt." + name, None)
-    if hasattr(ccrdt, name):
-        delattr(ccrdt, name)
-
-
 load = None
-let_go("config")
+ccrdt.boot.forget("config")
 part("config_module_let_go")
 node = ccrdt.boot.build(cfg, "", log=lambda line: None)
 cfg = None
 part("node_built")
-let_go("restore")
+ccrdt.boot.forget("restore")
 part("restore_module_let_go")
 
 

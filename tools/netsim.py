@@ -153,7 +153,6 @@ class Segment(asyncio.DatagramProtocol):
 # stand-in reads each into one buffer (a MicroPython socket's readinto()
 # reads until its buffer is full) instead of a new bytes object per frame.
 AIR_DATA = 250
-AIR_FRAME = 2 + 6 + AIR_DATA
 
 
 def air_frame(src, payload):

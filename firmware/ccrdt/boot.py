@@ -116,11 +116,12 @@ def _read_config(path):
         print("config error:", e)
         return None
     finally:
-        _forget("config", "boot")
+        forget("config", "boot")
 
 
-def _forget(*names):
-    """Let go of modules of ccrdt that only boot needs."""
+def forget(*names):
+    """Let go of modules of ccrdt that only boot needs (by name:
+    "config")."""
     import sys
 
     import ccrdt
@@ -151,6 +152,6 @@ def start(config_path="config.json", directory=""):
         print("snapshot error: %s" % e)
         return None
     finally:
-        _forget("restore")  # read back: the node goes on without that code
+        forget("restore")  # read back: the node goes on without that code
     gc.threshold(-1)  # built: the GC runs when the heap is full again (see main.py)
     return node

@@ -33,11 +33,11 @@ within its own credit even from a validated sender (``stranger``,
 
 The table has a fixed number of rows (the node table's size), taken in
 turn when it is full, a validated sender's last: forgetting a sender can
-let one recorded frame of it through once, never refuse its new ones.  A row taken from another
-sender is validated only by an echo of a frame this node sent after it
-was taken (``taken_at``): otherwise recordings of more senders than rows,
-sent in turn, would each pass as fresh and the validated one's recorded
-PING would earn a full answer every time.  Each row also keeps the state
+let one recorded frame of it through once, never refuse its new ones.  A
+row taken from another sender is validated only by an echo of a frame
+this node sent after it was taken (``taken_at``): otherwise recordings of
+more senders than rows, sent in turn, would each pass as fresh and the
+validated one's recorded PING would earn a full answer every time.  Each row also keeps the state
 hash the sender last told (``note_hash``): the gossip's view of its peers.
 
 ``skipped`` counts the sequence numbers of known senders that never

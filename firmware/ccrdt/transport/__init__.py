@@ -81,7 +81,7 @@ class Peers:
         addrs, tags = self.addrs, self.tags
         self.evicted = None
         i = self.find(addr)
-        if tag >= 0:
+        if tag >= 0 and (i < 0 or tags[i] != tag):  # at its own address: nowhere else
             for j in range(len(addrs)):  # configured rows too: one address per tag
                 if tags[j] == tag and j != i:  # heard elsewhere before
                     if not sure:  # a recording played from here, perhaps
